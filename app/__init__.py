@@ -1,0 +1,1 @@
+"""Composition helpers shared by triggers and activities: settings, lazily built clients."""

@@ -1,0 +1,24 @@
+"""Application settings, read from the environment (``DQ_`` prefix) once, on first use.
+
+In Azure the values come from app settings (secrets as Key Vault references);
+locally from the shell or local.settings.json. dq_core never reads these itself.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dq_core.config.base import Environment
+
+
+class AppSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DQ_", frozen=True, extra="ignore")
+
+    environment: Environment = Environment.LOCAL
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> AppSettings:
+    return AppSettings()

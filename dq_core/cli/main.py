@@ -1,0 +1,249 @@
+"""``dq``: parse options, call the facade, print. Nothing else lives here.
+
+Exit codes: 0 success; 1 a run or validation failed (later commands);
+2 bad input or configuration (one line on stderr, never a traceback);
+3 an internal error (a bug: one line, ``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from dq_core import service
+from dq_core.config.base import Kind
+from dq_core.config.canonical import canonical_json, to_plain
+from dq_core.contracts.models import DataContract
+from dq_core.errors import DQError
+from dq_core.loading.loader import load_file
+from dq_core.loading.writers import dump_yaml, render, to_authoring
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+DEFAULT_LIBRARIES = Path("libraries")
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+def _write(data: bytes, out: Path | None) -> None:
+    if out is None:
+        sys.stdout.buffer.write(data)
+        if not data.endswith(b"\n"):
+            sys.stdout.buffer.write(b"\n")
+    else:
+        out.write_bytes(data)
+
+
+def _workspace(args: argparse.Namespace) -> tuple[service.Workspace, service.Scope]:
+    workspace = service.workspace_from_directory(args.libraries)
+    if workspace.problems:
+        raise workspace.problems[0]
+    return workspace, service.default_scope(workspace.index, args.tenant, args.env)
+
+
+# --- commands ------------------------------------------------------------------------
+
+
+def cmd_libraries_check(args: argparse.Namespace) -> int:
+    workspace = service.workspace_from_directory(args.directory)
+    problems = service.check_workspace(workspace)
+    for problem in problems:
+        _err(problem.one_line())
+    if problems:
+        _err(f"{len(problems)} problem(s) in {args.directory}")
+        return EXIT_BAD_INPUT
+    _out(f"ok: {workspace.summary()} in {args.directory}, every reference resolves")
+    return EXIT_OK
+
+
+def cmd_libraries_convert(args: argparse.Namespace) -> int:
+    obj = load_file(args.source)
+    _write(render(obj, args.to), args.out)
+    return EXIT_OK
+
+
+def cmd_contracts_list(args: argparse.Namespace) -> int:
+    workspace, scope = _workspace(args)
+    for obj in sorted(workspace.index, key=lambda o: (o.id, o.version)):
+        if obj.kind is Kind.CONTRACT and (obj.tenant, obj.environment.value) == (scope.tenant, scope.environment):
+            _out(f"{obj.id}\t{obj.version}\t{obj.status.value}\t{workspace.index.source(obj)}")
+    return EXIT_OK
+
+
+def cmd_contracts_show(args: argparse.Namespace) -> int:
+    workspace, scope = _workspace(args)
+    contract = service.pick_version(workspace.index, scope, Kind.CONTRACT, args.id, args.version)
+    if args.format == "json":
+        _write(canonical_json(contract), None)
+    else:
+        _out(dump_yaml(to_authoring(contract)))
+    return EXIT_OK
+
+
+def cmd_contracts_import_odcs(args: argparse.Namespace) -> int:
+    from dq_core.interop import odcs  # noqa: PLC0415 - only this command needs it
+
+    result = odcs.load_odcs_file(args.file, tenant=args.tenant, environment=args.env)
+    for warning in result.warnings:
+        _err(f"warning: {warning}")
+    fmt = args.out.suffix.lower().lstrip(".") if args.out else "yaml"
+    _write(render(result.contract, fmt), args.out)
+    if args.out:
+        _err(f"wrote contract {result.contract.id}@{result.contract.version} to {args.out}")
+    return EXIT_OK
+
+
+def cmd_contracts_export_odcs(args: argparse.Namespace) -> int:
+    from dq_core.interop import odcs  # noqa: PLC0415 - only this command needs it
+
+    if args.id.endswith((".yaml", ".yml", ".json", ".xlsx")) and Path(args.id).is_file():
+        contract = load_file(Path(args.id))
+    else:
+        workspace, scope = _workspace(args)
+        contract = service.pick_version(workspace.index, scope, Kind.CONTRACT, args.id, args.version)
+    if not isinstance(contract, DataContract):
+        raise DQError(f"{args.id} is a {contract.kind.value}, not a contract")
+    _write(dump_yaml(odcs.export_odcs(contract)).encode("utf-8"), args.out)
+    return EXIT_OK
+
+
+def cmd_bundle(args: argparse.Namespace) -> int:
+    workspace, scope = _workspace(args)
+    if args.job:
+        bundle = service.job_bundle(workspace, scope, args.id, version=args.version)
+    else:
+        bundle = service.contract_bundle(workspace, scope, args.id, version=args.version, dataset=args.dataset)
+    if args.summary:
+        _out(_bundle_summary(bundle))
+    elif args.pretty:
+        _out(json.dumps(to_plain(bundle), indent=2, sort_keys=True, ensure_ascii=False))
+    else:
+        _write(canonical_json(bundle), args.out)
+    return EXIT_OK
+
+
+def _bundle_summary(bundle: object) -> str:
+    from dq_core.bundle.models import ResolvedBundle  # noqa: PLC0415 - only for the type
+
+    assert isinstance(bundle, ResolvedBundle)  # noqa: S101
+    lines = [
+        f"bundle {bundle.sha256}",
+        f"  contract {bundle.contract.id}@{bundle.contract.version} (sha256 {bundle.contract.sha256[:12]}), "
+        f"dataset {bundle.dataset.name}, tenant {bundle.tenant}/{bundle.environment.value}",
+        f"  columns ({len(bundle.dataset.columns)}): "
+        + ", ".join(f"{c.name}:{c.logical_type.value}" + (f"[{c.classification.value}]" if c.classification.value in ("pii", "confidential") else "") for c in bundle.dataset.columns),
+        f"  rules ({len(bundle.rules)}):",
+        *(
+            f"    {r.id:<40} {r.rule.type:<18} {r.rule.severity.value:<8} {r.origin:<8} {','.join(r.columns)}"  # type: ignore[union-attr]
+            for r in bundle.rules
+        ),
+        f"  cleansing steps: {', '.join(step.type for step in bundle.cleansing) or 'none'}",
+        f"  infra: {bundle.infra.id}@{bundle.infra.version}, chunk_rows {bundle.infra.chunk_rows}, parallelism {bundle.infra.max_parallelism}",
+        f"  actions: {', '.join(f'{a.action.id} ({a.action.type}, ' + '/'.join(t.value for t in a.triggers) + ')' for a in bundle.actions) or 'none'}",
+        "  sources: " + ", ".join(f"{s.kind.value} {s.id}@{s.version}" for s in bundle.sources),
+    ]
+    return "\n".join(lines)
+
+
+# --- parser --------------------------------------------------------------------------
+
+
+def _scoped(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--libraries", type=Path, default=DEFAULT_LIBRARIES, help="directory of authoring files (default: libraries)")
+    parser.add_argument("--tenant", help="tenant (default: the only one in the libraries)")
+    parser.add_argument("--env", help="environment (default: the only one of the tenant)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dq", description="Data quality and governance: contracts, bundles, runs.")
+    parser.add_argument("--version", action="version", version=f"dq {_version()}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    libraries = commands.add_parser("libraries", help="check and convert authoring files")
+    lib_commands = libraries.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
+    check = lib_commands.add_parser("check", help="validate every file and resolve every reference")
+    check.add_argument("directory", nargs="?", type=Path, default=DEFAULT_LIBRARIES)
+    check.set_defaults(handler=cmd_libraries_check)
+    convert = lib_commands.add_parser("convert", help="rewrite one authoring file as YAML, JSON or XLSX")
+    convert.add_argument("source", type=Path)
+    convert.add_argument("--to", choices=("yaml", "json", "xlsx"), required=True)
+    convert.add_argument("--out", type=Path, help="output file (default: stdout)")
+    convert.set_defaults(handler=cmd_libraries_convert)
+
+    contracts = commands.add_parser("contracts", help="show, import and export data contracts")
+    con_commands = contracts.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
+    listing = con_commands.add_parser("list", help="list contracts of a tenant and environment")
+    _scoped(listing)
+    listing.set_defaults(handler=cmd_contracts_list)
+    show = con_commands.add_parser("show", help="print one contract")
+    show.add_argument("id")
+    show.add_argument("--version", help="default: newest published, else newest")
+    show.add_argument("--format", choices=("yaml", "json"), default="yaml", help="json prints canonical JSON")
+    _scoped(show)
+    show.set_defaults(handler=cmd_contracts_show)
+    imp = con_commands.add_parser("import-odcs", help="convert an ODCS v3 YAML into a contract")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--tenant", required=True)
+    imp.add_argument("--env", required=True)
+    imp.add_argument("--out", type=Path, help="write the contract here (.yaml, .json or .xlsx; default: YAML on stdout)")
+    imp.set_defaults(handler=cmd_contracts_import_odcs)
+    exp = con_commands.add_parser("export-odcs", help="write a contract (id, or a contract file) as ODCS v3.1.0 YAML")
+    exp.add_argument("id", help="contract id in the libraries, or the path of a contract file")
+    exp.add_argument("--version")
+    exp.add_argument("--out", type=Path)
+    _scoped(exp)
+    exp.set_defaults(handler=cmd_contracts_export_odcs)
+
+    bundle = commands.add_parser("bundle", help="print the resolved bundle (canonical JSON) of a contract or job")
+    bundle.add_argument("id", help="contract id (or job id with --job)")
+    bundle.add_argument("--version")
+    bundle.add_argument("--dataset", help="dataset of the contract (default: the first)")
+    bundle.add_argument("--job", action="store_true", help="ID is a job definition")
+    form = bundle.add_mutually_exclusive_group()
+    form.add_argument("--pretty", action="store_true", help="indented JSON instead of canonical bytes")
+    form.add_argument("--summary", action="store_true", help="a human summary instead of JSON")
+    bundle.add_argument("--out", type=Path)
+    _scoped(bundle)
+    bundle.set_defaults(handler=cmd_bundle)
+    return parser
+
+
+def _version() -> str:
+    try:
+        return version("dq-platform")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except DQError as exc:
+        _err(exc.one_line())
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
+        if args.debug:
+            traceback.print_exc()
+        _err(f"internal_error: {type(exc).__name__}: {exc} (run with --debug for details)")
+        return EXIT_INTERNAL

@@ -1,0 +1,73 @@
+"""One root exception for the platform, with terminal and transient branches.
+
+Data problems (a failing rule, a rejected row) are *results*, never exceptions.
+Exceptions are for broken configuration or input (terminal: retrying cannot help)
+and for infrastructure hiccups (transient: a retry may succeed).
+"""
+
+from __future__ import annotations
+
+
+class DQError(Exception):
+    """Root of every error the platform raises on purpose."""
+
+    code: str = "dq_error"
+    terminal: bool = True
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def one_line(self) -> str:
+        """The message as a user sees it: one line, prefixed with the stable code."""
+        return f"{self.code}: {' '.join(self.message.split())}"
+
+
+class TerminalError(DQError):
+    """Retrying cannot help: bad configuration, bad input, a missing object."""
+
+
+class TransientError(DQError):
+    """A retry may succeed: timeouts, throttling, a store briefly unavailable."""
+
+    code = "transient"
+    terminal = False
+
+
+class ConfigError(TerminalError):
+    """A configuration object is invalid or cannot be resolved."""
+
+    code = "config_invalid"
+
+
+class LoadError(ConfigError):
+    """An authoring file could not be read or validated.
+
+    ``location`` is the file, ``path`` the place inside it (``rules[3].params.pattern``).
+    """
+
+    code = "load_failed"
+
+    def __init__(self, location: str, path: str, message: str) -> None:
+        self.location = location
+        self.path = path
+        where = f"{location}: {path}: " if path else f"{location}: "
+        super().__init__(where + message)
+
+
+class ResolutionError(LoadError):
+    """A reference names an object that does not exist, or references form a cycle."""
+
+    code = "reference_invalid"
+
+
+class ObjectNotFound(ConfigError):
+    """The requested object (kind, id, version) is not in the registry."""
+
+    code = "not_found"
+
+
+class InteropError(ConfigError):
+    """An external document (ODCS) cannot be converted."""
+
+    code = "interop_failed"

@@ -1,0 +1,184 @@
+"""Action library: post-run behaviours (webhooks, messages, lineage, tickets, exports).
+
+Secrets are never inline: every credential field is a ``secret://name`` reference,
+and header values whose name looks like a credential must be references too.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from dq_core.config.base import (
+    Id,
+    Kind,
+    Model,
+    NonEmptyStr,
+    SecretRef,
+    Versioned,
+    sorted_by_id,
+    unique_ids,
+)
+
+_CREDENTIAL_HEADER = re.compile(r"auth|token|secret|key|password|signature", re.IGNORECASE)
+
+
+class Trigger(StrEnum):
+    ON_SUCCESS = "on_success"
+    ON_FAILURE = "on_failure"
+    ON_ANOMALY = "on_anomaly"
+    ON_ERROR = "on_error"
+    ALWAYS = "always"
+
+
+class ActionCommon(Model):
+    id: Id
+    trigger: Trigger = Trigger.ON_FAILURE
+    fallback: Id | None = None  # another action of the same library, run if this one fails
+    enabled: bool = True
+    description: str = ""
+
+
+def _url(value: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", value):
+        msg = f"{value!r} is not an http(s) URL"
+        raise ValueError(msg)
+    return value
+
+
+Url = Annotated[str, Field(min_length=1)]
+
+
+class WebhookAction(ActionCommon):
+    type: Literal["webhook"]
+    url: Url
+    method: Literal["POST", "PUT"] = "POST"
+    headers: dict[str, str] = Field(default_factory=dict)
+    signing_secret: SecretRef | None = None  # HMAC-SHA256 of the body
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    max_attempts: int = Field(default=3, ge=1, le=10)
+
+    _check_url = field_validator("url")(_url)
+
+    @field_validator("headers")
+    @classmethod
+    def _no_inline_credentials(cls, headers: dict[str, str]) -> dict[str, str]:
+        for name, value in headers.items():
+            if _CREDENTIAL_HEADER.search(name) and not value.startswith("secret://"):
+                msg = f"header {name!r} looks like a credential: give it as secret://name"
+                raise ValueError(msg)
+        return headers
+
+
+class ChatAction(ActionCommon):
+    """Teams or Slack incoming webhook; the webhook URL is itself a credential."""
+
+    type: Literal["teams", "slack"]
+    webhook_url: SecretRef
+    report_base_url: str | None = None
+
+
+class EmailAction(ActionCommon):
+    type: Literal["email"]
+    smtp_host: NonEmptyStr
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    starttls: bool = True
+    username: str | None = None
+    password: SecretRef | None = None
+    sender: NonEmptyStr
+    to: tuple[NonEmptyStr, ...] = Field(min_length=1)
+    subject: str = "[DQ] {verdict}: {contract} {dataset}"
+
+
+class OpenLineageAction(ActionCommon):
+    type: Literal["openlineage"]
+    url: Url
+    endpoint: str = "api/v1/lineage"
+    api_key: SecretRef | None = None
+    namespace: NonEmptyStr = "dq"
+
+    _check_url = field_validator("url")(_url)
+
+
+class TicketSystem(StrEnum):
+    JIRA = "jira"
+    AZURE_DEVOPS = "azure_devops"
+    SERVICENOW = "servicenow"
+
+
+class TicketAction(ActionCommon):
+    type: Literal["ticket"]
+    system: TicketSystem
+    url: Url
+    token: SecretRef
+    project: NonEmptyStr
+    issue_type: str = "Bug"
+
+    _check_url = field_validator("url")(_url)
+
+
+class ExportTarget(StrEnum):
+    BLOB = "blob"
+    POSTGRES = "postgres"
+
+
+class StorageExportAction(ActionCommon):
+    type: Literal["storage_export"]
+    target: ExportTarget
+    prefix: str | None = None  # blob prefix inside the tenant's container
+    table: str | None = None  # postgres table
+    include: tuple[Literal["result", "rejects", "cleansed", "profile"], ...] = ("result",)
+
+    @model_validator(mode="after")
+    def _destination(self) -> StorageExportAction:
+        if self.target is ExportTarget.BLOB and not self.prefix:
+            msg = "a blob export needs a prefix"
+            raise ValueError(msg)
+        if self.target is ExportTarget.POSTGRES and not self.table:
+            msg = "a postgres export needs a table"
+            raise ValueError(msg)
+        return self
+
+
+class QueueAction(ActionCommon):
+    type: Literal["queue"]
+    queue: Id  # inside the tenant's own storage namespace
+
+
+ActionSpec = Annotated[
+    WebhookAction | ChatAction | EmailAction | OpenLineageAction | TicketAction | StorageExportAction | QueueAction,
+    Field(discriminator="type"),
+]
+"""Every action type, discriminated by ``type``."""
+
+
+class ActionLibrary(Versioned):
+    kind: Literal[Kind.ACTION_LIBRARY] = Kind.ACTION_LIBRARY
+    actions: tuple[ActionSpec, ...] = ()
+
+    @field_validator("actions")
+    @classmethod
+    def _fallbacks(cls, actions: tuple[ActionCommon, ...]) -> tuple[ActionCommon, ...]:
+        unique_ids(actions, "action")
+        by_id = {action.id: action for action in actions}
+        for action in actions:
+            seen = [action.id]
+            current = action
+            while current.fallback is not None:
+                if current.fallback not in by_id:
+                    msg = f"action {current.id!r}: fallback {current.fallback!r} is not in this library"
+                    raise ValueError(msg)
+                if current.fallback in seen:
+                    msg = "fallback cycle: " + " -> ".join([*seen, current.fallback])
+                    raise ValueError(msg)
+                seen.append(current.fallback)
+                current = by_id[current.fallback]
+        return sorted_by_id(actions)
+
+    def get(self, action_id: str) -> ActionCommon | None:
+        return next((action for action in self.actions if action.id == action_id), None)
+
+

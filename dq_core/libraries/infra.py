@@ -1,0 +1,47 @@
+"""Infra profile: how a run is chunked, parallelised, stored and kept."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field
+
+from dq_core.config.base import Kind, Model, Versioned
+
+
+class StorageTier(StrEnum):
+    HOT = "hot"
+    COOL = "cool"
+    COLD = "cold"
+    ARCHIVE = "archive"
+
+
+class StorageTiers(Model):
+    raw: StorageTier = StorageTier.HOT
+    outputs: StorageTier = StorageTier.HOT
+    reports: StorageTier = StorageTier.COOL
+
+
+class Retention(Model):
+    raw_days: int = Field(default=30, ge=1)
+    outputs_days: int = Field(default=90, ge=1)
+    lineage_days: int = Field(default=400, ge=1)
+
+
+class IngestLimits(Model):
+    """Guards applied when a raw file is read."""
+
+    max_file_bytes: int = Field(default=5 * 1024**3, ge=1)
+    max_columns: int = Field(default=2_000, ge=1)
+    max_line_bytes: int = Field(default=1024**2, ge=1)
+    max_decompression_ratio: float = Field(default=100.0, gt=1.0)
+
+
+class InfraProfile(Versioned):
+    kind: Literal[Kind.INFRA_PROFILE] = Kind.INFRA_PROFILE
+    chunk_rows: int = Field(default=250_000, ge=1)
+    max_parallelism: int = Field(default=4, ge=1, le=256)
+    storage: StorageTiers = StorageTiers()
+    retention: Retention = Retention()
+    limits: IngestLimits = IngestLimits()

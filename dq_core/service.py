@@ -1,0 +1,115 @@
+"""The configuration facade: what the CLI and (later) the HTTP API both call.
+
+It works over any :class:`~dq_core.ports.ConfigReader`; the CLI builds one from a
+directory of authoring files (:func:`workspace_from_directory`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dq_core.bundle.models import ResolvedBundle
+from dq_core.bundle.resolve import check_index, resolve_bundle
+from dq_core.config.base import Kind, ObjectKey, Status, Versioned
+from dq_core.config.index import InMemoryConfigIndex
+from dq_core.contracts.models import DataContract
+from dq_core.errors import ConfigError, LoadError, ObjectNotFound
+from dq_core.jobs.models import JobDefinition
+from dq_core.loading.loader import load_directory
+
+
+@dataclass
+class Workspace:
+    """Configuration loaded from authoring files, with the problems found on the way."""
+
+    root: Path
+    index: InMemoryConfigIndex = field(default_factory=InMemoryConfigIndex)
+    problems: list[LoadError] = field(default_factory=list)
+
+    def summary(self) -> str:
+        counts = Counter(f"{obj.tenant}/{obj.environment.value}" for obj in self.index)
+        scopes = ", ".join(f"{scope}: {count}" for scope, count in sorted(counts.items()))
+        return f"{len(self.index)} objects ({scopes})" if scopes else "0 objects"
+
+
+def workspace_from_directory(root: Path) -> Workspace:
+    if not root.exists():
+        raise ConfigError(f"{root}: no such file or directory")
+    base = root if root.is_dir() else root.parent
+    report = load_directory(root, relative_to=base.parent if base.parent != base else None)
+    workspace = Workspace(root=root, problems=list(report.problems))
+    for loaded in report.objects:
+        try:
+            workspace.index.add(loaded.obj, loaded.source)
+        except ConfigError as exc:
+            workspace.problems.append(LoadError(loaded.source, "", exc.message))
+    return workspace
+
+
+def check_workspace(workspace: Workspace) -> list[LoadError]:
+    """Every file valid, every reference resolvable, every contract and job bundles."""
+    if workspace.problems:
+        return workspace.problems
+    return check_index(workspace.index)
+
+
+@dataclass(frozen=True)
+class Scope:
+    tenant: str
+    environment: str
+
+
+def default_scope(index: InMemoryConfigIndex, tenant: str | None, environment: str | None) -> Scope:
+    """The tenant and environment asked for, or the only one present."""
+    scopes = {(obj.tenant, obj.environment.value) for obj in index}
+    tenants = {t for t, _ in scopes if environment is None or _ == environment}
+    if tenant is None:
+        if len(tenants) != 1:
+            raise ConfigError(f"give --tenant (found {', '.join(sorted(tenants)) or 'none'})")
+        tenant = tenants.pop()
+    environments = {e for t, e in scopes if t == tenant}
+    if environment is None:
+        if len(environments) != 1:
+            raise ConfigError(f"give --env for tenant {tenant!r} (found {', '.join(sorted(environments)) or 'none'})")
+        environment = environments.pop()
+    return Scope(tenant, environment)
+
+
+def pick_version(index: InMemoryConfigIndex, scope: Scope, kind: Kind, object_id: str, version: str | None) -> Versioned:
+    """The version asked for; else the newest published one; else the newest one."""
+    object_id = object_id.strip().lower()
+    if version is not None:
+        return index.get(scope.tenant, scope.environment, ObjectKey(kind=kind, id=object_id, version=version))
+    versions = index.versions(scope.tenant, scope.environment, kind, object_id)
+    if not versions:
+        raise ObjectNotFound(f"{kind.value} {object_id!r} does not exist in {scope.tenant}/{scope.environment}")
+    candidates = [
+        index.get(scope.tenant, scope.environment, ObjectKey(kind=kind, id=object_id, version=v)) for v in versions
+    ]
+    published = [obj for obj in candidates if obj.status is Status.PUBLISHED]
+    return (published or candidates)[-1]
+
+
+def contract_bundle(
+    workspace: Workspace,
+    scope: Scope,
+    contract_id: str,
+    *,
+    version: str | None = None,
+    dataset: str | None = None,
+) -> ResolvedBundle:
+    contract = pick_version(workspace.index, scope, Kind.CONTRACT, contract_id, version)
+    assert isinstance(contract, DataContract)  # noqa: S101 - asked for by kind
+    return resolve_bundle(workspace.index, contract, dataset=dataset, location=workspace.index.source(contract))
+
+
+def job_bundle(workspace: Workspace, scope: Scope, job_id: str, *, version: str | None = None) -> ResolvedBundle:
+    job = pick_version(workspace.index, scope, Kind.JOB_DEFINITION, job_id, version)
+    assert isinstance(job, JobDefinition)  # noqa: S101
+    contract = workspace.index.get(
+        scope.tenant, scope.environment, ObjectKey(kind=Kind.CONTRACT, id=job.contract.id, version=job.contract.version)
+    )
+    assert isinstance(contract, DataContract)  # noqa: S101
+    return resolve_bundle(workspace.index, contract, dataset=job.dataset, job=job, location=workspace.index.source(job))

@@ -1,0 +1,1 @@
+"""Durable orchestrators: deterministic generators that only yield activities (arrive with orchestration)."""

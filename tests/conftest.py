@@ -1,0 +1,23 @@
+"""Shared fixtures: paths of the repository, the demo libraries, the ODCS examples."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LIBRARIES = ROOT / "libraries"
+DEMO = LIBRARIES / "contoso" / "dev"
+ODCS_EXAMPLES = ROOT.parent / "shared" / "odcs-examples"
+if not ODCS_EXAMPLES.is_dir():  # CI clones the repository alone: use the vendored copy
+    ODCS_EXAMPLES = ROOT / "tests" / "data" / "odcs-examples"
+
+
+@pytest.fixture
+def libraries_copy(tmp_path: Path) -> Path:
+    """A writable copy of the demo libraries, for breaking on purpose."""
+    target = tmp_path / "libraries"
+    shutil.copytree(LIBRARIES, target)
+    return target

@@ -1,0 +1,74 @@
+"""dq_core imports no Azure SDK, no database driver and reads no environment."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+BLOCKER = """
+import importlib.abc, importlib.util, pkgutil, sys
+
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("azure", "psycopg", "psycopg_pool", "psycopg2"):
+            raise ImportError(f"dq_core must not import {name}")
+        return None
+
+sys.meta_path.insert(0, Block())
+import dq_core
+names = [m.name for m in pkgutil.walk_packages(dq_core.__path__, "dq_core.") if m.name != "dq_core.__main__"]
+for name in names:
+    importlib.import_module(name)
+print(len(names))
+"""
+
+
+def test_every_dq_core_module_imports_with_azure_and_drivers_blocked() -> None:
+    result = subprocess.run([sys.executable, "-c", BLOCKER], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout.strip()) >= 15  # the walk really found the package's modules
+
+
+def test_blocker_would_catch_an_azure_import() -> None:
+    code = BLOCKER.replace("import dq_core\n", "import dq_core\nimport azure.functions\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+    assert "must not import azure" in result.stderr
+
+
+def _names(tree: ast.AST) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            found.add(f"{node.value.id}.{node.attr}")
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_dq_core_reads_no_environment_variables() -> None:
+    offenders = []
+    for path in (ROOT / "dq_core").rglob("*.py"):
+        names = _names(ast.parse(path.read_text(encoding="utf-8")))
+        if names & {"os.environ", "os.getenv"}:
+            offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
+
+
+def test_function_app_only_composes() -> None:
+    tree = ast.parse((ROOT / "function_app.py").read_text(encoding="utf-8"))
+    kinds = {type(node).__name__ for node in tree.body}
+    assert kinds <= {"Expr", "Import", "ImportFrom", "Assign"}, kinds
+    assert not any(isinstance(node, (ast.FunctionDef, ast.ClassDef)) for node in ast.walk(tree))
+
+
+def test_sources_are_python_files_under_layout() -> None:
+    for folder in ("dq_core", "activities", "orchestrators", "triggers", "libraries", "tests", "infra/bicep"):
+        assert (ROOT / folder).is_dir(), folder
+    for name in ("function_app.py", "host.json", "local.settings.sample.json", "requirements.txt", "pyproject.toml", ".funcignore", "README.md"):
+        assert (ROOT / name).is_file(), name
+    assert Path(ROOT / ".ci" / "run").is_file()

@@ -1,0 +1,1 @@
+"""Azure Functions entry points (HTTP, blob/Event Grid, timer), as blueprints."""
