@@ -77,7 +77,9 @@ def default_scope(index: InMemoryConfigIndex, tenant: str | None, environment: s
     return Scope(tenant, environment)
 
 
-def pick_version(index: InMemoryConfigIndex, scope: Scope, kind: Kind, object_id: str, version: str | None) -> Versioned:
+def pick_version(
+    index: InMemoryConfigIndex, scope: Scope, kind: Kind, object_id: str, version: str | None
+) -> Versioned:
     """The version asked for; else the newest published one; else the newest one."""
     object_id = object_id.strip().lower()
     if version is not None:

@@ -12,6 +12,6 @@ bp = func.Blueprint()
 
 
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-def health(req: func.HttpRequest) -> func.HttpResponse:  # noqa: ARG001 - the signature the host calls
+def health(req: func.HttpRequest) -> func.HttpResponse:
     body = {"status": "ok", "environment": get_settings().environment.value}
     return func.HttpResponse(json.dumps(body), status_code=200, mimetype="application/json")

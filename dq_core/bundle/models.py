@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import model_validator
 
@@ -16,7 +16,7 @@ from dq_core.libraries.infra import InfraProfile
 from dq_core.libraries.rules import RuleSpec
 from dq_core.libraries.schemas import Classification, CodeList, ColumnSpec
 
-BUNDLE_SCHEMA = "dq.bundle/v1"
+BUNDLE_SCHEMA: Final = "dq.bundle/v1"
 
 
 class SourceStamp(Model):
@@ -29,7 +29,7 @@ class SourceStamp(Model):
 
 
 class ResolvedColumn(ColumnSpec):
-    classification: Classification  # type: ignore[assignment]  # resolved, never empty here
+    classification: Classification  # resolved, never empty here
     masking: Masking = Masking.NONE
 
 

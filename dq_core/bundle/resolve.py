@@ -55,6 +55,12 @@ from dq_core.libraries.schemas import CodeList, ColumnSpec, SchemaLibrary
 from dq_core.ports import ConfigReader
 
 
+def missing_message(reader: ConfigReader, tenant: str, environment: str, kind: Kind, ref: Ref) -> str:
+    known = reader.versions(tenant, environment, kind, ref.id)
+    hint = f" (known versions: {', '.join(known)})" if known else ""
+    return f"{kind.value} {ref} does not exist in {tenant}/{environment}{hint}"
+
+
 @dataclass
 class _Context:
     reader: ConfigReader
@@ -67,9 +73,7 @@ class _Context:
         try:
             obj = self.reader.get(self.tenant, self.environment, ObjectKey(kind=kind, id=ref.id, version=ref.version))
         except ObjectNotFound:
-            known = self.reader.versions(self.tenant, self.environment, kind, ref.id)
-            hint = f" (known versions: {', '.join(known)})" if known else ""
-            msg = f"{kind.value} {ref} does not exist in {self.tenant}/{self.environment}{hint}"
+            msg = missing_message(self.reader, self.tenant, self.environment, kind, ref)
             raise ResolutionError(self.location, path, msg) from None
         self.stamps[obj.key] = SourceStamp(kind=kind, id=obj.id, version=obj.version, sha256=content_hash(obj))
         return obj
@@ -128,7 +132,9 @@ def _lookup(ctx: _Context, templates: dict[str, list[_Template]], name: str, pat
 # --- schema libraries: column sets and code lists ------------------------------------------
 
 
-def _schema_contents(ctx: _Context, refs: Iterable[tuple[str, Ref]]) -> tuple[dict[str, SchemaLibrary], dict[str, CodeList]]:
+def _schema_contents(
+    ctx: _Context, refs: Iterable[tuple[str, Ref]]
+) -> tuple[dict[str, SchemaLibrary], dict[str, CodeList]]:
     libraries: dict[str, SchemaLibrary] = {}
     code_lists: dict[str, CodeList] = {}
     for path, ref in refs:
@@ -163,11 +169,12 @@ def _columns(ctx: _Context, dataset: DatasetSpec, index: int, libraries: dict[st
             raise ctx.fail(path, f"schema library {column_ref.library!r} is not in schema_libraries")
         column_set = next((s for s in library.column_sets if s.id == column_ref.column_set), None)
         if column_set is None:
-            raise ctx.fail(path, f"column set {column_ref.column_set!r} is not in schema library {column_ref.library!r}")
+            raise ctx.fail(
+                path, f"column set {column_ref.column_set!r} is not in schema library {column_ref.library!r}"
+            )
         columns += column_set.columns
     overrides = {column.name for column in dataset.columns}
-    columns = [column for column in columns if column.name not in overrides] + list(dataset.columns)
-    return columns
+    return [column for column in columns if column.name not in overrides] + list(dataset.columns)
 
 
 # --- governance ---------------------------------------------------------------------
@@ -175,7 +182,9 @@ def _columns(ctx: _Context, dataset: DatasetSpec, index: int, libraries: dict[st
 
 def _governance(ctx: _Context, ref: Ref | None) -> tuple[ResolvedGovernance, dict[str, AttributeClassification]]:
     if ref is None:
-        default = GovernanceProfile(tenant=ctx.tenant, environment=ctx.environment, id="default", version="1.0.0")  # type: ignore[arg-type]
+        default = GovernanceProfile.model_validate(
+            {"tenant": ctx.tenant, "environment": ctx.environment, "id": "default", "version": "1.0.0"}
+        )
         chain: list[Versioned] = [default]
     else:
         chain = _extends_chain(ctx, Kind.GOVERNANCE_PROFILE, ref, "governance_profile")
@@ -212,7 +221,9 @@ class _RuleSet:
         self.rules: list[ResolvedRule] = []
         self._ids: set[str] = set()
 
-    def add(self, base_id: str, origin: RuleOrigin, rule: RuleCommon, columns: tuple[str, ...], **extra: str | None) -> None:
+    def add(
+        self, base_id: str, origin: RuleOrigin, rule: RuleCommon, columns: tuple[str, ...], **extra: str | None
+    ) -> None:
         rule_id, n = base_id, 2
         while rule_id in self._ids:
             rule_id, n = f"{base_id}#{n}", n + 1
@@ -224,8 +235,11 @@ class _RuleSet:
         )
 
 
-def _constraint_rules(dataset_name: str, columns: list[ColumnSpec], code_list_of: dict[str, str], rules: _RuleSet) -> None:
-    keys = sorted((c for c in columns if c.primary_key), key=lambda c: (c.primary_key_position or 0))
+def _constraint_rules(
+    dataset_name: str, columns: list[ColumnSpec], code_list_of: dict[str, str], rules: _RuleSet
+) -> None:
+    keys = sorted((c for c in columns if c.primary_key), key=lambda c: c.primary_key_position or 0)
+    rule: RuleCommon
     for column in columns:
         name = column.name
         single_key = column.primary_key and len(keys) == 1
@@ -269,9 +283,13 @@ def _check_rule_columns(ctx: _Context, rule: RuleCommon, columns: tuple[str, ...
                 raise ctx.fail(path, f"column {column!r} is not in the dataset")
     needs_columns = rule.scope in (Scope.COLUMN, Scope.COLUMNS)
     if isinstance(rule, MetricRule):
-        needs_columns = rule.params.metric in (OdcsMetric.NULL_VALUES, OdcsMetric.MISSING_VALUES, OdcsMetric.INVALID_VALUES)
+        needs_columns = rule.params.metric in (
+            OdcsMetric.NULL_VALUES,
+            OdcsMetric.MISSING_VALUES,
+            OdcsMetric.INVALID_VALUES,
+        )
     if needs_columns and not columns:
-        raise ctx.fail(path, f"rule type {rule.type!r} needs columns (or an attribute) to apply to")  # type: ignore[attr-defined]
+        raise ctx.fail(path, f"rule type {rule.type!r} needs columns (or an attribute) to apply to")
 
 
 def _binding_rules(
@@ -296,9 +314,11 @@ def _binding_rules(
         if binding.attribute is not None:
             bound = tuple(c.name for c in columns if c.attribute == binding.attribute)
             if not bound:
-                raise ctx.fail(path + ".attribute", f"no column of dataset {dataset.name!r} maps to {binding.attribute!r}")
+                raise ctx.fail(
+                    path + ".attribute", f"no column of dataset {dataset.name!r} maps to {binding.attribute!r}"
+                )
         _check_rule_columns(ctx, rule, bound, known, path)
-        name = binding.id or (template.rule.id if template else rule.type)  # type: ignore[attr-defined]
+        name = binding.id or (template.rule.id if template else rule.type)
         base_id = binding.id or f"{dataset.name}.{'.'.join(bound) + '.' if bound else ''}{name}"
         rules.add(
             base_id,
@@ -312,7 +332,12 @@ def _binding_rules(
 
 
 def _catalog_rules(
-    ctx: _Context, catalog: Catalog | None, dataset: DatasetSpec, columns: list[ColumnSpec], templates: dict[str, list[_Template]], rules: _RuleSet
+    ctx: _Context,
+    catalog: Catalog | None,
+    dataset: DatasetSpec,
+    columns: list[ColumnSpec],
+    templates: dict[str, list[_Template]],
+    rules: _RuleSet,
 ) -> None:
     if catalog is None:
         return
@@ -323,7 +348,9 @@ def _catalog_rules(
         if attribute is None:
             continue
         for name in attribute.rules:
-            template = _lookup(ctx, templates, name, f"catalog {catalog.id}@{catalog.version}: {column.attribute}.rules")
+            template = _lookup(
+                ctx, templates, name, f"catalog {catalog.id}@{catalog.version}: {column.attribute}.rules"
+            )
             rules.add(
                 f"{dataset.name}.{column.name}.{template.rule.id}",
                 "catalog",
@@ -344,8 +371,8 @@ def _actions(
     for lib_path, ref in libraries:
         library = ctx.fetch(Kind.ACTION_LIBRARY, ref, lib_path)
         assert isinstance(library, ActionLibrary)  # noqa: S101
-        for action in library.actions:
-            available[action.id] = (str(ref), action)
+        for entry in library.actions:
+            available[entry.id] = (str(ref), entry)
     resolved: list[ResolvedAction] = []
     needed = dict(wanted)
     for action_id in list(needed):  # fallbacks run too, so they are part of the bundle
@@ -356,10 +383,10 @@ def _actions(
     for action_id, triggers in sorted(needed.items()):
         if action_id not in available:
             raise ctx.fail(path, f"action {action_id!r} is not in the referenced action libraries")
-        library, action = available[action_id]
+        library_label, action = available[action_id]
         resolved.append(
             ResolvedAction.model_validate(
-                {"library": library, "triggers": sorted(triggers), "action": action.model_dump()}
+                {"library": library_label, "triggers": sorted(triggers), "action": action.model_dump()}
             )
         )
     return resolved
@@ -394,7 +421,9 @@ def resolve_bundle(
 ) -> ResolvedBundle:
     """Materialise one dataset of a contract (and optionally a job) into a bundle."""
     ctx = _Context(reader, contract.tenant, contract.environment.value, location, {})
-    ctx.stamps[contract.key] = SourceStamp(kind=contract.kind, id=contract.id, version=contract.version, sha256=content_hash(contract))
+    ctx.stamps[contract.key] = SourceStamp(
+        kind=contract.kind, id=contract.id, version=contract.version, sha256=content_hash(contract)
+    )
     try:
         spec = contract.dataset(dataset)
     except KeyError as exc:
@@ -413,9 +442,14 @@ def resolve_bundle(
         known = catalog.attribute_paths()
         for column in columns:
             if column.attribute is not None and column.attribute not in known:
-                raise ctx.fail(f"datasets[{index}].columns.{column.name}.attribute", f"{column.attribute!r} is not in catalog {contract.catalog}")
+                raise ctx.fail(
+                    f"datasets[{index}].columns.{column.name}.attribute",
+                    f"{column.attribute!r} is not in catalog {contract.catalog}",
+                )
     elif any(column.attribute for column in columns):
-        raise ctx.fail(f"datasets[{index}].columns", "columns map to catalog attributes but the contract names no catalog")
+        raise ctx.fail(
+            f"datasets[{index}].columns", "columns map to catalog attributes but the contract names no catalog"
+        )
 
     rule_refs = [(f"rule_libraries[{i}]", ref) for i, ref in enumerate(contract.rule_libraries)]
     if catalog is not None:
@@ -434,11 +468,21 @@ def resolve_bundle(
     _binding_rules(ctx, spec, index, columns, templates, rules)
 
     governance, classified = _governance(ctx, contract.governance_profile)
-    policy = ctx.fetch(Kind.CLEANSING_POLICY, contract.cleansing_policy, "cleansing_policy") if contract.cleansing_policy else None
+    policy = (
+        ctx.fetch(Kind.CLEANSING_POLICY, contract.cleansing_policy, "cleansing_policy")
+        if contract.cleansing_policy
+        else None
+    )
     assert policy is None or isinstance(policy, CleansingPolicy)  # noqa: S101
-    infra_ref, infra_path = (job.infra_profile, "job infra_profile") if job and job.infra_profile else (contract.infra_profile, "infra_profile")
-    infra = ctx.fetch(Kind.INFRA_PROFILE, infra_ref, infra_path) if infra_ref else InfraProfile(
-        tenant=contract.tenant, environment=contract.environment, id="default", version="1.0.0"
+    infra_ref, infra_path = (
+        (job.infra_profile, "job infra_profile")
+        if job and job.infra_profile
+        else (contract.infra_profile, "infra_profile")
+    )
+    infra = (
+        ctx.fetch(Kind.INFRA_PROFILE, infra_ref, infra_path)
+        if infra_ref
+        else InfraProfile(tenant=contract.tenant, environment=contract.environment, id="default", version="1.0.0")
     )
     assert isinstance(infra, InfraProfile)  # noqa: S101
 
@@ -496,12 +540,17 @@ def _cycles(index: InMemoryConfigIndex) -> list[LoadError]:
         state[scoped] = 1
         for reference in obj.references():
             try:
-                target = index.get(obj.tenant, obj.environment.value, ObjectKey(kind=reference.kind, id=reference.ref.id, version=reference.ref.version))
+                target = index.get(
+                    obj.tenant,
+                    obj.environment.value,
+                    ObjectKey(kind=reference.kind, id=reference.ref.id, version=reference.ref.version),
+                )
             except ObjectNotFound:
                 continue
             target_scoped = (target.tenant, target.environment.value, target.key)
             if state.get(target_scoped) == 1:
-                cycle = " -> ".join([*trail, str(obj.key), str(target.key)])
+                path = [*trail, str(obj.key)]
+                cycle = " -> ".join([*path[path.index(str(target.key)) :], str(target.key)])
                 problems.append(ResolutionError(index.source(obj), reference.path, f"reference cycle: {cycle}"))
             elif target_scoped not in state:
                 visit(target, [*trail, str(obj.key)])
@@ -521,8 +570,9 @@ def check_index(index: InMemoryConfigIndex) -> list[LoadError]:
             key = ObjectKey(kind=reference.kind, id=reference.ref.id, version=reference.ref.version)
             try:
                 index.get(obj.tenant, obj.environment.value, key)
-            except ObjectNotFound as exc:
-                problems.append(ResolutionError(index.source(obj), reference.path, exc.message))
+            except ObjectNotFound:
+                message = missing_message(index, obj.tenant, obj.environment.value, reference.kind, reference.ref)
+                problems.append(ResolutionError(index.source(obj), reference.path, message))
     problems += _cycles(index)
     if problems:
         return problems
@@ -532,7 +582,11 @@ def check_index(index: InMemoryConfigIndex) -> list[LoadError]:
                 for spec in obj.datasets:
                     resolve_bundle(index, obj, dataset=spec.name, location=index.source(obj))
             elif isinstance(obj, JobDefinition):
-                contract = index.get(obj.tenant, obj.environment.value, ObjectKey(kind=Kind.CONTRACT, id=obj.contract.id, version=obj.contract.version))
+                contract = index.get(
+                    obj.tenant,
+                    obj.environment.value,
+                    ObjectKey(kind=Kind.CONTRACT, id=obj.contract.id, version=obj.contract.version),
+                )
                 assert isinstance(contract, DataContract)  # noqa: S101
                 resolve_bundle(index, contract, dataset=obj.dataset, job=obj, location=index.source(obj))
         except LoadError as exc:

@@ -16,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from dq_core import service
+from dq_core.bundle.models import ResolvedAction, ResolvedBundle
 from dq_core.config.base import Kind
 from dq_core.config.canonical import canonical_json, to_plain
 from dq_core.contracts.models import DataContract
@@ -134,24 +135,30 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _bundle_summary(bundle: object) -> str:
-    from dq_core.bundle.models import ResolvedBundle  # noqa: PLC0415 - only for the type
+def _action_line(action: ResolvedAction) -> str:
+    return f"{action.action.id} ({action.action.type}, {'/'.join(t.value for t in action.triggers)})"
 
-    assert isinstance(bundle, ResolvedBundle)  # noqa: S101
+
+def _bundle_summary(bundle: ResolvedBundle) -> str:
     lines = [
         f"bundle {bundle.sha256}",
         f"  contract {bundle.contract.id}@{bundle.contract.version} (sha256 {bundle.contract.sha256[:12]}), "
         f"dataset {bundle.dataset.name}, tenant {bundle.tenant}/{bundle.environment.value}",
         f"  columns ({len(bundle.dataset.columns)}): "
-        + ", ".join(f"{c.name}:{c.logical_type.value}" + (f"[{c.classification.value}]" if c.classification.value in ("pii", "confidential") else "") for c in bundle.dataset.columns),
+        + ", ".join(
+            f"{c.name}:{c.logical_type.value}"
+            + (f"[{c.classification.value}]" if c.classification.value in ("pii", "confidential") else "")
+            for c in bundle.dataset.columns
+        ),
         f"  rules ({len(bundle.rules)}):",
         *(
-            f"    {r.id:<40} {r.rule.type:<18} {r.rule.severity.value:<8} {r.origin:<8} {','.join(r.columns)}"  # type: ignore[union-attr]
+            f"    {r.id:<40} {r.rule.type:<18} {r.rule.severity.value:<8} {r.origin:<8} {','.join(r.columns)}"
             for r in bundle.rules
         ),
         f"  cleansing steps: {', '.join(step.type for step in bundle.cleansing) or 'none'}",
-        f"  infra: {bundle.infra.id}@{bundle.infra.version}, chunk_rows {bundle.infra.chunk_rows}, parallelism {bundle.infra.max_parallelism}",
-        f"  actions: {', '.join(f'{a.action.id} ({a.action.type}, ' + '/'.join(t.value for t in a.triggers) + ')' for a in bundle.actions) or 'none'}",
+        f"  infra: {bundle.infra.id}@{bundle.infra.version}, chunk_rows {bundle.infra.chunk_rows}, "
+        f"parallelism {bundle.infra.max_parallelism}",
+        f"  actions: {', '.join(_action_line(a) for a in bundle.actions) or 'none'}",
         "  sources: " + ", ".join(f"{s.kind.value} {s.id}@{s.version}" for s in bundle.sources),
     ]
     return "\n".join(lines)
@@ -161,7 +168,9 @@ def _bundle_summary(bundle: object) -> str:
 
 
 def _scoped(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--libraries", type=Path, default=DEFAULT_LIBRARIES, help="directory of authoring files (default: libraries)")
+    parser.add_argument(
+        "--libraries", type=Path, default=DEFAULT_LIBRARIES, help="directory of authoring files (default: libraries)"
+    )
     parser.add_argument("--tenant", help="tenant (default: the only one in the libraries)")
     parser.add_argument("--env", help="environment (default: the only one of the tenant)")
 
@@ -198,7 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=Path)
     imp.add_argument("--tenant", required=True)
     imp.add_argument("--env", required=True)
-    imp.add_argument("--out", type=Path, help="write the contract here (.yaml, .json or .xlsx; default: YAML on stdout)")
+    imp.add_argument(
+        "--out", type=Path, help="write the contract here (.yaml, .json or .xlsx; default: YAML on stdout)"
+    )
     imp.set_defaults(handler=cmd_contracts_import_odcs)
     exp = con_commands.add_parser("export-odcs", help="write a contract (id, or a contract file) as ODCS v3.1.0 YAML")
     exp.add_argument("id", help="contract id in the libraries, or the path of a contract file")

@@ -130,5 +130,3 @@ class DataContract(Versioned):
             + refs_at("governance_profile", Kind.GOVERNANCE_PROFILE, self.governance_profile)
             + refs_at("cleansing_policy", Kind.CLEANSING_POLICY, self.cleansing_policy)
         )
-
-

@@ -180,5 +180,3 @@ class ActionLibrary(Versioned):
 
     def get(self, action_id: str) -> ActionCommon | None:
         return next((action for action in self.actions if action.id == action_id), None)
-
-

@@ -84,12 +84,24 @@ class Threshold(Model):
 
     must_be: float | None = Field(default=None, validation_alias=AliasChoices("must_be", "mustBe"))
     must_not_be: float | None = Field(default=None, validation_alias=AliasChoices("must_not_be", "mustNotBe"))
-    must_be_greater_than: float | None = Field(default=None, validation_alias=AliasChoices("must_be_greater_than", "mustBeGreaterThan"))
-    must_be_greater_or_equal_to: float | None = Field(default=None, validation_alias=AliasChoices("must_be_greater_or_equal_to", "mustBeGreaterOrEqualTo"))
-    must_be_less_than: float | None = Field(default=None, validation_alias=AliasChoices("must_be_less_than", "mustBeLessThan"))
-    must_be_less_or_equal_to: float | None = Field(default=None, validation_alias=AliasChoices("must_be_less_or_equal_to", "mustBeLessOrEqualTo"))
-    must_be_between: tuple[float, float] | None = Field(default=None, validation_alias=AliasChoices("must_be_between", "mustBeBetween"))
-    must_not_be_between: tuple[float, float] | None = Field(default=None, validation_alias=AliasChoices("must_not_be_between", "mustNotBeBetween"))
+    must_be_greater_than: float | None = Field(
+        default=None, validation_alias=AliasChoices("must_be_greater_than", "mustBeGreaterThan")
+    )
+    must_be_greater_or_equal_to: float | None = Field(
+        default=None, validation_alias=AliasChoices("must_be_greater_or_equal_to", "mustBeGreaterOrEqualTo")
+    )
+    must_be_less_than: float | None = Field(
+        default=None, validation_alias=AliasChoices("must_be_less_than", "mustBeLessThan")
+    )
+    must_be_less_or_equal_to: float | None = Field(
+        default=None, validation_alias=AliasChoices("must_be_less_or_equal_to", "mustBeLessOrEqualTo")
+    )
+    must_be_between: tuple[float, float] | None = Field(
+        default=None, validation_alias=AliasChoices("must_be_between", "mustBeBetween")
+    )
+    must_not_be_between: tuple[float, float] | None = Field(
+        default=None, validation_alias=AliasChoices("must_not_be_between", "mustNotBeBetween")
+    )
 
     @model_validator(mode="after")
     def _at_least_one(self) -> Threshold:
@@ -112,8 +124,7 @@ class Threshold(Model):
             self.must_be_less_than is None or value < self.must_be_less_than,
             self.must_be_less_or_equal_to is None or value <= self.must_be_less_or_equal_to,
             self.must_be_between is None or self.must_be_between[0] <= value <= self.must_be_between[1],
-            self.must_not_be_between is None
-            or not self.must_not_be_between[0] <= value <= self.must_not_be_between[1],
+            self.must_not_be_between is None or not self.must_not_be_between[0] <= value <= self.must_not_be_between[1],
         )
         return all(checks)
 
@@ -160,11 +171,7 @@ class RangeParams(RuleParams):
         if self.min is None and self.max is None:
             msg = "give min, max or both"
             raise ValueError(msg)
-        if (
-            isinstance(self.min, float)
-            and isinstance(self.max, float)
-            and self.min > self.max
-        ):
+        if isinstance(self.min, float) and isinstance(self.max, float) and self.min > self.max:
             msg = f"min {self.min} is above max {self.max}"
             raise ValueError(msg)
         return self
@@ -372,14 +379,17 @@ class RuleCommon(Model):
     dimension: Dimension | None = None
     description: str = ""
     where: str | None = None  # polars SQL predicate; the rule sees only matching rows
+    # narrowed by every rule type: a Literal tag and its own params model
+    type: str
+    params: RuleParams
 
     @property
     def scope(self) -> Scope:
-        return type(self).model_fields["params"].annotation.scope  # type: ignore[union-attr]
+        return self.params.scope
 
     @property
     def row_local(self) -> bool:
-        return type(self).model_fields["params"].annotation.row_local  # type: ignore[union-attr]
+        return self.params.row_local
 
 
 class NotNullRule(RuleCommon):

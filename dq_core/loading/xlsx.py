@@ -22,6 +22,7 @@ and read back to the same canonical JSON.
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
@@ -80,7 +81,7 @@ def read_xlsx(content: bytes, location: str) -> tuple[dict[str, Any], dict[str, 
     """Read one workbook into plain data, plus where each list item came from."""
     try:
         workbook = load_workbook(BytesIO(content), read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+    except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
         raise LoadError(location, "", f"not a readable .xlsx workbook ({type(exc).__name__})") from None
     data: dict[str, Any] = {}
     origins: dict[str, str] = {}
@@ -89,10 +90,12 @@ def read_xlsx(content: bytes, location: str) -> tuple[dict[str, Any], dict[str, 
     for number, row in _rows(workbook[META]):
         if number == 1 and row[0] == "field":
             continue
-        field, value = (row + (None, None))[:2]
+        field, value = ((*row, None, None))[:2]
         if value is None or field is None:
             continue
-        _assign(data, str(field).strip(), _cell_value(value, str(field).strip(), f"sheet 'meta', row {number}", location))
+        _assign(
+            data, str(field).strip(), _cell_value(value, str(field).strip(), f"sheet 'meta', row {number}", location)
+        )
 
     # parent sheets before child sheets; keys of items by (sheet path, key chain)
     items_by_key: dict[tuple[str, str], dict[str, Any]] = {}
@@ -199,13 +202,17 @@ def write_xlsx(data: dict[str, Any]) -> bytes:
     return buffer.getvalue()
 
 
-def _split_nested(item: dict[str, Any], sheet_path: str, key_chain: str, sheets: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+def _split_nested(
+    item: dict[str, Any], sheet_path: str, key_chain: str, sheets: dict[str, list[dict[str, Any]]]
+) -> dict[str, Any]:
     """Move lists of keyed objects out of ``item`` into their own sheets."""
     kept: dict[str, Any] = {}
     for field, value in item.items():
         child_path = f"{sheet_path}.{field}" if sheet_path else field
-        if _is_object_list(value) and all(_key_of(child) is not None for child in value) and (
-            not sheet_path or key_chain
+        if (
+            _is_object_list(value)
+            and all(_key_of(child) is not None for child in value)
+            and (not sheet_path or key_chain)
         ):
             rows = sheets.setdefault(child_path, [])
             for child in value:

@@ -20,7 +20,9 @@ from dq_core.loading.xlsx import read_xlsx, write_xlsx
 from tests.conftest import DEMO
 
 ids = st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True)
-words = st.text(alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "Zs"), exclude_characters="\x00"), max_size=30).map(str.strip)
+words = st.text(
+    alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "Zs"), exclude_characters="\x00"), max_size=30
+).map(str.strip)
 finite = st.floats(allow_nan=False, allow_infinity=False, min_value=-1e12, max_value=1e12)
 scalars = st.one_of(words.filter(bool), st.integers(-10_000, 10_000), finite, st.booleans())
 severity = st.sampled_from(["error", "warning", "info"])
@@ -39,7 +41,11 @@ def rule(draw: st.DrawFn) -> dict[str, Any]:
         return {**common, "type": kind, "params": {"values": draw(st.lists(scalars, min_size=1, max_size=4))}}
     if kind == "range":
         low = draw(finite)
-        return {**common, "type": kind, "params": {"min": low, "max": low + draw(st.floats(0, 1e6)), "max_inclusive": draw(st.booleans())}}
+        return {
+            **common,
+            "type": kind,
+            "params": {"min": low, "max": low + draw(st.floats(0, 1e6)), "max_inclusive": draw(st.booleans())},
+        }
     if kind == "length":
         return {**common, "type": kind, "params": {"min": draw(st.integers(0, 5)), "max": draw(st.integers(5, 50))}}
     if kind == "row_count":
@@ -56,7 +62,11 @@ def rule(draw: st.DrawFn) -> dict[str, Any]:
             },
         }
     if kind == "regex":
-        return {**common, "type": kind, "params": {"pattern": draw(st.sampled_from([r"^[A-Z]{2}$", r"\d+", "a|b", "=x"]))}}
+        return {
+            **common,
+            "type": kind,
+            "params": {"pattern": draw(st.sampled_from([r"^[A-Z]{2}$", r"\d+", "a|b", "=x"]))},
+        }
     return {**common, "type": kind}
 
 

@@ -69,6 +69,14 @@ def test_function_app_only_composes() -> None:
 def test_sources_are_python_files_under_layout() -> None:
     for folder in ("dq_core", "activities", "orchestrators", "triggers", "libraries", "tests", "infra/bicep"):
         assert (ROOT / folder).is_dir(), folder
-    for name in ("function_app.py", "host.json", "local.settings.sample.json", "requirements.txt", "pyproject.toml", ".funcignore", "README.md"):
+    for name in (
+        "function_app.py",
+        "host.json",
+        "local.settings.sample.json",
+        "requirements.txt",
+        "pyproject.toml",
+        ".funcignore",
+        "README.md",
+    ):
         assert (ROOT / name).is_file(), name
     assert Path(ROOT / ".ci" / "run").is_file()

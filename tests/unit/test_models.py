@@ -22,10 +22,17 @@ def _rules(*rules: dict[str, Any]) -> RuleLibrary:
 
 def test_ids_are_normalised_and_versions_coerced() -> None:
     library = RuleLibrary.model_validate({**HEADER, "version": 1.0})
-    assert (library.tenant, library.id, library.version, library.status) == ("contoso", "core_rules", "1.0.0", Status.DRAFT)
+    assert (library.tenant, library.id, library.version, library.status) == (
+        "contoso",
+        "core_rules",
+        "1.0.0",
+        Status.DRAFT,
+    )
 
 
-@pytest.mark.parametrize("bad", [{"id": "9lives"}, {"version": "1.0"}, {"version": "v1.0.0"}, {"environment": "staging"}])
+@pytest.mark.parametrize(
+    "bad", [{"id": "9lives"}, {"version": "1.0"}, {"version": "v1.0.0"}, {"environment": "staging"}]
+)
 def test_bad_header_fields_are_refused(bad: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         RuleLibrary.model_validate({**HEADER, **bad})
@@ -56,7 +63,17 @@ def _minimal(kind: str) -> dict[str, Any]:
 def test_every_rule_type_is_one_union_member_with_a_scope() -> None:
     names = [rule_type_name(model) for model in RULE_TYPES]
     assert len(names) == len(set(names))
-    assert {"not_null", "unique", "regex", "range", "compound_unique", "row_count", "custom_sql", "metric", "referential"} <= set(names)
+    assert {
+        "not_null",
+        "unique",
+        "regex",
+        "range",
+        "compound_unique",
+        "row_count",
+        "custom_sql",
+        "metric",
+        "referential",
+    } <= set(names)
     for model in RULE_TYPES:
         assert model.model_fields["params"].annotation.scope in set(Scope)  # type: ignore[union-attr]
 

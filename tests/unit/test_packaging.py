@@ -19,7 +19,9 @@ def test_requirements_match_pyproject_dependencies() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     from_pyproject = dict(_requirement(dep) for dep in project["dependencies"])
     lines = [
-        line for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")
+        line
+        for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
     ]
     from_requirements = dict(_requirement(line) for line in lines)
     assert from_requirements == from_pyproject
