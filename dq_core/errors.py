@@ -71,3 +71,9 @@ class InteropError(ConfigError):
     """An external document (ODCS) cannot be converted."""
 
     code = "interop_failed"
+
+
+class InputError(TerminalError):
+    """A data file cannot be read as the format it claims (or as any supported format)."""
+
+    code = "input_invalid"

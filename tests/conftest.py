@@ -6,6 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests explore the same examples on every run: CI must not be flaky.
+settings.register_profile("dq", derandomize=True, print_blob=True)
+settings.load_profile("dq")
 
 ROOT = Path(__file__).resolve().parents[1]
 LIBRARIES = ROOT / "libraries"

@@ -1,6 +1,7 @@
 """``dq``: parse options, call the facade, print. Nothing else lives here.
 
-Exit codes: 0 success; 1 a run or validation failed (later commands);
+Exit codes: 0 success; 1 a validation failed (an error-severity rule failed, or a
+rule could not be evaluated);
 2 bad input or configuration (one line on stderr, never a traceback);
 3 an internal error (a bug: one line, ``--debug`` shows the traceback).
 """
@@ -12,6 +13,7 @@ import json
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from dq_core.contracts.models import DataContract
 from dq_core.errors import DQError
 from dq_core.loading.loader import load_file
 from dq_core.loading.writers import dump_yaml, render, to_authoring
+from dq_core.results.run import RunResult
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 DEFAULT_LIBRARIES = Path("libraries")
@@ -164,6 +167,82 @@ def _bundle_summary(bundle: ResolvedBundle) -> str:
     return "\n".join(lines)
 
 
+def _odcs_bundle(path: Path, dataset: str | None, tenant: str, environment: str) -> ResolvedBundle:
+    from dq_core.bundle.resolve import resolve_bundle  # noqa: PLC0415
+    from dq_core.config.index import InMemoryConfigIndex  # noqa: PLC0415
+    from dq_core.interop import odcs  # noqa: PLC0415
+
+    imported = odcs.load_odcs_file(path, tenant=tenant, environment=environment)
+    for warning in imported.warnings:
+        _err(f"warning: {warning}")
+    index = InMemoryConfigIndex()
+    index.add(imported.contract, str(path))
+    return resolve_bundle(index, imported.contract, dataset=dataset, location=str(path))
+
+
+def _write_outputs(out: Path | None, files: dict[str, str]) -> None:
+    if out is None:
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (out / name).write_text(text, encoding="utf-8")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from dq_core.results.gx import to_gx  # noqa: PLC0415
+    from dq_core.runs.check import validate_file  # noqa: PLC0415
+
+    if args.odcs:
+        bundle = _odcs_bundle(args.odcs, args.dataset, args.tenant or "local", args.env or "local")
+    else:
+        workspace, scope = _workspace(args)
+        bundle = service.contract_bundle(workspace, scope, args.contract, version=args.version, dataset=args.dataset)
+    result, profile = validate_file(args.input, bundle, now=args.now)
+    assert result.validation is not None  # noqa: S101 - validate_file always validates
+    files = {"result.json": result.to_json()}
+    if args.gx:
+        files["validation.gx.json"] = json.dumps(to_gx(result.validation), indent=2) + "\n"
+    if profile is not None:
+        files["profile.json"] = profile.model_dump_json(indent=2) + "\n"
+    _write_outputs(args.out, files)
+    _out(_validation_summary(result))
+    return EXIT_OK if result.status.value == "passed" else EXIT_FAILED
+
+
+def _validation_summary(result: RunResult) -> str:
+    assert result.validation is not None  # noqa: S101
+    summary = result.validation.summary
+    lines = [
+        f"{result.status.value.upper()}: {summary.passed} passed, {summary.failed} failed "
+        f"({summary.failed_error_severity} of severity error), {summary.errors} errors, {summary.skipped} skipped"
+        f" — {result.input.rows if result.input else '?'} rows"
+    ]
+    for rule in result.validation.rules:
+        if rule.status.value in ("failed", "error"):
+            detail = rule.error or (
+                f"{rule.unexpected_count} unexpected ({rule.unexpected_percent:.2f}%)"
+                if rule.unexpected_count is not None and rule.unexpected_percent is not None
+                else f"observed {rule.observed_value}"
+            )
+            lines.append(f"  {rule.status.value:<6} {rule.severity.value:<7} {rule.rule_id}: {detail}")
+    return "\n".join(lines)
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from dq_core.profiling.finish import profile_to_csv  # noqa: PLC0415
+    from dq_core.runs.check import profile_file  # noqa: PLC0415
+
+    profile = profile_file(args.input)
+    _write_outputs(
+        args.out, {"profile.json": profile.model_dump_json(indent=2) + "\n", "profile.csv": profile_to_csv(profile)}
+    )
+    if args.out is None:
+        _out(profile.model_dump_json(indent=2))
+    else:
+        _out(f"profiled {profile.row_count} rows, {len(profile.columns)} columns → {args.out}")
+    return EXIT_OK
+
+
 # --- parser --------------------------------------------------------------------------
 
 
@@ -229,7 +308,33 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--out", type=Path)
     _scoped(bundle)
     bundle.set_defaults(handler=cmd_bundle)
+
+    validate = commands.add_parser("validate", help="validate a data file against a contract (no cleansing)")
+    validate.add_argument("input", type=Path, help="CSV, Parquet, JSON lines or XLSX file")
+    source = validate.add_mutually_exclusive_group(required=True)
+    source.add_argument("--contract", help="contract id in the libraries")
+    source.add_argument("--odcs", type=Path, help="an ODCS v3 contract file instead")
+    validate.add_argument("--version", help="contract version (default: newest published)")
+    validate.add_argument("--dataset", help="dataset of the contract (default: the first)")
+    validate.add_argument("--out", type=Path, help="write result.json (and profile.json) here")
+    validate.add_argument("--gx", action="store_true", help="also write validation.gx.json (Great Expectations shape)")
+    validate.add_argument("--now", type=_moment, help="the run's clock, ISO 8601 (default: now); for reproducible runs")
+    _scoped(validate)
+    validate.set_defaults(handler=cmd_validate)
+
+    profile = commands.add_parser("profile", help="profile a data file")
+    profile.add_argument("input", type=Path)
+    profile.add_argument("--out", type=Path, help="write profile.json and profile.csv here (default: JSON on stdout)")
+    profile.set_defaults(handler=cmd_profile)
     return parser
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 date/time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _version() -> str:

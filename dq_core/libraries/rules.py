@@ -285,7 +285,7 @@ class FreshnessParams(DatasetNoParams):
 
 
 class ReferentialParams(RuleParams):
-    row_local: ClassVar[bool] = False
+    # row-local once the reference values are loaded: each value is looked up on its own
     reference_dataset: NonEmptyStr  # a dataset of the same contract, or a reference data URI
     reference_column: NonEmptyStr
 
@@ -327,11 +327,13 @@ class DistributionDriftParams(RuleParams):
 
 
 class AnomalyParams(RuleParams):
+    scope: ClassVar[Scope] = Scope.DATASET  # row_count needs no column; column metrics name one
     row_local: ClassVar[bool] = False
     metric: Statistic | Literal["row_count"] = "row_count"
     window: int = Field(default=20, ge=3)  # runs of history considered
     z_score: float = Field(default=3.0, gt=0)
     min_history: int = Field(default=5, ge=2)
+    max_change_percent: float | None = Field(default=None, gt=0)  # also bound the change from the last run
 
 
 class OdcsMetric(StrEnum):

@@ -1,0 +1,1 @@
+"""Profiling: mergeable per-chunk states, merged into one profile per dataset."""

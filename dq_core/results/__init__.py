@@ -1,0 +1,1 @@
+"""Run results (``dq.run-result/v1``) and their exports."""

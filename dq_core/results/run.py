@@ -1,0 +1,131 @@
+"""The run result, ``dq.run-result/v1``: what every run leaves behind as ``result.json``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from dq_core.profiling.models import ProfileResult
+from dq_core.validation.results import Band, ValidationResult
+
+RUN_RESULT_SCHEMA: Final = "dq.run-result/v1"
+
+
+class Part(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RunStatus(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+
+
+class JobStamp(Part):
+    id: str
+    version: str
+
+
+class ContractStamp(Part):
+    id: str
+    version: str
+    sha256: str
+    dataset: str
+    bundle_sha256: str
+
+
+class InputStamp(Part):
+    uri: str
+    etag: str | None = None
+    sha256: str
+    format: str
+    bytes: int
+    rows: int | None = None
+
+
+class CleansingStep(Part):
+    step: str
+    type: str
+    rows_in: int
+    rows_out: int
+    rows_rejected: int = 0
+    cells_changed: int = 0
+
+
+class CleansingSummary(Part):
+    rows_in: int
+    rows_out: int
+    rows_rejected: int
+    duplicates_removed: int
+    steps: list[CleansingStep] = Field(default_factory=list)
+
+
+class ProfileSummary(Part):
+    row_count: int
+    columns: dict[str, dict[str, JsonValue]]
+
+    @classmethod
+    def of(cls, profile: ProfileResult) -> ProfileSummary:
+        keep = ("kind", "null_count", "null_percent", "distinct_count", "min", "max", "mean", "stddev")
+        return cls(
+            row_count=profile.row_count,
+            columns={c.name: {k: getattr(c, k) for k in keep} for c in profile.columns},
+        )
+
+
+class Anomaly(Part):
+    rule_id: str
+    metric: str
+    observed_value: JsonValue
+    band: Band | None
+
+
+class ActionOutcome(Part):
+    action_id: str
+    type: str
+    trigger: str
+    status: Literal["delivered", "failed", "skipped", "fallback_delivered"]
+    attempts: int
+    detail: str = ""
+
+
+class RunError(Part):
+    code: str
+    message: str
+
+
+class RunResult(Part):
+    schema_id: Literal["dq.run-result/v1"] = RUN_RESULT_SCHEMA
+    run_id: str
+    tenant: str
+    environment: str
+    job_definition: JobStamp | None = None
+    contract: ContractStamp | None = None
+    input: InputStamp | None = None
+    status: RunStatus
+    started_at: datetime
+    finished_at: datetime
+    cleansing: CleansingSummary | None = None
+    profile: ProfileSummary | None = None
+    validation: ValidationResult | None = None
+    anomalies: list[Anomaly] = Field(default_factory=list)
+    actions: list[ActionOutcome] = Field(default_factory=list)
+    error: RunError | None = None
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2) + "\n"
+
+
+def anomalies_of(validation: ValidationResult) -> list[Anomaly]:
+    """Failed anomaly and drift rules, as the run's anomaly list."""
+    found: list[Anomaly] = []
+    for rule in validation.rules:
+        if rule.type in ("anomaly", "distribution_drift") and rule.status.value == "failed":
+            metric = rule.type if not rule.columns else f"{rule.type}:{','.join(rule.columns)}"
+            found.append(
+                Anomaly(rule_id=rule.rule_id, metric=metric, observed_value=rule.observed_value, band=rule.band)
+            )
+    return found

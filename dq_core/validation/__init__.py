@@ -1,0 +1,1 @@
+"""The validation engine: rules of a bundle evaluated on polars frames."""

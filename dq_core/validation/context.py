@@ -1,0 +1,37 @@
+"""What a validation run knows besides the data: the clock, references, history, the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from dq_core.libraries.governance import Role
+
+if TYPE_CHECKING:
+    from dq_core.profiling.models import ProfileResult
+
+ROW = "_dq_source_row"  # the source row number column, written by ingest
+DEFAULT_SAMPLE_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class ValidationContext:
+    """Inputs of a validation beyond the frame and the bundle.
+
+    ``now`` is passed in (never read from the clock inside the engine) so a run is
+    reproducible; ``history`` maps a metric key (``row_count``, ``null_percent:email``)
+    to earlier observed values, oldest first.
+    """
+
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    reference_data: Mapping[str, pl.Series] = field(default_factory=dict)
+    baseline_profile: ProfileResult | None = None
+    current_profile: ProfileResult | None = None
+    history: Mapping[str, list[float]] = field(default_factory=dict)
+    caller_roles: frozenset[Role] = frozenset()
+    sample_limit: int = DEFAULT_SAMPLE_LIMIT
+    dataset_name: str = "dataset"

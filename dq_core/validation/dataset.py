@@ -1,0 +1,303 @@
+"""Dataset-level rules: they need the whole dataset (or its schema, or history).
+
+Most are still polars aggregations, fused into the same query as the row-local
+rules when the data is validated in one piece. Each implementation gives its
+aggregations and a ``finish`` that turns the collected values into a result.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import polars as pl
+
+from dq_core.libraries import rules as r
+from dq_core.validation.env import CompileEnv, RuleCompileError, as_text, naive_utc, values_for
+from dq_core.validation.results import Band, RuleStatus
+
+Aggregations = dict[str, pl.Expr]
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What a dataset rule observed; the engine turns it into a RuleResult."""
+
+    status: RuleStatus
+    observed_value: Any = None
+    element_count: int | None = None
+    missing_count: int | None = None
+    unexpected_count: int | None = None
+    unexpected_percent: float | None = None
+    samples: list[dict[str, Any]] | None = None
+    band: Band | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The rows a rule looks at (its ``where`` filter) and the row number column."""
+
+    mask: pl.Expr
+    row: str
+    sample_limit: int
+
+
+def _present(columns: tuple[str, ...]) -> pl.Expr:
+    return pl.all_horizontal([pl.col(c).is_not_null() for c in columns]) if columns else pl.lit(True)
+
+
+def _samples(scope: Scope, columns: tuple[str, ...], mask: pl.Expr) -> pl.Expr:
+    return pl.struct([pl.col(scope.row), *[pl.col(c) for c in columns]]).filter(mask).head(scope.sample_limit).implode()
+
+
+def _duplicates(scope: Scope, columns: tuple[str, ...]) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """(duplicated rows, distinct duplicated keys, samples) among rows with a full key."""
+    usable = scope.mask & _present(columns)
+    key = pl.col(columns[0]) if len(columns) == 1 else pl.struct([pl.col(c) for c in columns])
+    kept = key.filter(usable)
+    duplicated = kept.is_duplicated()
+    rows = pl.struct([pl.col(scope.row), *[pl.col(c) for c in columns]]).filter(usable).filter(duplicated)
+    return duplicated.sum(), (duplicated & kept.is_first_distinct()).sum(), rows.head(scope.sample_limit).implode()
+
+
+def _threshold_status(threshold: r.Threshold, value: float | None) -> RuleStatus:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return RuleStatus.FAILED
+    return RuleStatus.PASSED if threshold.holds(value) else RuleStatus.FAILED
+
+
+# --- unique / compound unique ----------------------------------------------------------
+
+
+def _unique_aggs(rule: r.RuleCommon, columns: tuple[str, ...], env: CompileEnv, scope: Scope) -> Aggregations:
+    for column in columns:
+        env.dtype(column)
+    rows, _groups, samples = _duplicates(scope, columns)
+    return {
+        "element": scope.mask.sum(),
+        "missing": (scope.mask & ~_present(columns)).sum(),
+        "unexpected": rows,
+        "samples": samples,
+    }
+
+
+def _unique_finish(rule: r.RuleCommon, values: Mapping[str, Any], env: CompileEnv) -> Finished:
+    element, missing, unexpected = int(values["element"]), int(values["missing"]), int(values["unexpected"])
+    base = element - missing
+    fraction_ok = 1 - unexpected / base if base else 1.0
+    return Finished(
+        status=RuleStatus.PASSED if fraction_ok + 1e-12 >= rule.mostly else RuleStatus.FAILED,
+        observed_value=unexpected,
+        element_count=element,
+        missing_count=missing,
+        unexpected_count=unexpected,
+        unexpected_percent=100 * unexpected / base if base else None,
+        samples=values["samples"],
+    )
+
+
+# --- row count, freshness, statistics ----------------------------------------------------
+
+
+def _row_count_aggs(rule: r.RowCountRule, columns: tuple[str, ...], env: CompileEnv, scope: Scope) -> Aggregations:
+    return {"value": scope.mask.sum()}
+
+
+def _row_count_finish(rule: r.RowCountRule, values: Mapping[str, Any], env: CompileEnv) -> Finished:
+    count = int(values["value"])
+    return Finished(status=_threshold_status(rule.params.threshold, count), observed_value=count, element_count=count)
+
+
+_DURATION = re.compile(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
+
+
+def parse_duration(text: str) -> timedelta:
+    match = _DURATION.fullmatch(text)
+    if not match:
+        msg = f"{text!r} is not an ISO 8601 duration"
+        raise RuleCompileError(msg)
+    days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+def _freshness_aggs(rule: r.FreshnessRule, columns: tuple[str, ...], env: CompileEnv, scope: Scope) -> Aggregations:
+    return {"value": env.naive_datetime(rule.params.column).filter(scope.mask).max()}
+
+
+def _freshness_finish(rule: r.FreshnessRule, values: Mapping[str, Any], env: CompileEnv) -> Finished:
+    latest = values["value"]
+    if latest is None:
+        return Finished(status=RuleStatus.FAILED, observed_value=None, note="no dated rows")
+    age = naive_utc(env.now) - latest
+    fresh = age <= parse_duration(rule.params.max_age)
+    return Finished(
+        status=RuleStatus.PASSED if fresh else RuleStatus.FAILED,
+        observed_value={"latest": latest.isoformat(), "age_seconds": round(age.total_seconds(), 3)},
+    )
+
+
+def statistic_expr(statistic: r.Statistic | str, column: str, env: CompileEnv, mask: pl.Expr) -> pl.Expr:
+    """One column statistic over the in-scope rows (shared with anomaly detection)."""
+    if statistic == "row_count":
+        return mask.sum().cast(pl.Float64)
+    values = pl.col(column).filter(mask)
+    numeric = values if env.is_numeric(column) else values.cast(pl.Float64, strict=False)
+    rows = mask.sum()
+    match r.Statistic(statistic):
+        case r.Statistic.MEAN:
+            return numeric.mean()
+        case r.Statistic.STDDEV:
+            return numeric.std()
+        case r.Statistic.MIN:
+            return numeric.min().cast(pl.Float64)
+        case r.Statistic.MAX:
+            return numeric.max().cast(pl.Float64)
+        case r.Statistic.MEDIAN:
+            return numeric.median()
+        case r.Statistic.SUM:
+            return numeric.sum().cast(pl.Float64)
+        case r.Statistic.DISTINCT_COUNT:
+            return values.drop_nulls().n_unique().cast(pl.Float64)
+        case r.Statistic.DISTINCT_PERCENT:
+            return 100 * values.drop_nulls().n_unique() / rows
+        case r.Statistic.NULL_PERCENT:
+            return 100 * values.is_null().sum() / rows
+
+
+def _statistic_aggs(
+    rule: r.ColumnStatisticRule, columns: tuple[str, ...], env: CompileEnv, scope: Scope
+) -> Aggregations:
+    env.dtype(columns[0])
+    return {"value": statistic_expr(rule.params.statistic, columns[0], env, scope.mask)}
+
+
+def _statistic_finish(rule: r.ColumnStatisticRule, values: Mapping[str, Any], env: CompileEnv) -> Finished:
+    value = values["value"]
+    value = None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+    return Finished(status=_threshold_status(rule.params.threshold, value), observed_value=value)
+
+
+# --- ODCS library metrics --------------------------------------------------------------
+
+
+def _missing_mask(column: str, env: CompileEnv, listed: tuple[Any, ...] | None) -> pl.Expr:
+    """Null, or one of the listed missing values (null counts only when listed, or when no list)."""
+    if listed is None:
+        return pl.col(column).is_null()
+    mask = pl.col(column).is_null() if None in listed else pl.lit(False)
+    values = values_for(env, column, listed)
+    return mask | pl.col(column).is_in(values).fill_null(False) if len(values) else mask
+
+
+def _metric_aggs(rule: r.MetricRule, columns: tuple[str, ...], env: CompileEnv, scope: Scope) -> Aggregations:
+    p = rule.params
+    rows = scope.mask.sum()
+    if p.metric is r.OdcsMetric.ROW_COUNT:
+        return {"count": rows, "rows": rows}
+    if p.metric is r.OdcsMetric.DUPLICATE_VALUES:
+        if not columns:
+            msg = "duplicateValues needs a property or arguments.properties"
+            raise RuleCompileError(msg)
+        for column in columns:
+            env.dtype(column)
+        _rows, groups, samples = _duplicates(scope, columns)
+        return {"count": groups, "rows": rows, "samples": samples}
+    column = columns[0]
+    env.dtype(column)
+    if p.metric is r.OdcsMetric.NULL_VALUES:
+        failing = pl.col(column).is_null()
+    elif p.metric is r.OdcsMetric.MISSING_VALUES:
+        failing = _missing_mask(column, env, p.missing_values)
+    else:  # invalid values: not missing, and not valid
+        missing = pl.col(column).is_null() | _missing_mask(column, env, p.missing_values)
+        invalid = pl.lit(False)
+        if p.valid_values is not None:
+            valid = values_for(env, column, p.valid_values)
+            invalid = invalid | ~pl.col(column).is_in(valid).fill_null(False)
+        if p.pattern is not None:
+            invalid = invalid | ~as_text(env, column).str.contains(p.pattern).fill_null(False)
+        failing = ~missing & invalid
+    mask = scope.mask & failing.fill_null(False)
+    return {"count": mask.sum(), "rows": rows, "samples": _samples(scope, (column,), mask)}
+
+
+def _metric_finish(rule: r.MetricRule, values: Mapping[str, Any], env: CompileEnv) -> Finished:
+    count, rows = int(values["count"]), int(values["rows"])
+    percent = 100 * count / rows if rows else 0.0
+    observed = percent if rule.params.unit is r.Unit.PERCENT else count
+    return Finished(
+        status=_threshold_status(rule.params.threshold, observed),
+        observed_value=observed,
+        element_count=rows,
+        unexpected_count=count if rule.params.metric is not r.OdcsMetric.ROW_COUNT else None,
+        unexpected_percent=percent if rule.params.metric is not r.OdcsMetric.ROW_COUNT else None,
+        samples=values.get("samples"),
+    )
+
+
+# --- anomaly over metric history ---------------------------------------------------------
+
+
+def anomaly_key(rule: r.AnomalyRule, columns: tuple[str, ...]) -> str:
+    """The metric history key: ``row_count`` or ``null_percent:email``."""
+    metric = str(rule.params.metric)
+    return metric if metric == "row_count" or not columns else f"{metric}:{columns[0]}"
+
+
+def _anomaly_aggs(rule: r.AnomalyRule, columns: tuple[str, ...], env: CompileEnv, scope: Scope) -> Aggregations:
+    metric = str(rule.params.metric)
+    if metric != "row_count" and not columns:
+        msg = f"anomaly on {metric} needs a column"
+        raise RuleCompileError(msg)
+    return {"value": statistic_expr(metric, columns[0] if columns else "", env, scope.mask)}
+
+
+def anomaly_band(params: r.AnomalyParams, history: list[float]) -> Band | None:
+    recent = history[-params.window :]
+    if len(recent) < params.min_history:
+        return None
+    mean = sum(recent) / len(recent)
+    sigma = math.sqrt(sum((x - mean) ** 2 for x in recent) / (len(recent) - 1))
+    method = f"mean ± {params.z_score:g}σ of the last {len(recent)} runs (mean {mean:.6g}, σ {sigma:.6g})"
+    lower, upper = mean - params.z_score * sigma, mean + params.z_score * sigma
+    if params.max_change_percent is not None:
+        last = recent[-1]
+        allowed = abs(last) * params.max_change_percent / 100
+        lower, upper = max(lower, last - allowed), min(upper, last + allowed)
+        method += f"; within {params.max_change_percent:g}% of the last run ({last:.6g})"
+    return Band(lower=lower, upper=upper, method=method)
+
+
+def anomaly_finish(rule: r.AnomalyRule, value: float | None, history: list[float]) -> Finished:
+    band = anomaly_band(rule.params, history)
+    if band is None:
+        have = len(history[-rule.params.window :])
+        note = f"insufficient history: {have} of the {rule.params.min_history} runs needed"
+        return Finished(status=RuleStatus.SKIPPED, observed_value=value, note=note)
+    inside = (
+        value is not None and band.lower is not None and band.upper is not None and band.lower <= value <= band.upper
+    )
+    return Finished(status=RuleStatus.PASSED if inside else RuleStatus.FAILED, observed_value=value, band=band)
+
+
+@dataclass(frozen=True)
+class DatasetImpl:
+    aggregations: Callable[[Any, tuple[str, ...], CompileEnv, Scope], Aggregations]
+    finish: Callable[[Any, Mapping[str, Any], CompileEnv], Finished] | None
+
+
+DATASET_EXPRESSIONS: dict[str, DatasetImpl] = {
+    "unique": DatasetImpl(_unique_aggs, _unique_finish),
+    "compound_unique": DatasetImpl(_unique_aggs, _unique_finish),
+    "row_count": DatasetImpl(_row_count_aggs, _row_count_finish),
+    "freshness": DatasetImpl(_freshness_aggs, _freshness_finish),
+    "column_statistic": DatasetImpl(_statistic_aggs, _statistic_finish),
+    "metric": DatasetImpl(_metric_aggs, _metric_finish),
+    "anomaly": DatasetImpl(_anomaly_aggs, None),  # finished by the engine, which holds the history
+}
+"""Rule type → aggregations over the whole dataset, fused into one query."""

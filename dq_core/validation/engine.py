@@ -1,0 +1,359 @@
+"""The validation engine.
+
+``validate(frame, bundle, context)`` evaluates every rule of a bundle. Row-local
+rules and every dataset rule that is an aggregation compile into ONE lazy polars
+``select``: a single pass over the data. For chunked runs, ``row_local_state``
+evaluates the row-local rules of one chunk into a small mergeable state,
+``merge_states`` adds states up, and ``validate(..., row_local=merged)`` runs only
+the dataset-level rules over the whole dataset. Whatever goes wrong with one rule
+(an unknown column, a bad bound, SQL that does not parse) becomes that rule's
+``error`` result; the other rules still run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict
+
+from dq_core.bundle.models import ResolvedBundle, ResolvedRule
+from dq_core.libraries import rules as r
+from dq_core.validation import dataset as ds
+from dq_core.validation.context import ROW, ValidationContext
+from dq_core.validation.env import CompileEnv, RuleCompileError
+from dq_core.validation.masking import mask_samples
+from dq_core.validation.results import RuleResult, RuleStatus, Sample, ValidationResult, jsonable
+from dq_core.validation.rowlocal import ROW_LOCAL, checked_columns
+from dq_core.validation.special import SPECIAL
+
+# --- the plan: one check per rule and column -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    resolved: ResolvedRule
+    columns: tuple[str, ...]
+
+    @property
+    def rule(self) -> r.RuleCommon:
+        return self.resolved.rule
+
+    @property
+    def type(self) -> str:
+        return self.rule.type
+
+    @property
+    def row_local(self) -> bool:
+        return self.type in ROW_LOCAL
+
+
+def plan(bundle: ResolvedBundle) -> list[Check]:
+    """A column rule bound to several columns is one check per column (``id:column``)."""
+    checks: list[Check] = []
+    for resolved in bundle.rules:
+        if (
+            resolved.rule.scope is r.Scope.COLUMN
+            and len(resolved.columns) > 1
+            and not isinstance(resolved.rule, r.MetricRule)
+        ):
+            checks += [Check(f"{resolved.id}:{column}", resolved, (column,)) for column in resolved.columns]
+        else:
+            checks.append(Check(resolved.id, resolved, resolved.columns))
+    return checks
+
+
+# --- mergeable row-local state ---------------------------------------------------------
+
+
+class CheckCounts(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    element: int
+    missing: int
+    unexpected: int
+    samples: tuple[Sample, ...] = ()
+
+
+class RowLocalState(BaseModel):
+    """Counts and samples of the row-local rules over some rows; states add up."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bundle_sha256: str
+    checks: dict[str, CheckCounts] = {}
+    errors: dict[str, str] = {}
+
+
+def merge_states(states: Iterable[RowLocalState], sample_limit: int) -> RowLocalState:
+    states = list(states)
+    if not states:
+        msg = "nothing to merge"
+        raise ValueError(msg)
+    if len({state.bundle_sha256 for state in states}) != 1:
+        msg = "row-local states come from different bundles"
+        raise ValueError(msg)
+    merged: dict[str, CheckCounts] = {}
+    for state in states:
+        for check_id, counts in state.checks.items():
+            previous = merged.get(check_id)
+            if previous is None:
+                merged[check_id] = counts
+                continue
+            samples = sorted((*previous.samples, *counts.samples), key=lambda s: (s.row is None, s.row or 0))
+            merged[check_id] = CheckCounts(
+                element=previous.element + counts.element,
+                missing=previous.missing + counts.missing,
+                unexpected=previous.unexpected + counts.unexpected,
+                samples=tuple(samples[:sample_limit]),
+            )
+    errors: dict[str, str] = {}
+    for state in states:
+        errors.update(state.errors)
+    return RowLocalState(bundle_sha256=states[0].bundle_sha256, checks=merged, errors=errors)
+
+
+# --- compiling ----------------------------------------------------------------------------
+
+
+def _scope(check: Check, ctx: ValidationContext) -> ds.Scope:
+    where = check.rule.where
+    mask = pl.col(ROW).is_not_null()  # every row: a column, so sums count rows (a literal would not)
+    if where:
+        try:
+            mask = mask & pl.sql_expr(where).fill_null(False)
+        except Exception as exc:  # noqa: BLE001 - polars raises several types for bad SQL
+            msg = f"where {where!r} is not a valid SQL predicate: {str(exc).splitlines()[0]}"
+            raise RuleCompileError(msg) from None
+    return ds.Scope(mask=mask, row=ROW, sample_limit=ctx.sample_limit)
+
+
+def _row_local_aggs(check: Check, env: CompileEnv, scope: ds.Scope) -> dict[str, pl.Expr]:
+    for column in check.columns:
+        env.dtype(column)
+    fails = ROW_LOCAL[check.type](check.rule, check.columns, env)
+    nullable = checked_columns(check.rule, check.columns)
+    missing = (
+        scope.mask & ~pl.all_horizontal([pl.col(c).is_not_null() for c in nullable]) if nullable else pl.lit(False)
+    )
+    unexpected = scope.mask & ~missing & fails.fill_null(False)
+    shown = tuple(dict.fromkeys((*check.columns, *checked_columns(check.rule, check.columns))))
+    return {
+        "element": scope.mask.sum(),
+        "missing": missing.sum(),
+        "unexpected": unexpected.sum(),
+        "samples": ds._samples(scope, shown, unexpected),
+    }
+
+
+def _compile(check: Check, env: CompileEnv, ctx: ValidationContext) -> dict[str, pl.Expr]:
+    scope = _scope(check, ctx)
+    if check.row_local:
+        return _row_local_aggs(check, env, scope)
+    return ds.DATASET_EXPRESSIONS[check.type].aggregations(check.rule, check.columns, env, scope)
+
+
+def _with_rows(frame: pl.LazyFrame, schema: pl.Schema) -> pl.LazyFrame:
+    return frame if ROW in schema else frame.with_row_index(ROW)
+
+
+def _collect(frame: pl.LazyFrame, compiled: Mapping[str, dict[str, pl.Expr]]) -> dict[str, dict[str, Any]]:
+    """Run every compiled check in one select; on failure, find the failing checks one by one."""
+    exprs = [
+        expr.alias(f"{check_id}\x1f{name}") for check_id, parts in compiled.items() for name, expr in parts.items()
+    ]
+    if not exprs:
+        return {}
+    try:
+        row = frame.select(exprs).collect().row(0, named=True)
+    except Exception:
+        if len(compiled) == 1:
+            raise
+        values: dict[str, dict[str, Any]] = {}
+        for check_id, parts in compiled.items():
+            try:
+                values.update(_collect(frame, {check_id: parts}))
+            except Exception as exc:  # noqa: BLE001
+                values[check_id] = {"\x00error": _short(exc)}
+        return values
+    values = {}
+    for key, value in row.items():
+        check_id, name = key.split("\x1f", 1)
+        values.setdefault(check_id, {})[name] = value
+    return values
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".strip()
+
+
+def _env(schema: pl.Schema, bundle: ResolvedBundle, ctx: ValidationContext) -> CompileEnv:
+    return CompileEnv(
+        schema=schema,
+        now=ctx.now,
+        code_lists={code_list.id: code_list for code_list in bundle.code_lists},
+        reference_data=ctx.reference_data,
+    )
+
+
+def _compile_all(
+    checks: list[Check], env: CompileEnv, ctx: ValidationContext
+) -> tuple[dict[str, dict[str, pl.Expr]], dict[str, str]]:
+    compiled: dict[str, dict[str, pl.Expr]] = {}
+    errors: dict[str, str] = {}
+    for check in checks:
+        try:
+            compiled[check.id] = _compile(check, env, ctx)
+        except RuleCompileError as exc:
+            errors[check.id] = str(exc)
+    return compiled, errors
+
+
+def row_local_state(frame: pl.LazyFrame, bundle: ResolvedBundle, ctx: ValidationContext) -> RowLocalState:
+    """Row-local rules over one chunk (or any rows) in one query: a mergeable state."""
+    schema = frame.collect_schema()
+    checks = [check for check in plan(bundle) if check.row_local]
+    compiled, errors = _compile_all(checks, _env(schema, bundle, ctx), ctx)
+    values = _collect(_with_rows(frame, schema), compiled)
+    counts: dict[str, CheckCounts] = {}
+    for check_id, parts in values.items():
+        if "\x00error" in parts:
+            errors[check_id] = parts["\x00error"]
+            continue
+        counts[check_id] = _counts(parts)
+    return RowLocalState(bundle_sha256=bundle.sha256, checks=counts, errors=errors)
+
+
+def _counts(parts: Mapping[str, Any]) -> CheckCounts:
+    samples = tuple(
+        Sample(row=item.pop(ROW, None), values={k: jsonable(v) for k, v in item.items()})
+        for item in parts["samples"] or []
+    )
+    return CheckCounts(
+        element=int(parts["element"]),
+        missing=int(parts["missing"]),
+        unexpected=int(parts["unexpected"]),
+        samples=samples,
+    )
+
+
+# --- results --------------------------------------------------------------------------------
+
+
+def _result(check: Check, status: RuleStatus, **fields: Any) -> RuleResult:
+    rule = check.rule
+    defaults: dict[str, Any] = {
+        "rule_id": check.id,
+        "type": check.type,
+        "columns": check.columns,
+        "severity": rule.severity,
+        "mostly": rule.mostly,
+        "message": rule.message,
+        "dimension": rule.dimension.value if rule.dimension else None,
+        "origin": check.resolved.origin,
+        "template": check.resolved.template,
+        "odcs_id": check.resolved.odcs_id,
+    }
+    return RuleResult(status=status, **{**defaults, **fields})
+
+
+def _row_local_result(check: Check, counts: CheckCounts) -> RuleResult:
+    base = counts.element if check.type == "not_null" else counts.element - counts.missing
+    fraction_ok = 1 - counts.unexpected / base if base else 1.0
+    percent = 100 * counts.unexpected / base if base else None
+    return _result(
+        check,
+        RuleStatus.PASSED if fraction_ok + 1e-12 >= check.rule.mostly else RuleStatus.FAILED,
+        element_count=counts.element,
+        missing_count=counts.missing,
+        unexpected_count=counts.unexpected,
+        unexpected_percent=percent,
+        observed_value=percent,
+        unexpected_samples=counts.samples,
+    )
+
+
+def _samples(items: list[dict[str, Any]] | None) -> tuple[Sample, ...]:
+    return tuple(
+        Sample(row=item.pop(ROW, None), values={k: jsonable(v) for k, v in item.items()}) for item in items or []
+    )
+
+
+def _finished_result(check: Check, finished: ds.Finished) -> RuleResult:
+    note = {"message": f"{check.rule.message} ({finished.note})" if check.rule.message else finished.note}
+    return _result(
+        check,
+        finished.status,
+        observed_value=jsonable(finished.observed_value),
+        element_count=finished.element_count,
+        missing_count=finished.missing_count,
+        unexpected_count=finished.unexpected_count,
+        unexpected_percent=finished.unexpected_percent,
+        unexpected_samples=_samples(finished.samples),
+        band=finished.band,
+        **(note if finished.note else {}),
+    )
+
+
+def _dataset_result(check: Check, parts: Mapping[str, Any], env: CompileEnv, ctx: ValidationContext) -> RuleResult:
+    if check.type == "anomaly":
+        assert isinstance(check.rule, r.AnomalyRule)  # noqa: S101 - the type says so
+        value = parts["value"]
+        value = None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+        history = list(ctx.history.get(ds.anomaly_key(check.rule, check.columns), []))
+        return _finished_result(check, ds.anomaly_finish(check.rule, value, history))
+    finish = ds.DATASET_EXPRESSIONS[check.type].finish
+    assert finish is not None  # noqa: S101
+    return _finished_result(check, finish(check.rule, parts, env))
+
+
+def validate(
+    frame: pl.LazyFrame | pl.DataFrame,
+    bundle: ResolvedBundle,
+    ctx: ValidationContext | None = None,
+    *,
+    row_local: RowLocalState | None = None,
+) -> ValidationResult:
+    """Evaluate every rule of the bundle. Pass ``row_local`` when the chunks were already done."""
+    ctx = ctx or ValidationContext()
+    lazy = frame.lazy()
+    schema = lazy.collect_schema()
+    env = _env(schema, bundle, ctx)
+    checks = plan(bundle)
+    fused = [c for c in checks if c.type not in SPECIAL and (row_local is None or not c.row_local)]
+    compiled, errors = _compile_all(fused, env, ctx)
+    values = _collect(_with_rows(lazy, schema), compiled)
+    state = row_local or RowLocalState(bundle_sha256=bundle.sha256)
+    if row_local is not None:
+        errors.update(row_local.errors)
+
+    results: list[RuleResult] = []
+    for check in checks:
+        try:
+            if check.id in errors:
+                results.append(_result(check, RuleStatus.ERROR, error=errors[check.id]))
+            elif check.type in SPECIAL:
+                finished = SPECIAL[check.type](check.rule, check.columns, lazy, bundle, env, ctx)
+                results.append(_finished_result(check, finished))
+            elif check.row_local and row_local is not None:
+                counts = state.checks.get(check.id)
+                results.append(
+                    _row_local_result(check, counts)
+                    if counts
+                    else _result(check, RuleStatus.ERROR, error="no chunk state")
+                )
+            elif "\x00error" in values.get(check.id, {}):
+                results.append(_result(check, RuleStatus.ERROR, error=values[check.id]["\x00error"]))
+            elif check.row_local:
+                results.append(_row_local_result(check, _counts(values[check.id])))
+            else:
+                results.append(_dataset_result(check, values[check.id], env, ctx))
+        except RuleCompileError as exc:
+            results.append(_result(check, RuleStatus.ERROR, error=str(exc)))
+    masked = [mask_samples(result, bundle, ctx.caller_roles) for result in results]
+    return ValidationResult.of(masked)

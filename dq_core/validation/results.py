@@ -1,0 +1,109 @@
+"""Validation outcomes: the ``validation`` part of ``dq.run-result/v1``.
+
+A failing rule is a value with a status, never an exception.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from dq_core.config.base import Severity
+
+
+class Outcome(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RuleStatus(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    SKIPPED = "skipped"  # e.g. an anomaly rule with too little history
+
+
+class Sample(Outcome):
+    """One failing row: its source row number (0-based, data rows) and the values checked."""
+
+    row: int | None
+    values: dict[str, JsonValue]
+
+
+class Band(Outcome):
+    """The expected range of an adaptive rule, and how it was computed."""
+
+    lower: float | None
+    upper: float | None
+    method: str
+
+
+class RuleResult(Outcome):
+    rule_id: str
+    type: str
+    columns: tuple[str, ...] = ()
+    severity: Severity
+    status: RuleStatus
+    element_count: int | None = None  # rows the rule looked at (after its where filter)
+    missing_count: int | None = None  # nulls among them (value rules skip nulls)
+    unexpected_count: int | None = None
+    unexpected_percent: float | None = None
+    mostly: float = 1.0
+    observed_value: JsonValue = None
+    band: Band | None = None
+    unexpected_samples: tuple[Sample, ...] = ()
+    message: str = ""
+    dimension: str | None = None
+    origin: str | None = None
+    template: str | None = None
+    odcs_id: str | None = None
+    error: str | None = None  # why the rule could not be evaluated (status error)
+
+
+class ValidationSummary(Outcome):
+    evaluated: int
+    passed: int
+    failed: int
+    errors: int
+    skipped: int = 0
+    failed_error_severity: int = 0
+
+
+class ValidationResult(Outcome):
+    rules: tuple[RuleResult, ...] = Field(default_factory=tuple)
+    summary: ValidationSummary
+
+    @classmethod
+    def of(cls, rules: list[RuleResult]) -> ValidationResult:
+        failed = [r for r in rules if r.status is RuleStatus.FAILED]
+        summary = ValidationSummary(
+            evaluated=sum(r.status is not RuleStatus.SKIPPED for r in rules),
+            passed=sum(r.status is RuleStatus.PASSED for r in rules),
+            failed=len(failed),
+            errors=sum(r.status is RuleStatus.ERROR for r in rules),
+            skipped=sum(r.status is RuleStatus.SKIPPED for r in rules),
+            failed_error_severity=sum(r.severity is Severity.ERROR for r in failed),
+        )
+        return cls(rules=tuple(rules), summary=summary)
+
+    @property
+    def passed(self) -> bool:
+        """No error-severity rule failed and none could not be evaluated."""
+        return self.summary.failed_error_severity == 0 and self.summary.errors == 0
+
+    def by_id(self) -> dict[str, RuleResult]:
+        return {rule.rule_id: rule for rule in self.rules}
+
+
+def jsonable(value: Any) -> JsonValue:
+    """A sample or observed value as JSON: dates as ISO strings, other objects as text."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    if isinstance(value, (list, tuple)):
+        return [jsonable(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    return str(value)

@@ -1,0 +1,72 @@
+"""``dq validate`` and ``dq profile`` on the demo data and on ODCS contracts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ODCS_EXAMPLES, ROOT
+from tests.e2e.test_cli import dq
+
+SAMPLE = "libraries/contoso/samples/customers.csv"
+
+
+def test_validate_writes_result_json_and_exits_1_on_failed_errors(tmp_path: Path) -> None:
+    result = dq("validate", SAMPLE, "--contract", "customers", "--out", str(tmp_path), "--gx", "--now", "2026-11-25")
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.startswith("FAILED:")
+    document = json.loads((tmp_path / "result.json").read_text())
+    assert document["schema_id"] == "dq.run-result/v1"
+    assert document["status"] == "failed"
+    assert document["contract"]["id"] == "customers" and len(document["contract"]["bundle_sha256"]) == 64
+    assert document["input"]["rows"] == 20 and document["input"]["format"] == "csv"
+    rules = {rule["rule_id"]: rule for rule in document["validation"]["rules"]}
+    assert rules["customers.customer_id.unique"]["unexpected_count"] == 4
+    assert rules["customers.email.email_format"]["unexpected_samples"][0]["values"]["email"] == "***"
+    assert rules["email_completeness"]["odcs_id"] == "email_nulls"
+    gx = json.loads((tmp_path / "validation.gx.json").read_text())
+    assert gx["success"] is False
+
+
+def test_validate_exits_0_when_every_error_rule_passes(tmp_path: Path) -> None:
+    data = tmp_path / "ok.csv"
+    data.write_text("UniqueID\n100001\n100002\n")
+    contract = ODCS_EXAMPLES / "quality__column-completeness.odcs.yaml"
+    result = dq("validate", str(data), "--odcs", str(contract), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "warning: " in result.stderr  # ODCS constructs DQ carries without interpreting
+    assert json.loads((tmp_path / "out" / "result.json").read_text())["status"] == "passed"
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["no/such.csv", "--contract", "customers"], "input_invalid: no/such.csv: no such file"),
+        (["README.md", "--contract", "customers"], "unsupported file type '.md'"),
+        ([SAMPLE, "--contract", "nope"], "not_found: contract 'nope'"),
+        ([SAMPLE, "--contract", "customers", "--now", "yesterday"], "is not an ISO 8601 date/time"),
+    ],
+)
+def test_validate_bad_input_exits_2_with_one_line(args: list[str], fragment: str) -> None:
+    result = dq("validate", *args)
+    assert result.returncode == 2
+    assert fragment in result.stderr and "Traceback" not in result.stderr
+
+
+def test_garbage_parquet_is_bad_input(tmp_path: Path) -> None:
+    bad = tmp_path / "data.parquet"
+    bad.write_bytes(b"this is not parquet")
+    result = dq("validate", str(bad), "--contract", "customers", cwd=ROOT)
+    assert result.returncode == 2 and "cannot be read as parquet" in result.stderr
+
+
+def test_profile_writes_json_and_csv(tmp_path: Path) -> None:
+    result = dq("profile", SAMPLE, "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    profile = json.loads((tmp_path / "profile.json").read_text())
+    assert profile["schema_id"] == "dq.profile/v1" and profile["row_count"] == 20
+    country = next(c for c in profile["columns"] if c["name"] == "country")
+    assert country["top_values"][0] == {"value": "GB", "count": 4, "percent": 20.0}
+    assert (tmp_path / "profile.csv").read_text().startswith("name,kind,dtype")
