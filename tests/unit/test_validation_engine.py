@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -52,7 +53,7 @@ def test_row_local_rules_chunked_equal_whole(rows: list[dict[str, Any]], cuts: l
     ctx = ValidationContext(now=NOW, sample_limit=3)
     data = _frame(rows).with_row_index(ROW)  # ingest numbers source rows before chunking
     bounds = sorted({0, data.height, *(c for c in cuts if c < data.height)})
-    states = [row_local_state(data[lo:hi].lazy(), bundle, ctx) for lo, hi in zip(bounds, bounds[1:], strict=False)]
+    states = [row_local_state(data[lo:hi].lazy(), bundle, ctx) for lo, hi in itertools.pairwise(bounds)]
     if not states:
         states = [row_local_state(data.lazy(), bundle, ctx)]
     chunked = validate(data, bundle, ctx, row_local=merge_states(states, ctx.sample_limit))
@@ -113,7 +114,9 @@ def test_missing_values_count_null_only_when_listed() -> None:
 
 
 def test_compound_duplicate_values_across_properties() -> None:
-    frame = _frame([{"n": n, "s": s, "code": None} for n, s in [(1, "a"), (1, "a"), (1, "b"), (2, "a"), (2, "a"), (2, "a")]])
+    frame = _frame(
+        [{"n": n, "s": s, "code": None} for n, s in [(1, "a"), (1, "a"), (1, "b"), (2, "a"), (2, "a"), (2, "a")]]
+    )
     spec = {"metric": "duplicateValues", "threshold": {"must_be": 0}}
     result = validate(frame, bundle_of(check("metric", ["n", "s"], params=spec)), ValidationContext(now=NOW)).rules[0]
     assert result.observed_value == 2  # (1, a) and (2, a) occur more than once
