@@ -245,3 +245,19 @@ def merge_profile_states(states: Iterable[ProfileState]) -> ProfileState:
         msg = "nothing to merge"
         raise ValueError(msg)
     return merged
+
+
+def profile_in_chunks(frame: pl.LazyFrame, chunk_rows: int) -> ProfileState:
+    """Profile a lazy frame chunk by chunk and merge: memory bounded by the chunk, not the data."""
+    if chunk_rows < 1:
+        msg = "chunk_rows must be at least 1"
+        raise ValueError(msg)
+    states: list[ProfileState] = []
+    offset = 0
+    while True:
+        chunk = frame.slice(offset, chunk_rows).collect()
+        if chunk.height or not states:
+            states.append(profile_state(chunk))
+        offset += chunk.height
+        if chunk.height < chunk_rows:
+            return merge_profile_states(states)

@@ -17,12 +17,13 @@ from dq_core.ingest.read import InputFile, describe, scan
 from dq_core.libraries.governance import Role
 from dq_core.profiling.finish import finish_profile
 from dq_core.profiling.models import ProfileResult
-from dq_core.profiling.state import profile_state
+from dq_core.profiling.state import profile_in_chunks, profile_state
 from dq_core.results.run import ContractStamp, InputStamp, ProfileSummary, RunResult, RunStatus, anomalies_of
 from dq_core.validation.context import ValidationContext
 from dq_core.validation.engine import validate
 
 NEEDS_PROFILE = frozenset({"distribution_drift"})
+DEFAULT_CHUNK_ROWS = 250_000  # the infra profile's default
 
 
 def _collect(frame: pl.LazyFrame, source: InputFile) -> pl.DataFrame:
@@ -35,9 +36,17 @@ def _collect(frame: pl.LazyFrame, source: InputFile) -> pl.DataFrame:
         ) from None
 
 
-def profile_file(path: Path) -> ProfileResult:
+def profile_file(path: Path, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> ProfileResult:
+    """Profile a file chunk by chunk (memory bounded by the chunk) and merge the states."""
     source = describe(path)
-    return finish_profile(profile_state(_collect(scan(source), source)))
+    try:
+        return finish_profile(profile_in_chunks(scan(source), chunk_rows))
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a malformed row surfaces only when the data is read
+        lines = str(exc).strip().splitlines()
+        reason = lines[0] if lines else type(exc).__name__
+        raise InputError(f"{source.path}: cannot be read as {source.format}: {reason}") from None
 
 
 def validate_file(

@@ -40,29 +40,49 @@ class Finished:
 
 @dataclass(frozen=True)
 class Scope:
-    """The rows a rule looks at (its ``where`` filter) and the row number column."""
+    """The rows a rule looks at (its ``where`` filter), the row number column, and the
+    boolean columns it materialises once so that counts and samples share them."""
 
     mask: pl.Expr
     row: str
     sample_limit: int
+    prefix: str
+    filtered: bool
+    masks: dict[str, pl.Expr]
+
+    def materialise(self, name: str, expr: pl.Expr) -> pl.Expr:
+        """Compute ``expr`` once, as a column of the query, and refer to it."""
+        column = f"__dq_{self.prefix}_{name}"
+        self.masks[column] = expr
+        return pl.col(column)
+
+    def rows(self) -> pl.Expr:
+        return self.mask.sum() if self.filtered else pl.len()
 
 
 def _present(columns: tuple[str, ...]) -> pl.Expr:
     return pl.all_horizontal([pl.col(c).is_not_null() for c in columns]) if columns else pl.lit(True)
 
 
-def _samples(scope: Scope, columns: tuple[str, ...], mask: pl.Expr) -> pl.Expr:
-    return pl.struct([pl.col(scope.row), *[pl.col(c) for c in columns]]).filter(mask).head(scope.sample_limit).implode()
+def samples(scope: Scope, columns: tuple[str, ...], mask: pl.Expr) -> pl.Expr:
+    """The first failing rows, in row order: their row number and the checked values."""
+    fields = [pl.col(scope.row), *[pl.col(c) for c in columns]]
+    return pl.struct(fields).filter(mask).head(scope.sample_limit).implode()
 
 
 def _duplicates(scope: Scope, columns: tuple[str, ...]) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """(duplicated rows, distinct duplicated keys, samples) among rows with a full key."""
-    usable = scope.mask & _present(columns)
+    """(duplicated rows, distinct duplicated keys, samples) among in-scope rows with a full key.
+
+    Rows outside the scope get a null key, so they never collide with a real one.
+    """
+    present = _present(columns)
+    usable = scope.mask & present if scope.filtered else present
     key = pl.col(columns[0]) if len(columns) == 1 else pl.struct([pl.col(c) for c in columns])
-    kept = key.filter(usable)
-    duplicated = kept.is_duplicated()
-    rows = pl.struct([pl.col(scope.row), *[pl.col(c) for c in columns]]).filter(usable).filter(duplicated)
-    return duplicated.sum(), (duplicated & kept.is_first_distinct()).sum(), rows.head(scope.sample_limit).implode()
+    # without a where filter, incomplete keys cannot collide with complete ones: no need to blank them
+    scoped_key = pl.when(usable).then(key) if scope.filtered else key
+    duplicated = scope.materialise("dup", usable & scoped_key.is_duplicated())
+    first = duplicated & scoped_key.is_first_distinct()
+    return duplicated.sum(), first.sum(), samples(scope, columns, duplicated)
 
 
 def _threshold_status(threshold: r.Threshold, value: float | None) -> RuleStatus:
@@ -77,12 +97,12 @@ def _threshold_status(threshold: r.Threshold, value: float | None) -> RuleStatus
 def _unique_aggs(rule: r.RuleCommon, columns: tuple[str, ...], env: CompileEnv, scope: Scope) -> Aggregations:
     for column in columns:
         env.dtype(column)
-    rows, _groups, samples = _duplicates(scope, columns)
+    rows, _groups, examples = _duplicates(scope, columns)
     return {
-        "element": scope.mask.sum(),
+        "element": scope.rows(),
         "missing": (scope.mask & ~_present(columns)).sum(),
         "unexpected": rows,
-        "samples": samples,
+        "samples": examples,
     }
 
 
@@ -105,7 +125,7 @@ def _unique_finish(rule: r.RuleCommon, values: Mapping[str, Any], env: CompileEn
 
 
 def _row_count_aggs(rule: r.RowCountRule, columns: tuple[str, ...], env: CompileEnv, scope: Scope) -> Aggregations:
-    return {"value": scope.mask.sum()}
+    return {"value": scope.rows()}
 
 
 def _row_count_finish(rule: r.RowCountRule, values: Mapping[str, Any], env: CompileEnv) -> Finished:
@@ -191,12 +211,12 @@ def _missing_mask(column: str, env: CompileEnv, listed: tuple[Any, ...] | None) 
         return pl.col(column).is_null()
     mask = pl.col(column).is_null() if None in listed else pl.lit(False)
     values = values_for(env, column, listed)
-    return mask | pl.col(column).is_in(values).fill_null(False) if len(values) else mask
+    return mask | pl.col(column).is_in(values.implode()).fill_null(False) if len(values) else mask
 
 
 def _metric_aggs(rule: r.MetricRule, columns: tuple[str, ...], env: CompileEnv, scope: Scope) -> Aggregations:
     p = rule.params
-    rows = scope.mask.sum()
+    rows = scope.rows()
     if p.metric is r.OdcsMetric.ROW_COUNT:
         return {"count": rows, "rows": rows}
     if p.metric is r.OdcsMetric.DUPLICATE_VALUES:
@@ -205,8 +225,8 @@ def _metric_aggs(rule: r.MetricRule, columns: tuple[str, ...], env: CompileEnv, 
             raise RuleCompileError(msg)
         for column in columns:
             env.dtype(column)
-        _rows, groups, samples = _duplicates(scope, columns)
-        return {"count": groups, "rows": rows, "samples": samples}
+        _rows, groups, examples = _duplicates(scope, columns)
+        return {"count": groups, "rows": rows, "samples": examples}
     column = columns[0]
     env.dtype(column)
     if p.metric is r.OdcsMetric.NULL_VALUES:
@@ -218,12 +238,12 @@ def _metric_aggs(rule: r.MetricRule, columns: tuple[str, ...], env: CompileEnv, 
         invalid = pl.lit(False)
         if p.valid_values is not None:
             valid = values_for(env, column, p.valid_values)
-            invalid = invalid | ~pl.col(column).is_in(valid).fill_null(False)
+            invalid = invalid | ~pl.col(column).is_in(valid.implode()).fill_null(False)
         if p.pattern is not None:
             invalid = invalid | ~as_text(env, column).str.contains(p.pattern).fill_null(False)
         failing = ~missing & invalid
-    mask = scope.mask & failing.fill_null(False)
-    return {"count": mask.sum(), "rows": rows, "samples": _samples(scope, (column,), mask)}
+    mask = scope.materialise("fails", scope.mask & failing.fill_null(False))
+    return {"count": mask.sum(), "rows": rows, "samples": samples(scope, (column,), mask)}
 
 
 def _metric_finish(rule: r.MetricRule, values: Mapping[str, Any], env: CompileEnv) -> Finished:

@@ -120,7 +120,7 @@ def merge_states(states: Iterable[RowLocalState], sample_limit: int) -> RowLocal
 # --- compiling ----------------------------------------------------------------------------
 
 
-def _scope(check: Check, ctx: ValidationContext) -> ds.Scope:
+def _scope(check: Check, ctx: ValidationContext, number: int, masks: dict[str, pl.Expr]) -> ds.Scope:
     where = check.rule.where
     mask = pl.col(ROW).is_not_null()  # every row: a column, so sums count rows (a literal would not)
     if where:
@@ -129,7 +129,9 @@ def _scope(check: Check, ctx: ValidationContext) -> ds.Scope:
         except Exception as exc:  # noqa: BLE001 - polars raises several types for bad SQL
             msg = f"where {where!r} is not a valid SQL predicate: {str(exc).splitlines()[0]}"
             raise RuleCompileError(msg) from None
-    return ds.Scope(mask=mask, row=ROW, sample_limit=ctx.sample_limit)
+    return ds.Scope(
+        mask=mask, row=ROW, sample_limit=ctx.sample_limit, prefix=str(number), filtered=bool(where), masks=masks
+    )
 
 
 def _row_local_aggs(check: Check, env: CompileEnv, scope: ds.Scope) -> dict[str, pl.Expr]:
@@ -137,21 +139,31 @@ def _row_local_aggs(check: Check, env: CompileEnv, scope: ds.Scope) -> dict[str,
         env.dtype(column)
     fails = ROW_LOCAL[check.type](check.rule, check.columns, env)
     nullable = checked_columns(check.rule, check.columns)
-    missing = (
-        scope.mask & ~pl.all_horizontal([pl.col(c).is_not_null() for c in nullable]) if nullable else pl.lit(False)
-    )
-    unexpected = scope.mask & ~missing & fails.fill_null(False)
-    shown = tuple(dict.fromkeys((*check.columns, *checked_columns(check.rule, check.columns))))
+    present = pl.all_horizontal([pl.col(c).is_not_null() for c in nullable]) if nullable else None
+    missing = (scope.mask & ~present) if present is not None else pl.lit(0)
+    failing = fails.fill_null(False) if present is None else (present & fails).fill_null(False)
+    unexpected = scope.materialise("fails", scope.mask & failing if scope.filtered else failing)
+    shown = tuple(dict.fromkeys((*check.columns, *nullable)))
     return {
-        "element": scope.mask.sum(),
+        "element": scope.rows(),
         "missing": missing.sum(),
         "unexpected": unexpected.sum(),
-        "samples": ds._samples(scope, shown, unexpected),
+        "samples": ds.samples(scope, shown, unexpected),
     }
 
 
-def _compile(check: Check, env: CompileEnv, ctx: ValidationContext) -> dict[str, pl.Expr]:
-    scope = _scope(check, ctx)
+@dataclass
+class Compiled:
+    """Aggregations per check, over boolean columns computed once for the whole query."""
+
+    aggregations: dict[str, dict[str, pl.Expr]]
+    masks: dict[str, pl.Expr]
+
+
+def _compile(
+    check: Check, env: CompileEnv, ctx: ValidationContext, number: int, masks: dict[str, pl.Expr]
+) -> dict[str, pl.Expr]:
+    scope = _scope(check, ctx, number, masks)
     if check.row_local:
         return _row_local_aggs(check, env, scope)
     return ds.DATASET_EXPRESSIONS[check.type].aggregations(check.rule, check.columns, env, scope)
@@ -161,22 +173,25 @@ def _with_rows(frame: pl.LazyFrame, schema: pl.Schema) -> pl.LazyFrame:
     return frame if ROW in schema else frame.with_row_index(ROW)
 
 
-def _collect(frame: pl.LazyFrame, compiled: Mapping[str, dict[str, pl.Expr]]) -> dict[str, dict[str, Any]]:
-    """Run every compiled check in one select; on failure, find the failing checks one by one."""
+def _collect(frame: pl.LazyFrame, compiled: Compiled) -> dict[str, dict[str, Any]]:
+    """Run every compiled check in one query; on failure, find the failing checks one by one."""
     exprs = [
-        expr.alias(f"{check_id}\x1f{name}") for check_id, parts in compiled.items() for name, expr in parts.items()
+        expr.alias(f"{check_id}\x1f{name}")
+        for check_id, parts in compiled.aggregations.items()
+        for name, expr in parts.items()
     ]
     if not exprs:
         return {}
     try:
-        row = frame.select(exprs).collect().row(0, named=True)
+        row = frame.with_columns(**compiled.masks).select(exprs).collect().row(0, named=True)
     except Exception:
-        if len(compiled) == 1:
+        if len(compiled.aggregations) == 1:
             raise
         values: dict[str, dict[str, Any]] = {}
-        for check_id, parts in compiled.items():
+        for check_id, parts in compiled.aggregations.items():
+            single = Compiled({check_id: parts}, compiled.masks)
             try:
-                values.update(_collect(frame, {check_id: parts}))
+                values.update(_collect(frame, single))
             except Exception as exc:  # noqa: BLE001
                 values[check_id] = {"\x00error": _short(exc)}
         return values
@@ -201,16 +216,17 @@ def _env(schema: pl.Schema, bundle: ResolvedBundle, ctx: ValidationContext) -> C
     )
 
 
-def _compile_all(
-    checks: list[Check], env: CompileEnv, ctx: ValidationContext
-) -> tuple[dict[str, dict[str, pl.Expr]], dict[str, str]]:
-    compiled: dict[str, dict[str, pl.Expr]] = {}
+def _compile_all(checks: list[Check], env: CompileEnv, ctx: ValidationContext) -> tuple[Compiled, dict[str, str]]:
+    compiled = Compiled({}, {})
     errors: dict[str, str] = {}
-    for check in checks:
+    for number, check in enumerate(checks):
+        masks: dict[str, pl.Expr] = {}
         try:
-            compiled[check.id] = _compile(check, env, ctx)
+            compiled.aggregations[check.id] = _compile(check, env, ctx, number, masks)
         except RuleCompileError as exc:
             errors[check.id] = str(exc)
+            continue
+        compiled.masks.update(masks)
     return compiled, errors
 
 

@@ -23,11 +23,11 @@ def not_null(rule: r.NotNullRule, columns: tuple[str, ...], env: CompileEnv) -> 
 
 
 def in_set(rule: r.InSetRule, columns: tuple[str, ...], env: CompileEnv) -> pl.Expr:
-    return ~pl.col(columns[0]).is_in(values_for(env, columns[0], rule.params.values))
+    return ~pl.col(columns[0]).is_in(values_for(env, columns[0], rule.params.values).implode())
 
 
 def not_in_set(rule: r.NotInSetRule, columns: tuple[str, ...], env: CompileEnv) -> pl.Expr:
-    return pl.col(columns[0]).is_in(values_for(env, columns[0], rule.params.values))
+    return pl.col(columns[0]).is_in(values_for(env, columns[0], rule.params.values).implode())
 
 
 def regex(rule: r.RegexRule, columns: tuple[str, ...], env: CompileEnv) -> pl.Expr:
@@ -196,7 +196,7 @@ def referential(rule: r.ReferentialRule, columns: tuple[str, ...], env: CompileE
         values = values.cast(pl.String)
     elif values.dtype != env.dtype(columns[0]):
         values = values.cast(env.dtype(columns[0]), strict=False).drop_nulls()
-    return ~pl.col(columns[0]).is_in(values)
+    return ~pl.col(columns[0]).is_in(values.implode())
 
 
 ROW_LOCAL: dict[str, FailsBuilder] = {

@@ -130,3 +130,13 @@ def test_exports_to_json_and_csv() -> None:
 def test_empty_and_all_null_columns(empty: pl.DataFrame) -> None:
     column = profile(empty).columns[0]
     assert column.distinct_count == 0 and column.min is None and column.quantiles is None
+
+
+def test_profiling_in_chunks_equals_profiling_at_once() -> None:
+    from dq_core.profiling.state import profile_in_chunks
+
+    frame = pl.DataFrame({"n": list(range(1000)), "s": [f"v{i % 37}" for i in range(1000)]})
+    chunked = finish_profile(profile_in_chunks(frame.lazy(), chunk_rows=128))
+    assert _close(chunked.model_dump(mode="json"), profile(frame).model_dump(mode="json"))
+    empty = finish_profile(profile_in_chunks(frame.clear().lazy(), chunk_rows=128))
+    assert empty.row_count == 0
