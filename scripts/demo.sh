@@ -11,5 +11,15 @@ echo
 echo "== dq bundle customers_daily --job (summary)"
 .venv/bin/dq bundle customers_daily --job --tenant contoso --env dev --summary
 echo
+echo "== dq validate libraries/contoso/samples/customers.csv --contract customers --out out/demo"
+# The sample extract has planted defects: the run fails (exit 1), which is the point.
+status=0
+.venv/bin/dq validate libraries/contoso/samples/customers.csv --contract customers --out out/demo --gx || status=$?
+if [ "$status" -gt 1 ]; then exit "$status"; fi
+echo "(exit $status: error-severity rules failed; see out/demo/result.json)"
+echo
+echo "== dq profile libraries/contoso/samples/customers.csv --out out/demo"
+.venv/bin/dq profile libraries/contoso/samples/customers.csv --out out/demo
+echo
 echo "== dq contracts export-odcs customers (first lines)"
 .venv/bin/dq contracts export-odcs customers --tenant contoso --env dev | head -n 20

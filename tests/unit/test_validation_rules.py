@@ -327,3 +327,84 @@ def test_a_broken_rule_is_an_error_result_and_the_others_still_run() -> None:
     )
     assert results["bad_sql"].status is RuleStatus.ERROR
     assert results["fine"].status is RuleStatus.PASSED
+
+
+def _seeded_rows(seed: int, size: int = 60) -> list[Row]:
+    import random
+
+    rng = random.Random(seed)
+    words = ["abc", "b", "x1", "2024-01-05", " 12 ", "", "cc", "-3", "2023-13-01", None]
+    days = [None, date(2019, 5, 1), date(2021, 6, 1), date(2024, 2, 29), date(2027, 1, 1)]
+    return [
+        {
+            "n": rng.choice([None, -2, 0, 3, 7]),
+            "x": rng.choice([None, -1.5, 0.0, 4.2, 9.99, 10.0, 12.0]),
+            "s": rng.choice(words),
+            "code": rng.choice([None, "a", "b", "c", "d"]),
+            "d": rng.choice(days),
+            "d2": rng.choice(days),
+        }
+        for _ in range(size)
+    ]
+
+
+@pytest.mark.parametrize("rule_type", sorted(CASES))
+def test_mostly_for_every_row_local_rule(rule_type: str) -> None:
+    case = CASES[rule_type]
+    rows = _seeded_rows(11)
+    unexpected, not_evaluated = _expected(case, rows)
+    base = len(rows) if rule_type in ("not_null", "row_expression") else len(rows) - not_evaluated
+    assert 0 < unexpected < base, "the seeded data must make this rule fail on some rows and pass on others"
+    ok = 1 - unexpected / base
+    extra = EXTRA_CONTEXT.get(rule_type, {})
+    at_threshold = run(rows, {**case.binding, "mostly": ok}, **extra)
+    above = run(rows, {**case.binding, "mostly": min(1.0, ok + 0.01)}, **extra)
+    assert at_threshold.status is RuleStatus.PASSED
+    assert above.status is RuleStatus.FAILED
+    assert at_threshold.unexpected_percent == pytest.approx(100 * unexpected / base)
+
+
+DATASET_ON_EMPTY = {
+    "unique": (check("unique", ["n"]), RuleStatus.PASSED),
+    "compound_unique": (check("compound_unique", ["n", "code"]), RuleStatus.PASSED),
+    "row_count": (check("row_count", params={"threshold": {"must_be_greater_than": 0}}), RuleStatus.FAILED),
+    "metric": (check("metric", ["s"], params={"metric": "nullValues", "threshold": {"must_be": 0}}), RuleStatus.PASSED),
+    "column_statistic": (
+        check("column_statistic", ["x"], params={"statistic": "mean", "threshold": {"must_be_less_than": 5}}),
+        RuleStatus.FAILED,  # a mean over no rows is no number: the bound cannot hold
+    ),
+    "freshness": (check("freshness", params={"column": "d", "max_age": "P1D"}), RuleStatus.FAILED),
+    "custom_sql": (
+        check("custom_sql", params={"query": "SELECT COUNT(*) FROM {object}", "threshold": {"must_be": 0}}),
+        RuleStatus.PASSED,
+    ),
+}
+
+
+@pytest.mark.parametrize("rule_type", sorted(DATASET_ON_EMPTY))
+def test_dataset_rules_on_an_empty_dataset(rule_type: str) -> None:
+    binding, expected = DATASET_ON_EMPTY[rule_type]
+    result = run([], binding)
+    assert result.status is expected, result
+
+
+def test_distribution_drift_through_the_engine() -> None:
+    import numpy as np
+
+    from dq_core.profiling.finish import profile
+
+    rng = np.random.default_rng(5)
+    baseline = profile(pl.DataFrame({"x": rng.normal(5, 1, 3000)}))
+    same = pl.DataFrame({"x": rng.normal(5, 1, 3000)})
+    shifted = pl.DataFrame({"x": rng.normal(7, 1, 3000)})
+    binding = check("distribution_drift", ["x"], params={"method": "psi", "max_drift": 0.2})
+    bundle = bundle_of(binding)
+
+    def status(data: pl.DataFrame, base: Any) -> Any:
+        ctx = ValidationContext(now=NOW, baseline_profile=base, current_profile=profile(data))
+        return validate(data, bundle, ctx).rules[0]
+
+    assert status(same, baseline).status is RuleStatus.PASSED
+    drifted = status(shifted, baseline)
+    assert drifted.status is RuleStatus.FAILED and drifted.observed_value > 0.2
+    assert status(same, None).status is RuleStatus.SKIPPED
