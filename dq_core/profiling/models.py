@@ -5,7 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import Field, JsonValue
+
+from dq_core.payloads import Payload
 
 # Sizes that decide exact versus sketched statistics (see docs/profiling.md).
 EXACT_VALUES = 1_000  # distinct values kept with exact counts; above: top-K with an error bound
@@ -16,10 +18,6 @@ TOP_N = 10  # top values reported
 LOW_CARDINALITY = 50  # full value counts reported up to this many distinct values
 HISTOGRAM_BINS = 20
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
-
-
-class Payload(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class ColumnKind(StrEnum):

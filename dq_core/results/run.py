@@ -6,16 +6,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import Field, JsonValue
 
+from dq_core.payloads import Payload
 from dq_core.profiling.models import ProfileResult
 from dq_core.validation.results import Band, ValidationResult
 
 RUN_RESULT_SCHEMA: Final = "dq.run-result/v1"
-
-
-class Part(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class RunStatus(StrEnum):
@@ -24,12 +21,12 @@ class RunStatus(StrEnum):
     ERROR = "error"
 
 
-class JobStamp(Part):
+class JobStamp(Payload):
     id: str
     version: str
 
 
-class ContractStamp(Part):
+class ContractStamp(Payload):
     id: str
     version: str
     sha256: str
@@ -37,7 +34,7 @@ class ContractStamp(Part):
     bundle_sha256: str
 
 
-class InputStamp(Part):
+class InputStamp(Payload):
     uri: str
     etag: str | None = None
     sha256: str
@@ -46,7 +43,7 @@ class InputStamp(Part):
     rows: int | None = None
 
 
-class CleansingStep(Part):
+class CleansingStep(Payload):
     step: str
     type: str
     rows_in: int
@@ -55,7 +52,7 @@ class CleansingStep(Part):
     cells_changed: int = 0
 
 
-class CleansingSummary(Part):
+class CleansingSummary(Payload):
     rows_in: int
     rows_out: int
     rows_rejected: int
@@ -63,7 +60,7 @@ class CleansingSummary(Part):
     steps: list[CleansingStep] = Field(default_factory=list)
 
 
-class ProfileSummary(Part):
+class ProfileSummary(Payload):
     row_count: int
     columns: dict[str, dict[str, JsonValue]]
 
@@ -76,14 +73,14 @@ class ProfileSummary(Part):
         )
 
 
-class Anomaly(Part):
+class Anomaly(Payload):
     rule_id: str
     metric: str
     observed_value: JsonValue
     band: Band | None
 
 
-class ActionOutcome(Part):
+class ActionOutcome(Payload):
     action_id: str
     type: str
     trigger: str
@@ -92,12 +89,12 @@ class ActionOutcome(Part):
     detail: str = ""
 
 
-class RunError(Part):
+class RunError(Payload):
     code: str
     message: str
 
 
-class RunResult(Part):
+class RunResult(Payload):
     schema_id: Literal["dq.run-result/v1"] = RUN_RESULT_SCHEMA
     run_id: str
     tenant: str

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict
 
 from dq_core.bundle.models import ResolvedBundle, ResolvedRule
 from dq_core.libraries import rules as r
+from dq_core.payloads import Payload
 from dq_core.validation import dataset as ds
 from dq_core.validation.context import ROW, ValidationContext
 from dq_core.validation.env import CompileEnv, RuleCompileError
@@ -70,19 +70,15 @@ def plan(bundle: ResolvedBundle) -> list[Check]:
 # --- mergeable row-local state ---------------------------------------------------------
 
 
-class CheckCounts(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+class CheckCounts(Payload):
     element: int
     missing: int
     unexpected: int
     samples: tuple[Sample, ...] = ()
 
 
-class RowLocalState(BaseModel):
+class RowLocalState(Payload):
     """Counts and samples of the row-local rules over some rows; states add up."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     bundle_sha256: str
     checks: dict[str, CheckCounts] = {}

@@ -8,13 +8,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import Field, JsonValue
 
 from dq_core.config.base import Severity
-
-
-class Outcome(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+from dq_core.payloads import Payload
 
 
 class RuleStatus(StrEnum):
@@ -24,14 +21,14 @@ class RuleStatus(StrEnum):
     SKIPPED = "skipped"  # e.g. an anomaly rule with too little history
 
 
-class Sample(Outcome):
+class Sample(Payload):
     """One failing row: its source row number (0-based, data rows) and the values checked."""
 
     row: int | None
     values: dict[str, JsonValue]
 
 
-class Band(Outcome):
+class Band(Payload):
     """The expected range of an adaptive rule, and how it was computed."""
 
     lower: float | None
@@ -39,7 +36,7 @@ class Band(Outcome):
     method: str
 
 
-class RuleResult(Outcome):
+class RuleResult(Payload):
     rule_id: str
     type: str
     columns: tuple[str, ...] = ()
@@ -61,7 +58,7 @@ class RuleResult(Outcome):
     error: str | None = None  # why the rule could not be evaluated (status error)
 
 
-class ValidationSummary(Outcome):
+class ValidationSummary(Payload):
     evaluated: int
     passed: int
     failed: int
@@ -70,7 +67,7 @@ class ValidationSummary(Outcome):
     failed_error_severity: int = 0
 
 
-class ValidationResult(Outcome):
+class ValidationResult(Payload):
     rules: tuple[RuleResult, ...] = Field(default_factory=tuple)
     summary: ValidationSummary
 
