@@ -77,3 +77,11 @@ class InputError(TerminalError):
     """A data file cannot be read as the format it claims (or as any supported format)."""
 
     code = "input_invalid"
+
+
+class IngestError(InputError):
+    """A guard refused a raw file; ``code`` names the guard (empty_file, ragged_rows, ...)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code

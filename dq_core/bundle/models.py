@@ -70,6 +70,7 @@ class ResolvedGovernance(Model):
     default_classification: Classification
     retention_days: int
     raw_value_roles: tuple[Role, ...]
+    salt_secret: str
 
 
 class ResolvedBundle(Model):

@@ -198,6 +198,7 @@ def _governance(ctx: _Context, ref: Ref | None) -> tuple[ResolvedGovernance, dic
         default_classification=top.default_classification,
         retention_days=top.retention_days,
         raw_value_roles=top.raw_value_roles,
+        salt_secret=top.salt_secret,
     )
     return resolved, classified
 

@@ -228,6 +228,39 @@ def _validation_summary(result: RunResult) -> str:
     return "\n".join(lines)
 
 
+def cmd_cleanse(args: argparse.Namespace) -> int:
+    from dq_core.ingest.guarded import IngestOptions  # noqa: PLC0415
+    from dq_core.runs.cleanse import cleanse_file  # noqa: PLC0415
+
+    workspace, scope = _workspace(args)
+    bundle = service.contract_bundle(workspace, scope, args.contract, version=args.version, dataset=args.dataset)
+    options = IngestOptions(format=args.format, encoding=args.encoding, delimiter=args.delimiter)
+    salt = _read_salt(args.salt_file)
+    args.out.mkdir(parents=True, exist_ok=True)
+    run = cleanse_file(args.input, bundle, args.out, options=options, salt=salt)
+    report = run.output.report
+    _out(
+        f"ingested {run.ingest.rows} rows ({run.ingest.format}, {run.ingest.encoding or 'binary'}); "
+        f"cleansed {report.rows_out}, rejected {report.rows_rejected}, duplicates removed {report.duplicates_removed}"
+        f" → {args.out}"
+    )
+    for step, count in sorted(report.reject_reasons.items()):
+        _out(f"  rejected by {step}: {count}")
+    return EXIT_OK
+
+
+def _read_salt(path: Path | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        salt = path.read_bytes().strip()
+    except OSError as exc:
+        raise DQError(f"{path}: cannot read the salt file: {exc.strerror}") from None
+    if len(salt) < 16:  # noqa: PLR2004 - a salt shorter than 16 bytes is too easy to guess
+        raise DQError(f"{path}: the salt must be at least 16 bytes")
+    return salt
+
+
 def cmd_profile(args: argparse.Namespace) -> int:
     from dq_core.profiling.finish import profile_to_csv  # noqa: PLC0415
     from dq_core.runs.check import profile_file  # noqa: PLC0415
@@ -321,6 +354,25 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--now", type=_moment, help="the run's clock, ISO 8601 (default: now); for reproducible runs")
     _scoped(validate)
     validate.set_defaults(handler=cmd_validate)
+
+    cleanse = commands.add_parser(
+        "cleanse", help="ingest a data file with guards and apply the contract's cleansing policy"
+    )
+    cleanse.add_argument("input", type=Path, help="CSV (also .csv.gz), Parquet, JSON lines or XLSX file")
+    cleanse.add_argument("--contract", required=True, help="contract id in the libraries")
+    cleanse.add_argument("--version", help="contract version (default: newest published)")
+    cleanse.add_argument("--dataset", help="dataset of the contract (default: the first)")
+    cleanse.add_argument("--out", type=Path, required=True, help="output folder")
+    cleanse.add_argument("--format", choices=("csv", "csv.gz", "parquet", "jsonl", "xlsx"), help="override detection")
+    cleanse.add_argument("--encoding", help="text encoding (default: detected: BOM, UTF-8, else best guess)")
+    cleanse.add_argument("--delimiter", help="CSV delimiter (default: detected among , ; tab |)")
+    cleanse.add_argument(
+        "--salt-file",
+        type=Path,
+        help="file holding the tenant salt for hashed columns (in Azure: the Key Vault secret)",
+    )
+    _scoped(cleanse)
+    cleanse.set_defaults(handler=cmd_cleanse)
 
     profile = commands.add_parser("profile", help="profile a data file")
     profile.add_argument("input", type=Path)

@@ -12,6 +12,7 @@ from dq_core.config.base import (
     Model,
     Ref,
     Reference,
+    SecretRef,
     Versioned,
     refs_at,
     sorted_by_id,
@@ -52,6 +53,7 @@ class GovernanceProfile(Versioned):
     classifications: tuple[AttributeClassification, ...] = ()
     retention_days: int = Field(default=365, ge=1)
     raw_value_roles: tuple[Role, ...] = (Role.ADMIN,)
+    salt_secret: SecretRef = "secret://dq-mask-salt"  # noqa: S105 - a reference to the tenant's salt, not a secret
 
     @field_validator("classifications")
     @classmethod

@@ -8,6 +8,7 @@ from typing import Final, Literal
 
 from pydantic import Field, JsonValue
 
+from dq_core.cleansing.engine import CleansingReport
 from dq_core.payloads import Payload
 from dq_core.profiling.models import ProfileResult
 from dq_core.validation.results import Band, ValidationResult
@@ -41,23 +42,6 @@ class InputStamp(Payload):
     format: str
     bytes: int
     rows: int | None = None
-
-
-class CleansingStep(Payload):
-    step: str
-    type: str
-    rows_in: int
-    rows_out: int
-    rows_rejected: int = 0
-    cells_changed: int = 0
-
-
-class CleansingSummary(Payload):
-    rows_in: int
-    rows_out: int
-    rows_rejected: int
-    duplicates_removed: int
-    steps: list[CleansingStep] = Field(default_factory=list)
 
 
 class ProfileSummary(Payload):
@@ -105,7 +89,7 @@ class RunResult(Payload):
     status: RunStatus
     started_at: datetime
     finished_at: datetime
-    cleansing: CleansingSummary | None = None
+    cleansing: CleansingReport | None = None
     profile: ProfileSummary | None = None
     validation: ValidationResult | None = None
     anomalies: list[Anomaly] = Field(default_factory=list)

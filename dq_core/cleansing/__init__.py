@@ -1,0 +1,1 @@
+"""The cleansing engine: policy-ordered steps, deduplication with survivorship, rejects."""

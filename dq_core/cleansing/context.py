@@ -1,0 +1,17 @@
+"""What cleansing needs besides the data: the bundle, and the tenant's hashing salt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dq_core.bundle.models import ResolvedBundle
+
+REASON = "_dq_reject_reason"
+STEP = "_dq_reject_step"
+
+
+@dataclass(frozen=True)
+class CleansingContext:
+    bundle: ResolvedBundle
+    salt: bytes | None = None  # from the secret store (governance salt_secret); needed to hash
+    sample_clusters: int = 100  # duplicate clusters listed in the report

@@ -1,0 +1,125 @@
+"""Deduplication with survivorship.
+
+Duplicates are rows with equal keys: every data column (exact duplicates) or the
+step's key columns, normalised (text trimmed and case-folded) after the steps before
+it standardised them. Rows with a null key part are never merged. In each cluster
+the survivor is the best-ranked row: ``most_recent`` (largest ``order_column``),
+``most_complete`` (most non-null fields) or ``source_priority`` (position of
+``order_column``'s value in ``source_order``); ties go to the earliest source row.
+With ``field_level`` each empty field of the survivor is filled from the best-ranked
+row of its cluster that has it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from dq_core.libraries.cleansing import DeduplicateStep, Survivorship
+from dq_core.payloads import Payload
+from dq_core.validation.context import ROW
+
+KEY, USABLE, SURVIVOR, SIZE = "__dq_key", "__dq_usable", "__dq_survivor", "__dq_size"
+
+
+class Cluster(Payload):
+    key: dict[str, Any]
+    size: int
+    survivor_row: int
+    merged_rows: list[int]
+
+
+class DedupReport(Payload):
+    clusters: int
+    duplicates_removed: int
+    sizes: dict[str, int]  # cluster size -> how many clusters of that size
+    examples: list[Cluster]
+
+
+def _ranking(step: DeduplicateStep, data_columns: list[str]) -> tuple[list[pl.Expr], list[bool]]:
+    if step.survivorship is Survivorship.MOST_RECENT:
+        return [pl.col(str(step.order_column)).is_null(), pl.col(str(step.order_column)), pl.col(ROW)], [
+            False,
+            True,
+            False,
+        ]
+    if step.survivorship is Survivorship.SOURCE_PRIORITY:
+        order = {source: rank for rank, source in enumerate(step.source_order)}
+        rank = (
+            pl.col(str(step.order_column))
+            .cast(pl.String)
+            .replace_strict(order, default=len(order), return_dtype=pl.Int64)
+        )
+        return [rank, pl.col(ROW)], [False, False]
+    filled = pl.sum_horizontal([pl.col(c).is_not_null().cast(pl.Int32) for c in data_columns])
+    return [filled, pl.col(ROW)], [True, False]
+
+
+def _normalised(frame: pl.DataFrame, columns: list[str]) -> list[pl.Expr]:
+    return [
+        pl.col(c).str.strip_chars().str.to_lowercase() if frame.schema[c] == pl.String else pl.col(c) for c in columns
+    ]
+
+
+def deduplicate(frame: pl.DataFrame, step: DeduplicateStep, sample_clusters: int) -> tuple[pl.DataFrame, DedupReport]:
+    data_columns = [c for c in frame.columns if not c.startswith("_dq_")]
+    key_columns = list(step.key) or data_columns
+    for column in (*key_columns, *([step.order_column] if step.order_column else [])):
+        if column not in frame.columns:
+            from dq_core.errors import ConfigError  # noqa: PLC0415
+
+            raise ConfigError(f"cleansing step deduplicate: column {column!r} is not in the data")
+    ranks, descending = _ranking(step, data_columns)
+    usable = pl.all_horizontal([pl.col(c).is_not_null() for c in key_columns]) if step.key else pl.lit(True)
+    work = (
+        frame.with_columns(pl.struct(_normalised(frame, key_columns)).alias(KEY), usable.alias(USABLE))
+        .sort(ranks, descending=descending, nulls_last=True, maintain_order=True)
+        .with_columns(
+            (pl.col(KEY).is_first_distinct() | ~pl.col(USABLE)).alias(SURVIVOR),
+            pl.when(pl.col(USABLE)).then(pl.len().over(KEY)).otherwise(1).alias(SIZE),
+        )
+    )
+    if step.field_level:
+        others = [c for c in data_columns if c not in key_columns]
+        work = work.with_columns(
+            pl.when(pl.col(USABLE)).then(pl.col(c).drop_nulls().first().over(KEY)).otherwise(pl.col(c)).alias(c)
+            for c in others
+        )
+    report = _report(work, key_columns, sample_clusters)
+    kept = work.filter(pl.col(SURVIVOR)).sort(ROW).drop(KEY, USABLE, SURVIVOR, SIZE)
+    return kept, report
+
+
+def _report(work: pl.DataFrame, key_columns: list[str], sample_clusters: int) -> DedupReport:
+    clustered = work.filter(pl.col(USABLE) & (pl.col(SIZE) > 1))
+    groups = (
+        clustered.group_by(KEY, maintain_order=True)
+        .agg(
+            pl.col(ROW).first().alias("survivor"),
+            pl.col(ROW).slice(1).sort().alias("merged"),
+            pl.len().alias("size"),
+            *[pl.col(c).first().alias(f"__key_{c}") for c in key_columns],
+        )
+        .sort("survivor")
+    )
+    sizes = groups.group_by("size").len().sort("size")
+    examples = [
+        Cluster(
+            key={name: _plain(row[f"__key_{name}"]) for name in key_columns},
+            size=row["size"],
+            survivor_row=row["survivor"],
+            merged_rows=row["merged"],
+        )
+        for row in groups.head(sample_clusters).iter_rows(named=True)
+    ]
+    return DedupReport(
+        clusters=groups.height,
+        duplicates_removed=int(groups["size"].sum() - groups.height) if groups.height else 0,
+        sizes={str(size): count for size, count in sizes.iter_rows()},
+        examples=examples,
+    )
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value

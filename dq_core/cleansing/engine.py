@@ -1,0 +1,193 @@
+"""Run a cleansing policy: steps in order, rejects with a reason, metrics per step.
+
+After the policy's steps, ``conform_types`` turns every column into the contract's
+logical type; a cell that does not convert sends its row to the rejects with the
+column and value named. Every row that comes in leaves as cleansed, rejected or a
+removed duplicate: ``rows_in == rows_out + rows_rejected + duplicates_removed``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import polars as pl
+
+from dq_core.cleansing.context import REASON, STEP, CleansingContext
+from dq_core.cleansing.dedup import DedupReport, deduplicate
+from dq_core.cleansing.steps import _CAST, STEPS, StepResult, _failure_reasons, cast_expr
+from dq_core.libraries.cleansing import CleansingStepSpec, DeduplicateStep
+from dq_core.payloads import Payload
+from dq_core.validation.context import ROW
+
+CONFORM = "conform_types"
+FORMULAS = "reject_formulas"
+FORMULA = r"^\s*(=|@[A-Za-z_]+\()"  # spreadsheet formulas: never loaded as data
+
+
+class ColumnDelta(Payload):
+    nulls_before: int
+    nulls_after: int
+    distinct_before: int
+    distinct_after: int
+
+
+class StepMetrics(Payload):
+    step: str
+    type: str
+    rows_in: int
+    rows_out: int
+    rows_rejected: int = 0
+    duplicates_removed: int = 0
+    cells_changed: dict[str, int] = {}
+    deltas: dict[str, ColumnDelta] = {}
+
+
+class CleansingReport(Payload):
+    rows_in: int
+    rows_out: int
+    rows_rejected: int
+    duplicates_removed: int
+    steps: list[StepMetrics]
+    reject_reasons: dict[str, int]  # step -> rows rejected there
+    deduplication: DedupReport | None = None
+
+
+@dataclass(frozen=True)
+class CleansingOutput:
+    cleansed: pl.DataFrame  # keeps _dq_source_row
+    rejects: pl.DataFrame  # text columns + _dq_reject_reason, _dq_reject_step, _dq_source_row
+    report: CleansingReport
+
+
+def _name(step: CleansingStepSpec, index: int) -> str:
+    return step.id or f"{index + 1:02d}_{step.type}"
+
+
+def _deltas(before: pl.DataFrame, after: pl.DataFrame, columns: tuple[str, ...]) -> dict[str, ColumnDelta]:
+    if not columns:
+        return {}
+    stats = [
+        e for c in columns for e in (pl.col(c).null_count().alias(f"{c}\x1fn"), pl.col(c).n_unique().alias(f"{c}\x1fd"))
+    ]
+    b, a = before.select(stats).row(0, named=True), after.select(stats).row(0, named=True)
+    return {
+        c: ColumnDelta(
+            nulls_before=b[f"{c}\x1fn"],
+            nulls_after=a[f"{c}\x1fn"],
+            distinct_before=b[f"{c}\x1fd"],
+            distinct_after=a[f"{c}\x1fd"],
+        )
+        for c in columns
+    }
+
+
+def _changed(before: pl.DataFrame, after: pl.DataFrame, columns: tuple[str, ...]) -> dict[str, int]:
+    """Cells whose value (compared as text, nulls included) the step changed."""
+    return {c: int(before[c].cast(pl.String).ne_missing(after[c].cast(pl.String)).sum()) for c in columns}
+
+
+def _as_rejects(rows: pl.DataFrame, reasons: pl.Series, step: str) -> pl.DataFrame:
+    text = rows.select(pl.col(c).cast(pl.String) if c != ROW else pl.col(c) for c in rows.columns)
+    return text.with_columns(reasons.alias(REASON), pl.lit(step).alias(STEP))
+
+
+def _conform(frame: pl.DataFrame, ctx: CleansingContext, masked: set[str]) -> StepResult:
+    """Cast every declared column to its logical type; masked columns stay text by design."""
+    results = {}
+    logical = {}
+    for column in ctx.bundle.dataset.columns:
+        dtype = _CAST.get(column.logical_type)
+        name = column.name
+        if dtype is None or name in masked or name not in frame.columns or frame.schema[name] == dtype:
+            continue
+        results[name] = frame.select(cast_expr(name, dtype, frame.schema[name]).alias(name)).to_series()
+        logical[name] = column.logical_type.value
+    if not results:
+        return StepResult(frame)
+    parts = [_failure_reasons(frame, (name,), results, f"is not {logical[name]}") for name in results]
+    joined = pl.select(pl.concat_str(parts, separator="; ", ignore_nulls=True).alias("r")).to_series()
+    reasons = pl.select(pl.when(joined != "").then(joined)).to_series()
+    return StepResult(frame.with_columns(results.values()), reasons, tuple(results))
+
+
+def _formulas(frame: pl.DataFrame) -> StepResult:
+    """Rows with a formula-looking text cell (``=HYPERLINK(...)``) go to the rejects."""
+    text = [c for c in frame.columns if not c.startswith("_dq_") and frame.schema[c] == pl.String]
+    if not text:
+        return StepResult(frame)
+    hits = {c: frame.select(pl.when(~pl.col(c).str.contains(FORMULA)).then(pl.col(c))).to_series() for c in text}
+    return StepResult(frame, _failure_reasons(frame, tuple(text), hits, "looks like a spreadsheet formula"), ())
+
+
+def cleanse(frame: pl.DataFrame, ctx: CleansingContext) -> CleansingOutput:
+    """Apply the bundle's cleansing policy, then conform types. ``frame`` has ``_dq_source_row``."""
+    if ROW not in frame.columns:
+        frame = frame.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
+    rows_in = frame.height
+    metrics: list[StepMetrics] = []
+    rejects: list[pl.DataFrame] = []
+    dedup: DedupReport | None = None
+    masked: set[str] = set()
+    steps: list[tuple[str, CleansingStepSpec | None]] = [(_name(s, i), s) for i, s in enumerate(ctx.bundle.cleansing)]
+    for name, spec in [(FORMULAS, None), *steps, (CONFORM, None)]:
+        before = frame
+        if isinstance(spec, DeduplicateStep):
+            frame, found = deduplicate(frame, spec, ctx.sample_clusters)
+            dedup = found if dedup is None else dedup.model_copy(update={"clusters": dedup.clusters + found.clusters})
+            metrics.append(
+                StepMetrics(
+                    step=name,
+                    type=spec.type,
+                    rows_in=before.height,
+                    rows_out=frame.height,
+                    duplicates_removed=before.height - frame.height,
+                )
+            )
+            continue
+        if spec is None:
+            result = _formulas(frame) if name == FORMULAS else _conform(frame, ctx, masked)
+        else:
+            result = STEPS[spec.type](frame, spec, ctx)
+        if spec is not None and spec.type == "mask":
+            masked.update(result.touched)
+        after = result.frame
+        rejected = 0
+        if result.reasons is not None and after.height:
+            hit = result.reasons.is_not_null()
+            rejected = int(hit.sum())
+            if rejected:
+                rejects.append(_as_rejects(before.filter(hit), result.reasons.filter(hit), name))
+            changed, deltas = _changed(before, after, result.touched), _deltas(before, after, result.touched)
+            after = after.filter(~hit)
+        else:
+            changed, deltas = _changed(before, after, result.touched), _deltas(before, after, result.touched)
+        metrics.append(
+            StepMetrics(
+                step=name,
+                type=spec.type if spec else CONFORM,
+                rows_in=before.height,
+                rows_out=after.height,
+                rows_rejected=rejected,
+                cells_changed=changed,
+                deltas=deltas,
+            )
+        )
+        frame = after
+    reject_frame = pl.concat(rejects, how="diagonal_relaxed") if rejects else _empty_rejects(frame)
+    duplicates = sum(m.duplicates_removed for m in metrics)
+    report = CleansingReport(
+        rows_in=rows_in,
+        rows_out=frame.height,
+        rows_rejected=reject_frame.height,
+        duplicates_removed=duplicates,
+        steps=metrics,
+        reject_reasons=dict(Counter(reject_frame[STEP].to_list())) if reject_frame.height else {},
+        deduplication=dedup,
+    )
+    return CleansingOutput(cleansed=frame, rejects=reject_frame.sort(ROW), report=report)
+
+
+def _empty_rejects(frame: pl.DataFrame) -> pl.DataFrame:
+    schema = {c: (pl.Int64 if c == ROW else pl.String) for c in frame.columns} | {REASON: pl.String, STEP: pl.String}
+    return pl.DataFrame(schema=schema)

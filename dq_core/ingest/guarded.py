@@ -1,0 +1,328 @@
+"""Guarded ingest: read a raw file into polars, refuse what should not be read.
+
+Every refusal is an :class:`~dq_core.errors.IngestError` with a stable code and one
+line: ``empty_file``, ``header_only``, ``format_mismatch`` (not the declared format, or
+binary garbage), ``too_large``, ``too_many_columns``, ``line_too_long``,
+``ragged_rows``, ``decompression_ratio``, ``encoding_unknown``,
+``missing_required_columns``, ``unexpected_columns``, ``duplicate_columns``. The raw
+file is opened read-only and never modified, moved or deleted.
+
+Text formats are read as text: every CSV column is a string here, and turning text
+into the contract's types happens after cleansing (``conform_types``), where each
+failing cell becomes a reject reason instead of a silent null.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from dq_core.bundle.models import ResolvedBundle
+from dq_core.contracts.models import UnexpectedColumns
+from dq_core.errors import IngestError
+from dq_core.libraries.infra import IngestLimits
+from dq_core.payloads import Payload
+from dq_core.validation.context import ROW
+
+SNIFF_BYTES = 64 * 1024
+DELIMITERS = ",;\t|"
+_MAGIC = {b"PAR1": "parquet", b"PK\x03\x04": "xlsx", b"\x1f\x8b": "gzip"}
+
+
+class IngestOptions(Payload):
+    """Explicit overrides of what ingest would detect."""
+
+    format: str | None = None  # csv | csv.gz | parquet | jsonl | xlsx
+    encoding: str | None = None
+    delimiter: str | None = None
+    quote: str = '"'
+
+
+class IngestReport(Payload):
+    format: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    bytes: int
+    rows: int
+    columns: list[str]
+    added_columns: list[str] = []  # optional contract columns absent from the file (all null)
+    dropped_columns: list[str] = []  # unexpected columns dropped by the contract's policy
+
+
+@dataclass(frozen=True)
+class Ingested:
+    frame: pl.DataFrame  # with _dq_source_row
+    report: IngestReport
+
+
+def _format_of(path: Path, head: bytes, declared: str | None) -> str:
+    name = path.name.lower()
+    by_name = (
+        "csv.gz"
+        if name.endswith((".csv.gz", ".tsv.gz"))
+        else "csv"
+        if name.endswith((".csv", ".tsv", ".txt"))
+        else "parquet"
+        if name.endswith(".parquet")
+        else "jsonl"
+        if name.endswith((".jsonl", ".ndjson"))
+        else "xlsx"
+        if name.endswith(".xlsx")
+        else None
+    )
+    fmt = declared or by_name
+    if fmt is None:
+        raise IngestError(
+            "format_mismatch", f"{path.name}: unknown file type (use .csv, .csv.gz, .parquet, .jsonl or .xlsx)"
+        )
+    magic = next((kind for prefix, kind in _MAGIC.items() if head.startswith(prefix)), None)
+    expected = {"parquet": "parquet", "xlsx": "xlsx", "csv.gz": "gzip"}.get(fmt)
+    if expected and magic != expected:
+        raise IngestError("format_mismatch", f"{path.name}: declared {fmt}, but the bytes are not {fmt}")
+    if not expected and magic is not None:
+        raise IngestError("format_mismatch", f"{path.name}: declared {fmt}, but the bytes are {magic}")
+    return fmt
+
+
+def _gunzip(raw: bytes, limits: IngestLimits, name: str) -> bytes:
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    ceiling = min(int(len(raw) * limits.max_decompression_ratio), limits.max_file_bytes)
+    parts, size = [], 0
+    try:
+        for start in range(0, len(raw), 1 << 16):
+            piece = inflater.decompress(raw[start : start + (1 << 16)], ceiling + 1 - size)
+            size += len(piece)
+            parts.append(piece)
+            if size > ceiling or inflater.unconsumed_tail:
+                raise IngestError(
+                    "decompression_ratio",
+                    f"{name}: expands beyond {limits.max_decompression_ratio:g}x its size (or the size limit); refused",
+                )
+    except (zlib.error, EOFError, gzip.BadGzipFile) as exc:
+        raise IngestError("format_mismatch", f"{name}: not a valid gzip stream ({exc})") from None
+    return b"".join(parts)
+
+
+def _decode(data: bytes, encoding: str | None, name: str) -> tuple[str, str]:
+    if encoding:
+        try:
+            return data.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise IngestError("encoding_unknown", f"{name}: cannot be read as {encoding}: {exc}") from None
+    for bom, codec in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if data.startswith(bom):
+            return data.decode(codec), codec
+    if b"\x00" in data[:SNIFF_BYTES]:
+        raise IngestError("format_mismatch", f"{name}: binary content (NUL bytes) where text was declared")
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes  # noqa: PLC0415 - only for files that are not UTF-8
+
+    best = from_bytes(data[: 4 * SNIFF_BYTES]).best()
+    if best is None:
+        raise IngestError("encoding_unknown", f"{name}: the text encoding cannot be determined; give --encoding")
+    try:
+        return data.decode(best.encoding), best.encoding
+    except (UnicodeDecodeError, LookupError):
+        raise IngestError(
+            "encoding_unknown", f"{name}: looks like {best.encoding} but does not decode; give --encoding"
+        ) from None
+
+
+def _delimiter(text: str, declared: str | None) -> str:
+    if declared:
+        return declared
+    sample = text[:SNIFF_BYTES]
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        first = sample.split("\n", 1)[0]
+        return max(DELIMITERS, key=first.count) if any(d in first for d in DELIMITERS) else ","
+
+
+def _check_records(text: str, delimiter: str, quote: str, limits: IngestLimits, name: str) -> None:
+    """Field count of every record equals the header's; no line is over the limit."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, quotechar=quote)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise IngestError("empty_file", f"{name}: no header line") from None
+    except csv.Error as exc:
+        raise IngestError("format_mismatch", f"{name}: not CSV: {exc}") from None
+    width = len(header)
+    if width > limits.max_columns:
+        raise IngestError("too_many_columns", f"{name}: {width} columns, over the limit of {limits.max_columns}")
+    longest = max((len(line) for line in text.splitlines()), default=0)
+    if longest > limits.max_line_bytes:
+        raise IngestError(
+            "line_too_long", f"{name}: a line of {longest} characters, over the limit of {limits.max_line_bytes}"
+        )
+    try:
+        for record in reader:
+            if record and len(record) != width:
+                raise IngestError(
+                    "ragged_rows",
+                    f"{name}: line {reader.line_num} has {len(record)} fields, the header has {width}",
+                )
+    except csv.Error as exc:
+        raise IngestError("format_mismatch", f"{name}: line {reader.line_num}: {exc}") from None
+
+
+def _read_csv(data: bytes, options: IngestOptions, limits: IngestLimits, name: str) -> tuple[pl.DataFrame, str, str]:
+    text, encoding = _decode(data, options.encoding, name)
+    if not text.strip():
+        raise IngestError("empty_file", f"{name}: the file holds no text")
+    delimiter = _delimiter(text, options.delimiter)
+    _check_records(text, delimiter, options.quote, limits, name)
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            separator=delimiter,
+            quote_char=options.quote,
+            infer_schema=False,
+        )
+    except pl.exceptions.DuplicateError as exc:
+        raise IngestError("duplicate_columns", f"{name}: {str(exc).splitlines()[0]}") from None
+    except Exception as exc:  # noqa: BLE001 - polars raises several types for malformed CSV
+        raise IngestError("format_mismatch", f"{name}: not readable as CSV: {str(exc).splitlines()[0]}") from None
+    return frame, encoding, delimiter
+
+
+def _read_binary(path: Path, fmt: str, name: str) -> pl.DataFrame:
+    try:
+        if fmt == "parquet":
+            return pl.read_parquet(path)
+        if fmt == "jsonl":
+            return pl.read_ndjson(path, infer_schema_length=None)
+        return _read_xlsx(path)
+    except IngestError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the readers raise many types for broken files
+        lines = str(exc).strip().splitlines()
+        raise IngestError(
+            "format_mismatch", f"{name}: not readable as {fmt}: {lines[0] if lines else type(exc).__name__}"
+        ) from None
+
+
+def _cell_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _read_xlsx(path: Path) -> pl.DataFrame:
+    """The first sheet as text. Formulas are read as their text (``=HYPERLINK(...)``), not
+    silently as empty cached values, so cleansing can reject them with a reason."""
+    from openpyxl import load_workbook  # noqa: PLC0415 - only for Excel input
+
+    workbook = load_workbook(path, read_only=True, data_only=False)
+    try:
+        rows = workbook.worksheets[0].iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            return pl.DataFrame()
+        names = [str(h) if h is not None else f"column_{i + 1}" for i, h in enumerate(header)]
+        if len(set(names)) != len(names):
+            raise IngestError("duplicate_columns", f"{path.name}: the header repeats a column name")
+        data = [[_cell_text(v) for v in row] for row in rows if any(v is not None for v in row)]
+        for number, row in enumerate(data, start=2):
+            if len(row) > len(names) and any(v is not None for v in row[len(names) :]):
+                raise IngestError("ragged_rows", f"{path.name}: row {number} has values beyond the header")
+        return pl.DataFrame(
+            [row[: len(names)] + [None] * (len(names) - len(row)) for row in data],
+            schema=dict.fromkeys(names, pl.String),
+            orient="row",
+        )
+    finally:
+        workbook.close()
+
+
+def _conform_columns(
+    frame: pl.DataFrame, bundle: ResolvedBundle, name: str
+) -> tuple[pl.DataFrame, list[str], list[str]]:
+    declared = {column.name: column for column in bundle.dataset.columns}
+    present = set(frame.columns)
+    missing_required = [c for c, spec in declared.items() if c not in present and (spec.required or spec.primary_key)]
+    if missing_required:
+        raise IngestError(
+            "missing_required_columns", f"{name}: required column(s) missing: {', '.join(missing_required)}"
+        )
+    added = [c for c in declared if c not in present]
+    unexpected = [c for c in frame.columns if c not in declared]
+    policy = bundle.dataset.unexpected_columns
+    if unexpected and policy is UnexpectedColumns.REJECT_FILE:
+        raise IngestError(
+            "unexpected_columns", f"{name}: column(s) the contract does not declare: {', '.join(unexpected)}"
+        )
+    dropped = unexpected if policy is UnexpectedColumns.DROP else []
+    frame = frame.drop(dropped).with_columns([pl.lit(None, pl.String).alias(c) for c in added])
+    return frame, added, dropped
+
+
+def ingest(path: Path, bundle: ResolvedBundle, options: IngestOptions | None = None) -> Ingested:
+    """Read and check one raw file against the bundle's dataset and the infra limits."""
+    options = options or IngestOptions()
+    limits = bundle.infra.limits
+    name = path.name
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise IngestError("format_mismatch", f"{name}: cannot be read: {exc.strerror}") from None
+    if size == 0:
+        raise IngestError("empty_file", f"{name}: the file is empty")
+    if size > limits.max_file_bytes:
+        raise IngestError("too_large", f"{name}: {size} bytes, over the limit of {limits.max_file_bytes}")
+    with path.open("rb") as handle:  # read-only: the raw file is never changed
+        head = handle.read(8)
+    fmt = _format_of(path, head, options.format)
+    encoding = delimiter = None
+    if fmt in ("csv", "csv.gz"):
+        raw = path.read_bytes()
+        data = _gunzip(raw, limits, name) if fmt == "csv.gz" else raw
+        frame, encoding, delimiter = _read_csv(data, options, limits, name)
+    else:
+        frame = _read_binary(path, fmt, name)
+        if frame.width > limits.max_columns:
+            raise IngestError(
+                "too_many_columns", f"{name}: {frame.width} columns, over the limit of {limits.max_columns}"
+            )
+    if frame.width == 0:
+        raise IngestError("empty_file", f"{name}: no columns")
+    if frame.height == 0:
+        raise IngestError("header_only", f"{name}: a header and no data rows")
+    frame, added, dropped = _conform_columns(frame, bundle, name)
+    frame = frame.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
+    report = IngestReport(
+        format=fmt,
+        encoding=encoding,
+        delimiter=delimiter,
+        bytes=size,
+        rows=frame.height,
+        columns=[c for c in frame.columns if c != ROW],
+        added_columns=added,
+        dropped_columns=dropped,
+    )
+    return Ingested(frame=frame, report=report)
+
+
+def write_chunks(frame: pl.DataFrame, directory: Path, chunk_rows: int) -> list[Path]:
+    """Parquet chunks of ``chunk_rows`` rows: part-00000.parquet, part-00001.parquet, ..."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index, offset in enumerate(range(0, max(frame.height, 1), chunk_rows)):
+        path = directory / f"part-{index:05d}.parquet"
+        frame.slice(offset, chunk_rows).write_parquet(path)
+        paths.append(path)
+    return paths
