@@ -9,9 +9,9 @@ map the answers back in polars.
 from __future__ import annotations
 
 import hashlib
-from functools import partial as partial_apply
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial as partial_apply
 from typing import Any
 
 import polars as pl
