@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 import polars as pl
 
+from bench import cleansing
 from bench.generate import COUNTRIES, STATUSES, customers
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
@@ -188,18 +189,33 @@ def floor_profile(path: Path) -> dict[str, int]:
     return {k.split(":")[0]: int(v) for k, v in row.items() if k.endswith(":nulls")}
 
 
+def ours_cleanse(path: Path) -> dict[str, int]:
+    return cleansing.ours(TASK_STATE["frame"], TASK_STATE["bundle"])
+
+
+def floor_cleanse(path: Path) -> dict[str, int]:
+    return cleansing.floor(TASK_STATE["frame"])
+
+
 TASKS = {
     "ours_validate": ours_validate,
     "floor_validate": floor_validate,
     "ours_profile": ours_profile,
     "floor_profile": floor_profile,
+    "ours_cleanse": ours_cleanse,
+    "floor_cleanse": floor_cleanse,
 }
+ENGINE_TASKS = ("ours_validate", "floor_validate", "ours_profile", "floor_profile")
+CLEANSE_TASKS = ("ours_cleanse", "floor_cleanse")
 TASK_STATE: dict[str, Any] = {}
 
 
 def run_task(task: str, path: Path, repeats: int) -> dict[str, Any]:
     if task == "ours_validate":
         TASK_STATE["bundle"] = bundle()
+    if task in CLEANSE_TASKS:
+        TASK_STATE["bundle"] = cleansing.bundle()
+        TASK_STATE["frame"] = cleansing.text_frame(path)
     TASKS[task](path)  # warm-up: imports, first-touch allocations
     baseline = _current_mb()
     _reset_peak()
@@ -228,28 +244,23 @@ def child(task: str, path: Path, repeats: int) -> dict[str, Any]:
     return json.loads(out.stdout)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="DQ engine benchmark")
-    parser.add_argument("--sizes", default="200000,2000000")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--data", type=Path, default=ROOT / "bench" / "data")
-    parser.add_argument("--task", choices=sorted(TASKS))
-    parser.add_argument("--path", type=Path)
-    args = parser.parse_args()
-    if args.task:
-        print(json.dumps(run_task(args.task, args.path, args.repeats)))
-        return
+def _data(directory: Path, rows: int, suffix: str) -> Path:
+    path = directory / f"customers_{rows}.{suffix}"
+    if not path.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        frame = customers(rows)
+        frame.write_parquet(directory / f"customers_{rows}.parquet")
+        frame.write_csv(directory / f"customers_{rows}.csv")
+    return path
 
+
+def engines(args: argparse.Namespace) -> list[dict[str, Any]]:
     report = []
     for rows in (int(s) for s in args.sizes.split(",")):
-        path = args.data / f"customers_{rows}.parquet"
-        if not path.exists():
-            args.data.mkdir(parents=True, exist_ok=True)
-            customers(rows).write_parquet(path)
+        path = _data(args.data, rows, "parquet")
         in_memory_mb = pl.read_parquet(path).estimated_size() / 2**20
-        results = {task: child(task, path, args.repeats) for task in TASKS}
+        results = {task: child(task, path, args.repeats) for task in ENGINE_TASKS}
         agree = results["ours_validate"]["counts"] == results["floor_validate"]["counts"]
-        profile_agree = results["ours_profile"]["counts"] == results["floor_profile"]["counts"]
         line = {
             "rows": rows,
             "data_mb": round(in_memory_mb, 1),
@@ -260,7 +271,7 @@ def main() -> None:
             "validate_ratio": round(results["ours_validate"]["seconds"] / results["floor_validate"]["seconds"], 2),
             "profile_ratio": round(results["ours_profile"]["seconds"] / results["floor_profile"]["seconds"], 2),
             "counts_agree": agree,
-            "profile_nulls_agree": profile_agree,
+            "profile_nulls_agree": results["ours_profile"]["counts"] == results["floor_profile"]["counts"],
         }
         report.append(line)
         print(
@@ -275,7 +286,57 @@ def main() -> None:
             print(
                 json.dumps({"ours": results["ours_validate"]["counts"], "floor": results["floor_validate"]["counts"]})
             )
-    (ROOT / "bench" / "results.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def cleansing_runs(args: argparse.Namespace) -> list[dict[str, Any]]:
+    report = []
+    for rows in (int(s) for s in args.cleanse_sizes.split(",")):
+        path = _data(args.data, rows, "csv")
+        results = {task: child(task, path, args.cleanse_repeats) for task in CLEANSE_TASKS}
+        ours_s, floor_s = results["ours_cleanse"]["seconds"], results["floor_cleanse"]["seconds"]
+        agree = results["ours_cleanse"]["counts"] == results["floor_cleanse"]["counts"]
+        line = {
+            "rows": rows,
+            "ours_cleanse_s": round(ours_s, 3),
+            "floor_cleanse_s": round(floor_s, 3),
+            "cleanse_ratio": round(ours_s / floor_s, 2),
+            "ours_cleanse_growth_mb": round(results["ours_cleanse"]["growth_mb"], 1),
+            "counts": results["ours_cleanse"]["counts"],
+            "counts_agree": agree,
+        }
+        report.append(line)
+        print(
+            f"{rows:>10,} rows cleansing (demo policy): ours {line['ours_cleanse_s']}s vs hand-written polars "
+            f"{line['floor_cleanse_s']}s (x{line['cleanse_ratio']}, +{line['ours_cleanse_growth_mb']} MB); "
+            f"outcome {line['counts']}; counts agree: {agree}",
+            flush=True,
+        )
+        if not agree:
+            print(json.dumps({"ours": results["ours_cleanse"]["counts"], "floor": results["floor_cleanse"]["counts"]}))
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="DQ engine benchmark")
+    parser.add_argument("--sizes", default="200000,2000000", help="rows for validation and profiling")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--cleanse-sizes", default="2000000", help="rows for cleansing")
+    parser.add_argument("--cleanse-repeats", type=int, default=3)
+    parser.add_argument("--only", choices=("engines", "cleansing"), help="run one half")
+    parser.add_argument("--data", type=Path, default=ROOT / "bench" / "data")
+    parser.add_argument("--task", choices=sorted(TASKS))
+    parser.add_argument("--path", type=Path)
+    args = parser.parse_args()
+    if args.task:
+        print(json.dumps(run_task(args.task, args.path, args.repeats)))
+        return
+    results: dict[str, Any] = {}
+    if args.only != "cleansing":
+        results["engines"] = engines(args)
+    if args.only != "engines":
+        results["cleansing"] = cleansing_runs(args)
+    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

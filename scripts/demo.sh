@@ -18,6 +18,12 @@ status=0
 if [ "$status" -gt 1 ]; then exit "$status"; fi
 echo "(exit $status: error-severity rules failed; see out/demo/result.json)"
 echo
+echo "== dq cleanse libraries/contoso/samples/customers.csv --contract customers --out out/demo/cleanse"
+# Hashing PII needs the tenant's salt; locally it is a file (in Azure, a Key Vault secret).
+mkdir -p .dq
+[ -s .dq/mask-salt ] || .venv/bin/python -c "import secrets; print(secrets.token_hex(32))" > .dq/mask-salt
+.venv/bin/dq cleanse libraries/contoso/samples/customers.csv --contract customers --out out/demo/cleanse --salt-file .dq/mask-salt
+echo
 echo "== dq profile libraries/contoso/samples/customers.csv --out out/demo"
 .venv/bin/dq profile libraries/contoso/samples/customers.csv --out out/demo
 echo

@@ -51,7 +51,7 @@ from dq_core.libraries.rules import (
     Scope,
     UniqueRule,
 )
-from dq_core.libraries.schemas import CodeList, ColumnSpec, SchemaLibrary
+from dq_core.libraries.schemas import Classification, CodeList, ColumnSpec, SchemaLibrary
 from dq_core.ports import ConfigReader
 
 
@@ -59,6 +59,9 @@ def missing_message(reader: ConfigReader, tenant: str, environment: str, kind: K
     known = reader.versions(tenant, environment, kind, ref.id)
     hint = f" (known versions: {', '.join(known)})" if known else ""
     return f"{kind.value} {ref} does not exist in {tenant}/{environment}{hint}"
+
+
+SENSITIVITY = list(Classification)  # least to most sensitive
 
 
 @dataclass
@@ -207,7 +210,10 @@ def _resolve_column(
     column: ColumnSpec, governance: ResolvedGovernance, classified: dict[str, AttributeClassification]
 ) -> ResolvedColumn:
     entry = classified.get(column.attribute) if column.attribute else None
-    classification = column.classification or (entry.classification if entry else governance.default_classification)
+    governed = entry.classification if entry else governance.default_classification
+    # a contract may tighten what governance says about a column, never loosen it
+    candidates = [governed] if column.classification is None else [governed, column.classification]
+    classification = max(candidates, key=SENSITIVITY.index)
     masking = entry.masking if entry else Masking.NONE
     data = column.model_dump()
     data.update(classification=classification, masking=masking)

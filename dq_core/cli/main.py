@@ -25,6 +25,7 @@ from dq_core.contracts.models import DataContract
 from dq_core.errors import DQError
 from dq_core.loading.loader import load_file
 from dq_core.loading.writers import dump_yaml, render, to_authoring
+from dq_core.profiling.models import ProfileResult
 from dq_core.results.run import RunResult
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
@@ -197,7 +198,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     else:
         workspace, scope = _workspace(args)
         bundle = service.contract_bundle(workspace, scope, args.contract, version=args.version, dataset=args.dataset)
-    result, profile = validate_file(args.input, bundle, now=args.now)
+    baseline, history = _baseline(args.baseline), _history(args.history)
+    result, profile = validate_file(args.input, bundle, now=args.now, baseline=baseline, history=history)
     assert result.validation is not None  # noqa: S101 - validate_file always validates
     files = {"result.json": result.to_json()}
     if args.gx:
@@ -207,6 +209,36 @@ def cmd_validate(args: argparse.Namespace) -> int:
     _write_outputs(args.out, files)
     _out(_validation_summary(result))
     return EXIT_OK if result.status.value == "passed" else EXIT_FAILED
+
+
+def _baseline(path: Path | None) -> ProfileResult | None:
+    if path is None:
+        return None
+    try:
+        return ProfileResult.model_validate_json(path.read_bytes())
+    except OSError as exc:
+        raise DQError(f"{path}: cannot read the baseline profile: {exc.strerror}") from None
+    except ValueError:
+        raise DQError(f"{path}: not a dq.profile/v1 document (write one with dq profile)") from None
+
+
+def _history(path: Path | None) -> dict[str, list[float]] | None:
+    """Metric history: a JSON object of metric key -> earlier values, oldest first."""
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DQError(f"{path}: cannot read the metric history: {exc.strerror}") from None
+    except ValueError as exc:
+        raise DQError(f"{path}: invalid JSON: {exc}") from None
+    valid = isinstance(data, dict) and all(
+        isinstance(v, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+        for v in data.values()
+    )
+    if not valid:
+        raise DQError(f'{path}: expected {{"row_count": [1200, 1180, ...], "null_percent:email": [...]}}')
+    return {str(k): [float(x) for x in v] for k, v in data.items()}
 
 
 def _validation_summary(result: RunResult) -> str:
@@ -351,6 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--dataset", help="dataset of the contract (default: the first)")
     validate.add_argument("--out", type=Path, help="write result.json (and profile.json) here")
     validate.add_argument("--gx", action="store_true", help="also write validation.gx.json (Great Expectations shape)")
+    validate.add_argument("--baseline", type=Path, help="a profile.json to compare with (distribution drift rules)")
+    validate.add_argument("--history", type=Path, help="metric history JSON for anomaly rules: {metric: [values...]}")
     validate.add_argument("--now", type=_moment, help="the run's clock, ISO 8601 (default: now); for reproducible runs")
     _scoped(validate)
     validate.set_defaults(handler=cmd_validate)

@@ -27,7 +27,7 @@ _SECRET_RE = re.compile(r"^secret://[A-Za-z0-9][A-Za-z0-9\-_]*$")
 class Model(BaseModel):
     """Base of every configuration model: immutable, strict about unknown keys."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, str_strip_whitespace=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 def _normalise_id(value: Any) -> Any:
@@ -47,10 +47,11 @@ def _check_semver(value: str) -> str:
 
 
 def _coerce_version(value: Any) -> Any:
-    # YAML reads `version: 1.0` as a float; XLSX cells may hold numbers.
+    # YAML reads `version: 1.10` as the float 1.1: a number cannot be trusted to be the
+    # version the author wrote, so it is refused with a hint instead of guessed.
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        text = str(value)
-        return text + ".0" * (2 - text.count("."))
+        msg = f"version {value!r} was read as a number; write it as text, e.g. '1.0.0'"
+        raise ValueError(msg)
     if isinstance(value, str):
         return value.strip()
     return value

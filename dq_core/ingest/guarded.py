@@ -3,7 +3,7 @@
 Every refusal is an :class:`~dq_core.errors.IngestError` with a stable code and one
 line: ``empty_file``, ``header_only``, ``format_mismatch`` (not the declared format, or
 binary garbage), ``too_large``, ``too_many_columns``, ``line_too_long``,
-``ragged_rows``, ``decompression_ratio``, ``encoding_unknown``,
+``ragged_rows``, ``decompression_ratio``, ``encoding_unknown``, ``encoding_mixed``,
 ``missing_required_columns``, ``unexpected_columns``, ``duplicate_columns``. The raw
 file is opened read-only and never modified, moved or deleted.
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from dq_core.payloads import Payload
 from dq_core.validation.context import ROW
 
 SNIFF_BYTES = 64 * 1024
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 DELIMITERS = ",;\t|"
 _MAGIC = {b"PAR1": "parquet", b"PK\x03\x04": "xlsx", b"\x1f\x8b": "gzip"}
 
@@ -122,8 +124,12 @@ def _decode(data: bytes, encoding: str | None, name: str) -> tuple[str, str]:
         raise IngestError("format_mismatch", f"{name}: binary content (NUL bytes) where text was declared")
     try:
         return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        if _UTF8_MULTIBYTE.search(data):
+            line = data[: exc.start].count(b"\n") + 1
+            raise IngestError(
+                "encoding_mixed", f"{name}: line {line} is not UTF-8 while other lines are; one file, one encoding"
+            ) from None
     from charset_normalizer import from_bytes  # noqa: PLC0415 - only for files that are not UTF-8
 
     best = from_bytes(data[: 4 * SNIFF_BYTES]).best()
@@ -158,6 +164,9 @@ def _check_records(text: str, delimiter: str, quote: str, limits: IngestLimits, 
     except csv.Error as exc:
         raise IngestError("format_mismatch", f"{name}: not CSV: {exc}") from None
     width = len(header)
+    repeated = sorted({column for column in header if header.count(column) > 1})
+    if repeated:
+        raise IngestError("duplicate_columns", f"{name}: the header repeats {', '.join(repeated)}")
     if width > limits.max_columns:
         raise IngestError("too_many_columns", f"{name}: {width} columns, over the limit of {limits.max_columns}")
     longest = max((len(line) for line in text.splitlines()), default=0)

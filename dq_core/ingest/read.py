@@ -43,11 +43,11 @@ def scan(source: InputFile) -> pl.LazyFrame:
     path = source.path
     try:
         if source.format == "csv":
-            frame = pl.scan_csv(path, try_parse_dates=True, infer_schema_length=10_000)
+            frame = pl.scan_csv(path, try_parse_dates=True, infer_schema_length=None)
         elif source.format == "parquet":
             frame = pl.scan_parquet(path)
         elif source.format == "jsonl":
-            frame = pl.scan_ndjson(path, infer_schema_length=10_000)
+            frame = pl.scan_ndjson(path, infer_schema_length=None)
         else:
             frame = pl.read_excel(path, engine="openpyxl").lazy()
         frame.collect_schema()

@@ -5,10 +5,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from dq_core.config.base import Id, Kind, Model, NonEmptyStr, Versioned
-from dq_core.libraries.rules import LogicalType, Scalar
+from dq_core.libraries.rules import LogicalType, Scalar, check_sql_predicate
 
 Columns = tuple[NonEmptyStr, ...]
 
@@ -94,6 +94,8 @@ class QuarantineStep(StepCommon):
     type: Literal["quarantine"]
     predicate: NonEmptyStr  # polars SQL predicate: matching rows go to rejects
     reason: NonEmptyStr
+
+    _sql = field_validator("predicate")(check_sql_predicate)
 
 
 class MaskStep(StepCommon):

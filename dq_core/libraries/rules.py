@@ -75,6 +75,19 @@ def check_regex(pattern: str) -> str:
     return pattern
 
 
+def check_sql_predicate(text: str) -> str:
+    """A predicate polars SQL can parse (whether its columns exist is known only with data)."""
+    import polars as pl  # noqa: PLC0415
+
+    try:
+        pl.sql_expr(text)
+    except Exception as exc:  # noqa: BLE001 - polars raises several types for SQL it cannot parse
+        lines = str(exc).strip().splitlines()
+        msg = f"not a valid SQL predicate: {lines[0] if lines else type(exc).__name__}"
+        raise ValueError(msg) from None
+    return text
+
+
 class Threshold(Model):
     """Comparison of an observed number with bounds (the ODCS operators).
 
@@ -248,14 +261,18 @@ class ColumnComparisonParams(RuleParams):
 
 
 class ExpressionLanguage(StrEnum):
+    """Only SQL: a serialized polars expression can carry pickled Python code, so
+    authored configuration never gets to deserialize one."""
+
     SQL = "sql"  # a predicate, evaluated with polars SQL
-    POLARS = "polars"  # a polars expression in the restricted pl.* syntax
 
 
 class RowExpressionParams(RuleParams):
     scope: ClassVar[Scope] = Scope.DATASET
     expression: NonEmptyStr
     language: ExpressionLanguage = ExpressionLanguage.SQL
+
+    _sql = field_validator("expression")(check_sql_predicate)
 
 
 class RowCountParams(DatasetNoParams):
@@ -381,6 +398,8 @@ class RuleCommon(Model):
     dimension: Dimension | None = None
     description: str = ""
     where: str | None = None  # polars SQL predicate; the rule sees only matching rows
+
+    _where = field_validator("where")(lambda v: None if v is None else check_sql_predicate(v))
     # narrowed by every rule type: a Literal tag and its own params model
     type: str
     params: RuleParams

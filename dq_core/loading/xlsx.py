@@ -53,7 +53,7 @@ def _cell_value(raw: Any, header: str, where: str, location: str) -> Any:
             return [part.strip() for part in raw.split(";") if part.strip()]
         return [raw]
     if isinstance(raw, str):
-        return raw.strip()
+        return raw
     return raw
 
 

@@ -15,6 +15,7 @@ undercount, and quantiles come from a KLL sketch with its rank error reported.
 from __future__ import annotations
 
 import base64
+import math
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -57,13 +58,17 @@ def _value_expr(name: str, kind: ColumnKind, dtype: pl.DataType) -> pl.Expr:
         return column.cast(pl.Datetime("us")).dt.epoch("us") if dtype == pl.Date else column.dt.epoch("us")
     if kind is ColumnKind.STRING:
         return column.cast(pl.String)
-    if kind is ColumnKind.OTHER:
-        return column.cast(pl.String, strict=False)
     return column
 
 
-def _aggregations(name: str, kind: ColumnKind, value: pl.Expr) -> list[pl.Expr]:
+def _aggregations(name: str, kind: ColumnKind, value: pl.Expr, dtype: pl.DataType) -> list[pl.Expr]:
+    if kind is ColumnKind.OTHER:  # lists, structs, durations: counts only
+        exprs = [pl.col(name).null_count().alias("nulls"), pl.lit(0).alias("distinct"), pl.lit(None).alias("counts")]
+        exprs.append(pl.lit(None).alias("hashes"))
+        return [expr.alias(f"{name}\x1f{expr.meta.output_name()}") for expr in exprs]
     present = value.drop_nulls()
+    # NaN and infinities are values, but not for min, max, mean and spread
+    finite = present.filter(present.is_finite()) if dtype.is_float() else present
     counts = present.value_counts(name="count")
     ordered = counts.sort_by([counts.struct.field("count"), counts.struct.field(name)], descending=[True, False])
     exprs = [
@@ -73,12 +78,13 @@ def _aggregations(name: str, kind: ColumnKind, value: pl.Expr) -> list[pl.Expr]:
         present.hash(seed=HASH_SEED).unique().bottom_k(DISTINCT_K).sort().implode().alias("hashes"),
     ]
     if kind in (ColumnKind.NUMERIC, ColumnKind.TEMPORAL):
-        number = present.cast(pl.Float64)
+        number = finite.cast(pl.Float64)
         exprs += [
-            present.min().alias("min"),
-            present.max().alias("max"),
+            finite.min().alias("min"),
+            finite.max().alias("max"),
             number.mean().alias("mean"),
             number.var(ddof=0).alias("var"),
+            number.len().alias("finite"),
         ]
     elif kind is ColumnKind.STRING:
         lengths = present.str.len_chars()
@@ -107,7 +113,7 @@ def profile_state(frame: pl.DataFrame | pl.LazyFrame) -> ProfileState:
     data = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
     plans = [(name, kind_of(dtype), dtype) for name, dtype in data.schema.items() if not name.startswith(SKIP)]
     values = {name: _value_expr(name, kind, dtype) for name, kind, dtype in plans}
-    exprs = [expr for name, kind, _ in plans for expr in _aggregations(name, kind, values[name].alias(name))]
+    exprs = [expr for name, kind, dtype in plans for expr in _aggregations(name, kind, values[name].alias(name), dtype)]
     row = data.select(exprs).row(0, named=True) if exprs else {}
     columns = []
     for name, kind, dtype in plans:
@@ -124,6 +130,8 @@ def _column_state(
     name: str, kind: ColumnKind, dtype: str, rows: int, parts: dict[str, Any], kll: str | None
 ) -> ColumnState:
     counted = [(item[name], int(item["count"])) for item in parts["counts"] or []]
+    if kind is ColumnKind.NUMERIC and dtype.startswith("Float"):
+        counted = [(value, count) for value, count in counted if value is None or math.isfinite(value)]
     exact = int(parts["distinct"]) <= EXACT_VALUES
     present = rows - int(parts["nulls"])
     state: dict[str, Any] = {
@@ -142,8 +150,9 @@ def _column_state(
     else:
         state["top"] = counted[:TOP_K]
         state["top_error"] = counted[TOP_K][1] if len(counted) > TOP_K else 0
-    if kind in (ColumnKind.NUMERIC, ColumnKind.TEMPORAL) and present:
-        state.update(n=present, mean=float(parts["mean"]), m2=float(parts["var"] or 0.0) * present)
+    if kind in (ColumnKind.NUMERIC, ColumnKind.TEMPORAL) and parts.get("finite"):
+        n = int(parts["finite"])  # finite values only: NaN and infinities have no mean
+        state.update(n=n, mean=float(parts["mean"]), m2=float(parts["var"] or 0.0) * n)
     if kind is ColumnKind.STRING and present:
         state.update(len_min=parts["len_min"], len_max=parts["len_max"], len_sum=int(parts["len_sum"]))
     return ColumnState.model_validate(state)

@@ -21,13 +21,43 @@ _EXPECTATION = {
     "date_parseable": "expect_column_values_to_match_strftime_format",
     "code_list": "expect_column_values_to_be_in_set",
     "compound_unique": "expect_compound_columns_to_be_unique",
-    "column_comparison": "expect_column_pair_values_a_to_be_greater_than_b",
     "row_count": "expect_table_row_count_to_be_between",
     "columns_present": "expect_table_columns_to_match_set",
     "schema_match": "expect_table_columns_to_match_ordered_list",
-    "column_statistic": "expect_column_mean_to_be_between",
     "referential": "expect_column_values_to_be_in_set",
 }
+
+
+_STATISTIC = {
+    "mean": "expect_column_mean_to_be_between",
+    "stddev": "expect_column_stdev_to_be_between",
+    "min": "expect_column_min_to_be_between",
+    "max": "expect_column_max_to_be_between",
+    "median": "expect_column_median_to_be_between",
+    "sum": "expect_column_sum_to_be_between",
+    "distinct_count": "expect_column_unique_value_count_to_be_between",
+    "distinct_percent": "expect_column_proportion_of_unique_values_to_be_between",
+}
+_COMPARISON = {
+    ">": "expect_column_pair_values_a_to_be_greater_than_b",
+    ">=": "expect_column_pair_values_a_to_be_greater_than_b",
+    "==": "expect_column_pair_values_to_be_equal",
+}
+_KWARG = {
+    "values": "value_set",
+    "pattern": "regex",
+    "min": "min_value",
+    "max": "max_value",
+    "formats": "strftime_format",
+}
+
+
+def _type(rule: RuleResult) -> str:
+    if rule.type == "column_statistic":
+        return _STATISTIC.get(str(rule.params.get("statistic")), "dq_column_statistic")
+    if rule.type == "column_comparison":
+        return _COMPARISON.get(str(rule.params.get("op")), "dq_column_comparison")
+    return _EXPECTATION.get(rule.type, f"dq_{rule.type}")
 
 
 def _kwargs(rule: RuleResult) -> dict[str, Any]:
@@ -41,13 +71,19 @@ def _kwargs(rule: RuleResult) -> dict[str, Any]:
         kwargs["column_list"] = list(rule.columns)
     if rule.odcs_id:
         kwargs["meta"]["odcs_id"] = rule.odcs_id
+    for name, value in rule.params.items():
+        kwargs[_KWARG.get(name, name)] = value
+    if rule.type == "column_comparison":
+        kwargs.update(
+            column_A=rule.params.get("left"), column_B=rule.params.get("right"), or_equal=rule.params.get("op") == ">="
+        )
     return kwargs
 
 
 def _entry(rule: RuleResult) -> dict[str, Any]:
     return {
         "success": rule.status is RuleStatus.PASSED,
-        "expectation_config": {"type": _EXPECTATION.get(rule.type, f"dq_{rule.type}"), "kwargs": _kwargs(rule)},
+        "expectation_config": {"type": _type(rule), "kwargs": _kwargs(rule)},
         "result": {
             "element_count": rule.element_count,
             "unexpected_count": rule.unexpected_count,

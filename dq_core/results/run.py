@@ -105,7 +105,7 @@ def anomalies_of(validation: ValidationResult) -> list[Anomaly]:
     found: list[Anomaly] = []
     for rule in validation.rules:
         if rule.type in ("anomaly", "distribution_drift") and rule.status.value == "failed":
-            metric = rule.type if not rule.columns else f"{rule.type}:{','.join(rule.columns)}"
+            metric = rule.metric or rule.type
             found.append(
                 Anomaly(rule_id=rule.rule_id, metric=metric, observed_value=rule.observed_value, band=rule.band)
             )

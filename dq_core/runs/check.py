@@ -37,16 +37,23 @@ def _collect(frame: pl.LazyFrame, source: InputFile) -> pl.DataFrame:
 
 
 def profile_file(path: Path, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> ProfileResult:
-    """Profile a file chunk by chunk (memory bounded by the chunk) and merge the states."""
+    """Profile a file chunk by chunk and merge the states.
+
+    Parquet is sliced lazily (memory bounded by the chunk); text formats are parsed once
+    and sliced in memory (slicing a CSV scan would re-read it from the start each time).
+    """
     source = describe(path)
+    frame = scan(source)
+    if source.format != "parquet":
+        frame = _collect(frame, source).lazy()
     try:
-        return finish_profile(profile_in_chunks(scan(source), chunk_rows))
-    except InputError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a malformed row surfaces only when the data is read
+        state = profile_in_chunks(frame, chunk_rows)
+    except pl.exceptions.ComputeError as exc:  # malformed rows surface only when a chunk is read
         lines = str(exc).strip().splitlines()
-        reason = lines[0] if lines else type(exc).__name__
-        raise InputError(f"{source.path}: cannot be read as {source.format}: {reason}") from None
+        raise InputError(
+            f"{source.path}: cannot be read as {source.format}: {lines[0] if lines else 'error'}"
+        ) from None
+    return finish_profile(state)
 
 
 def validate_file(

@@ -30,6 +30,8 @@ from dq_core.validation.results import RuleResult, RuleStatus, Sample, Validatio
 from dq_core.validation.rowlocal import ROW_LOCAL, checked_columns
 from dq_core.validation.special import SPECIAL
 
+ERROR = "\x00error"  # the key of a check's values when its query failed
+
 # --- the plan: one check per rule and column -----------------------------------------------
 
 
@@ -150,10 +152,13 @@ def _row_local_aggs(check: Check, env: CompileEnv, scope: ds.Scope) -> dict[str,
 
 @dataclass
 class Compiled:
-    """Aggregations per check, over boolean columns computed once for the whole query."""
+    """Aggregations per check, over boolean columns (per check) computed once in the query."""
 
     aggregations: dict[str, dict[str, pl.Expr]]
-    masks: dict[str, pl.Expr]
+    masks: dict[str, dict[str, pl.Expr]]
+
+    def only(self, check_id: str) -> Compiled:
+        return Compiled({check_id: self.aggregations[check_id]}, {check_id: self.masks.get(check_id, {})})
 
 
 def _compile(
@@ -170,7 +175,8 @@ def _with_rows(frame: pl.LazyFrame, schema: pl.Schema) -> pl.LazyFrame:
 
 
 def _collect(frame: pl.LazyFrame, compiled: Compiled) -> dict[str, dict[str, Any]]:
-    """Run every compiled check in one query; on failure, find the failing checks one by one."""
+    """Run every compiled check in one query; if it fails, run the checks one by one so
+    that only the broken ones become errors."""
     exprs = [
         expr.alias(f"{check_id}\x1f{name}")
         for check_id, parts in compiled.aggregations.items()
@@ -178,18 +184,15 @@ def _collect(frame: pl.LazyFrame, compiled: Compiled) -> dict[str, dict[str, Any
     ]
     if not exprs:
         return {}
+    masks = {name: expr for per_check in compiled.masks.values() for name, expr in per_check.items()}
     try:
-        row = frame.with_columns(**compiled.masks).select(exprs).collect().row(0, named=True)
-    except Exception:
+        row = frame.with_columns(**masks).select(exprs).collect().row(0, named=True)
+    except Exception as exc:  # noqa: BLE001 - isolate the rule that breaks the fused query
         if len(compiled.aggregations) == 1:
-            raise
+            return {check_id: {ERROR: _short(exc)} for check_id in compiled.aggregations}
         values: dict[str, dict[str, Any]] = {}
-        for check_id, parts in compiled.aggregations.items():
-            single = Compiled({check_id: parts}, compiled.masks)
-            try:
-                values.update(_collect(frame, single))
-            except Exception as exc:  # noqa: BLE001
-                values[check_id] = {"\x00error": _short(exc)}
+        for check_id in compiled.aggregations:
+            values.update(_collect(frame, compiled.only(check_id)))
         return values
     values = {}
     for key, value in row.items():
@@ -222,7 +225,7 @@ def _compile_all(checks: list[Check], env: CompileEnv, ctx: ValidationContext) -
         except RuleCompileError as exc:
             errors[check.id] = str(exc)
             continue
-        compiled.masks.update(masks)
+        compiled.masks[check.id] = masks
     return compiled, errors
 
 
@@ -234,8 +237,8 @@ def row_local_state(frame: pl.LazyFrame, bundle: ResolvedBundle, ctx: Validation
     values = _collect(_with_rows(frame, schema), compiled)
     counts: dict[str, CheckCounts] = {}
     for check_id, parts in values.items():
-        if "\x00error" in parts:
-            errors[check_id] = parts["\x00error"]
+        if ERROR in parts:
+            errors[check_id] = parts[ERROR]
             continue
         counts[check_id] = _counts(parts)
     return RowLocalState(bundle_sha256=bundle.sha256, checks=counts, errors=errors)
@@ -257,6 +260,20 @@ def _counts(parts: Mapping[str, Any]) -> CheckCounts:
 # --- results --------------------------------------------------------------------------------
 
 
+def _metric(check: Check) -> str | None:
+    rule = check.rule
+    column = f":{check.columns[0]}" if check.columns else ""
+    if isinstance(rule, r.AnomalyRule):
+        return ds.anomaly_key(rule, check.columns)
+    if isinstance(rule, r.ColumnStatisticRule):
+        return f"{rule.params.statistic.value}{column}"
+    if isinstance(rule, r.DistributionDriftRule):
+        return f"distribution_{rule.params.method.value}{column}"
+    if isinstance(rule, r.MetricRule):
+        return f"{rule.params.metric.value}{column}"
+    return None
+
+
 def _result(check: Check, status: RuleStatus, **fields: Any) -> RuleResult:
     rule = check.rule
     defaults: dict[str, Any] = {
@@ -270,6 +287,8 @@ def _result(check: Check, status: RuleStatus, **fields: Any) -> RuleResult:
         "origin": check.resolved.origin,
         "template": check.resolved.template,
         "odcs_id": check.resolved.odcs_id,
+        "metric": _metric(check),
+        "params": rule.params.model_dump(mode="json", exclude_none=True),
     }
     return RuleResult(status=status, **{**defaults, **fields})
 
@@ -359,13 +378,15 @@ def validate(
                     if counts
                     else _result(check, RuleStatus.ERROR, error="no chunk state")
                 )
-            elif "\x00error" in values.get(check.id, {}):
-                results.append(_result(check, RuleStatus.ERROR, error=values[check.id]["\x00error"]))
+            elif ERROR in values.get(check.id, {}):
+                results.append(_result(check, RuleStatus.ERROR, error=values[check.id][ERROR]))
             elif check.row_local:
                 results.append(_row_local_result(check, _counts(values[check.id])))
             else:
                 results.append(_dataset_result(check, values[check.id], env, ctx))
         except RuleCompileError as exc:
             results.append(_result(check, RuleStatus.ERROR, error=str(exc)))
+        except Exception as exc:  # noqa: BLE001 - one rule's failure must not lose the others
+            results.append(_result(check, RuleStatus.ERROR, error=_short(exc)))
     masked = [mask_samples(result, bundle, ctx.caller_roles) for result in results]
     return ValidationResult.of(masked)

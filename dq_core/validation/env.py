@@ -70,12 +70,21 @@ class CompileEnv:
         if isinstance(dtype, pl.Datetime):
             return expr.dt.convert_time_zone("UTC").dt.replace_time_zone(None) if dtype.time_zone else expr
         if dtype == pl.String:
-            return pl.coalesce(
-                expr.str.to_datetime(strict=False, time_unit="us"),
-                expr.str.to_date(strict=False).cast(pl.Datetime("us")),
-            )
+            return parse_timestamp_text(expr)
         msg = f"column {column!r} holds {dtype}, not dates"
         raise RuleCompileError(msg)
+
+
+_AWARE = ("%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z")
+_NAIVE = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.fZ")
+
+
+def parse_timestamp_text(expr: pl.Expr) -> pl.Expr:
+    """ISO timestamps or dates as naive UTC: offsets are applied, text without one is UTC."""
+    aware = [expr.str.strptime(pl.Datetime("us", "UTC"), f, strict=False).dt.replace_time_zone(None) for f in _AWARE]
+    naive = [expr.str.strptime(pl.Datetime("us"), f, strict=False) for f in _NAIVE]
+    day = expr.str.strptime(pl.Date, "%Y-%m-%d", strict=False).cast(pl.Datetime("us"))
+    return pl.coalesce([*aware, *naive, day])
 
 
 def naive_utc(value: datetime) -> datetime:
@@ -84,18 +93,51 @@ def naive_utc(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
+def _as_float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def values_for(env: CompileEnv, column: str, values: Sequence[Any]) -> pl.Series:
-    """The set's values in the column's type, so ``is_in`` compares like with like."""
-    non_null = [v for v in values if v is not None]
-    if env.is_string(column):
-        return pl.Series([str(v) if not isinstance(v, bool) else str(v).lower() for v in non_null], dtype=pl.String)
+    """The set's values in the column's type, converted exactly, so ``is_in`` compares like
+    with like. A value that cannot exist in the column (1.5 in an integer column) is left
+    out: it could never match."""
+    present = [v for v in values if v is not None]
     dtype = env.dtype(column)
-    if dtype.is_numeric():
-        numbers = [v for v in non_null if isinstance(v, (int, float)) and not isinstance(v, bool)]
-        return pl.Series(numbers, dtype=pl.Float64).cast(dtype, strict=False).drop_nulls()
+    if dtype == pl.String:
+        return pl.Series([str(v).lower() if isinstance(v, bool) else str(v) for v in present], dtype=pl.String)
+    if dtype.is_integer():
+        ints = [i for i in (_as_int(v) for v in present) if i is not None]
+        return pl.Series(ints, dtype=pl.Int64).cast(dtype, strict=False).drop_nulls()
+    if dtype.is_float():
+        return pl.Series([f for f in (_as_float(v) for v in present) if f is not None], dtype=dtype)
     if dtype == pl.Boolean:
-        return pl.Series([v for v in non_null if isinstance(v, bool)], dtype=pl.Boolean)
-    return pl.Series([str(v) for v in non_null], dtype=pl.String).cast(dtype, strict=False).drop_nulls()
+        truth = {"true": True, "false": False}
+        bools = [v if isinstance(v, bool) else truth.get(str(v).strip().lower()) for v in present]
+        return pl.Series([b for b in bools if b is not None], dtype=pl.Boolean)
+    text = pl.Series([str(v) for v in present], dtype=pl.String)
+    if dtype == pl.Date:
+        return text.str.to_date(strict=False).drop_nulls()
+    if isinstance(dtype, pl.Datetime):
+        return text.str.to_datetime(strict=False, time_unit=dtype.time_unit).drop_nulls().cast(dtype)
+    return text.cast(dtype, strict=False).drop_nulls()
 
 
 def as_text(env: CompileEnv, column: str) -> pl.Expr:

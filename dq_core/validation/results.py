@@ -55,6 +55,8 @@ class RuleResult(Payload):
     origin: str | None = None
     template: str | None = None
     odcs_id: str | None = None
+    metric: str | None = None  # what a statistical, anomaly or drift rule measured (null_percent:email)
+    params: dict[str, JsonValue] = Field(default_factory=dict)  # the rule's parameters, as authored
     error: str | None = None  # why the rule could not be evaluated (status error)
 
 

@@ -6,7 +6,6 @@ rule of a bundle into one query, and counts, samples and merges per chunk.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from typing import Any
 
@@ -176,10 +175,7 @@ def column_comparison(rule: r.ColumnComparisonRule, columns: tuple[str, ...], en
 
 def row_expression(rule: r.RowExpressionRule, columns: tuple[str, ...], env: CompileEnv) -> pl.Expr:
     try:
-        if rule.params.language is r.ExpressionLanguage.SQL:
-            predicate = pl.sql_expr(rule.params.expression)
-        else:
-            predicate = pl.Expr.deserialize(io.StringIO(rule.params.expression), format="json")
+        predicate = pl.sql_expr(rule.params.expression)
     except Exception as exc:  # noqa: BLE001 - polars raises several types for bad expressions
         msg = f"expression cannot be compiled: {str(exc).splitlines()[0]}"
         raise RuleCompileError(msg) from None

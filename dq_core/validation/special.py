@@ -76,8 +76,8 @@ def custom_sql(
 ) -> Finished:
     table = ctx.dataset_name or bundle.dataset.name
     query = rule.params.query.replace("{object}", table).replace("{property}", columns[0] if columns else "")
-    scoped = frame.filter(pl.sql_expr(rule.where)) if rule.where else frame
     try:
+        scoped = frame.filter(pl.sql_expr(rule.where)) if rule.where else frame
         answer = pl.SQLContext({table: scoped}, eager=False).execute(query).collect()
     except Exception as exc:  # noqa: BLE001 - polars raises several types for bad SQL
         msg = f"custom SQL failed: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"

@@ -20,8 +20,18 @@ def _rules(*rules: dict[str, Any]) -> RuleLibrary:
     return RuleLibrary.model_validate({**HEADER, "rules": list(rules)})
 
 
-def test_ids_are_normalised_and_versions_coerced() -> None:
-    library = RuleLibrary.model_validate({**HEADER, "version": 1.0})
+def test_nan_and_infinity_are_refused() -> None:
+    with pytest.raises(ValidationError):
+        Threshold.model_validate({"must_be_less_than": float("nan")})
+
+
+def test_numeric_versions_are_refused() -> None:
+    with pytest.raises(ValidationError, match="read as a number"):
+        RuleLibrary.model_validate({**HEADER, "version": 1.10})  # YAML's 1.10 is the float 1.1
+
+
+def test_ids_are_normalised() -> None:
+    library = RuleLibrary.model_validate(HEADER)
     assert (library.tenant, library.id, library.version, library.status) == (
         "contoso",
         "core_rules",

@@ -140,3 +140,12 @@ def test_profiling_in_chunks_equals_profiling_at_once() -> None:
     assert _close(chunked.model_dump(mode="json"), profile(frame).model_dump(mode="json"))
     empty = finish_profile(profile_in_chunks(frame.clear().lazy(), chunk_rows=128))
     assert empty.row_count == 0
+
+
+def test_nan_infinities_and_nested_columns_do_not_break_profiles() -> None:
+    frame = pl.DataFrame({"x": [1.0, float("nan"), float("inf"), 3.0, None], "tags": [["a"], [], None, ["b"], ["c"]]})
+    result = profile(frame)
+    x = result.column("x")
+    assert x is not None and (x.min, x.max, x.mean) == (1.0, 3.0, 2.0)
+    tags = result.column("tags")
+    assert tags is not None and tags.kind.value == "other" and tags.null_count == 1

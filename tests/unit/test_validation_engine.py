@@ -151,3 +151,22 @@ def test_samples_of_pii_columns_are_masked_unless_the_role_may_see_them() -> Non
     shown = validate(frame, bundle, ValidationContext(now=NOW, caller_roles=frozenset({Role.ADMIN}))).by_id()
     assert shown["e"].unexpected_samples[0].values == {"email": "nobody"}
     assert shown["e"].unexpected_samples[0].row == 0
+
+
+def test_anomalies_name_their_metric_and_gx_types_follow_the_parameters() -> None:
+    from dq_core.results.run import anomalies_of
+
+    frame = _frame([{"n": 1, "s": None, "code": "a"}, {"n": 2, "s": None, "code": "b"}])
+    bundle = bundle_of(
+        check("anomaly", ["s"], "an", params={"metric": "null_percent", "min_history": 3}),
+        check("column_statistic", ["n"], "sd", params={"statistic": "stddev", "threshold": {"must_be_less_than": 5}}),
+        check("in_set", ["code"], "set", params={"values": ["a", "b"]}),
+    )
+    result = validate(frame, bundle, ValidationContext(now=NOW, history={"null_percent:s": [0.0, 1.0, 0.5]}))
+    assert [a.metric for a in anomalies_of(result)] == ["null_percent:s"]
+    gx = {
+        r["expectation_config"]["kwargs"]["meta"]["dq_rule_id"]: r["expectation_config"]
+        for r in to_gx(result)["results"]
+    }
+    assert gx["sd"]["type"] == "expect_column_stdev_to_be_between"
+    assert gx["set"]["kwargs"]["value_set"] == ["a", "b"]

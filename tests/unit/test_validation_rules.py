@@ -317,16 +317,52 @@ def test_a_broken_rule_is_an_error_result_and_the_others_still_run() -> None:
     rows = _rows(n=[1, 2])
     bundle = bundle_of(
         check("not_null", ["nope"], "missing_column"),
-        check("row_expression", rule_id="bad_sql", params={"expression": "n >>> 2"}),
+        check("row_expression", rule_id="unknown_in_sql", params={"expression": "nosuchcol > 2"}),
+        check("in_set", ["n"], "bad_where", params={"values": [1]}, where="nosuchcol > 1"),
+        check(
+            "custom_sql",
+            rule_id="bad_sql_where",
+            params={"query": "SELECT COUNT(*) FROM {object}", "threshold": {"must_be": 1}},
+            where="zz = 1",
+        ),
         check("not_null", ["n"], "fine"),
+        check("in_set", ["n"], "fine_set", params={"values": [1, 2]}),
         columns=[*COLUMNS, {"name": "nope"}],  # declared by the contract, absent from the data
     )
     results = validate(frame(rows), bundle, ValidationContext(now=NOW)).by_id()
-    assert results["missing_column"].status is RuleStatus.ERROR and "'nope' is not in the data" in (
-        results["missing_column"].error or ""
-    )
-    assert results["bad_sql"].status is RuleStatus.ERROR
+    assert "'nope' is not in the data" in (results["missing_column"].error or "")
+    for broken in ("missing_column", "unknown_in_sql", "bad_where", "bad_sql_where"):
+        assert results[broken].status is RuleStatus.ERROR, broken
     assert results["fine"].status is RuleStatus.PASSED
+    assert results["fine_set"].status is RuleStatus.PASSED
+
+
+def test_sql_that_does_not_parse_is_refused_when_the_contract_loads() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="not a valid SQL predicate"):
+        bundle_of(check("row_expression", params={"expression": "n >>> 2"}))
+    with pytest.raises(ValidationError, match="not a valid SQL predicate"):
+        bundle_of(check("not_null", ["n"], where="n ==== 1"))
+
+
+def test_set_values_are_compared_exactly_in_the_column_type() -> None:
+    rows = _rows(n=[1, 2, 3])
+    results = run(
+        rows,
+        check("in_set", ["n"], "fractional", params={"values": [1.5, 2]}),
+        check("in_set", ["n"], "as_text", params={"values": ["1", "2", "3"]}),
+    ).by_id()
+    assert results["fractional"].unexpected_count == 2  # 1.5 is no integer: 1 and 3 fail
+    assert results["as_text"].unexpected_count == 0
+
+
+def test_text_timestamps_with_offsets() -> None:
+    frame_ = pl.DataFrame({"s": ["2026-11-25T13:30:00+02:00", "2026-11-25T13:30:00", "2026-11-26"]})
+    columns = [{"name": "s"}]
+    bundle = bundle_of(check("not_future", ["s"]), columns=columns)
+    result = validate(frame_, bundle, ValidationContext(now=datetime(2026, 11, 25, 12, 0, tzinfo=UTC))).rules[0]
+    assert result.status is RuleStatus.FAILED and [s.row for s in result.unexpected_samples] == [1, 2]
 
 
 def _seeded_rows(seed: int, size: int = 60) -> list[Row]:
