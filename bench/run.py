@@ -331,12 +331,15 @@ def main() -> None:
     if args.task:
         print(json.dumps(run_task(args.task, args.path, args.repeats)))
         return
-    results: dict[str, Any] = {}
+    target = ROOT / "bench" / "results.json"
+    results: dict[str, Any] = (
+        json.loads(target.read_text()) if target.exists() else {}
+    )  # a half run keeps the other half
     if args.only != "cleansing":
         results["engines"] = engines(args)
     if args.only != "engines":
         results["cleansing"] = cleansing_runs(args)
-    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    target.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -279,3 +279,15 @@ def test_every_row_is_cleansed_rejected_or_a_removed_duplicate(rows: list[dict[s
     seen = output.cleansed[ROW].to_list() + output.rejects[ROW].to_list()
     assert len(seen) == len(set(seen))  # no row is both kept and rejected
     assert all(output.rejects[REASON].to_list())
+
+
+def test_deduplication_with_unicode_nulls_empty_input_and_idempotence() -> None:
+    step = {"type": "deduplicate", "key": ["name"], "survivorship": "most_complete", "field_level": True}
+    rows = [row(name="Zoë", email="z@b.example"), row(name="ZOË ", phone="+47"), row(name=None), row(name=None)]
+    first = run([step], rows)
+    assert first.cleansed[ROW].to_list() == [0, 2, 3] and first.report.duplicates_removed == 1
+    assert first.cleansed.filter(pl.col(ROW) == 0)["phone"].to_list() == ["+47"]
+    bundle = bundle_with([step], COLUMNS, code_lists=COUNTRIES)
+    again = cleanse(first.cleansed, CleansingContext(bundle=bundle, salt=SALT))
+    assert again.cleansed.equals(first.cleansed) and again.report.duplicates_removed == 0
+    assert run([step], []).cleansed.height == 0
