@@ -10,8 +10,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dq_core.bundle.check import check_index
 from dq_core.bundle.models import ResolvedBundle
-from dq_core.bundle.resolve import check_index, resolve_bundle
+from dq_core.bundle.resolve import resolve_bundle
 from dq_core.config.base import Kind, ObjectKey, Status, Versioned
 from dq_core.config.index import InMemoryConfigIndex
 from dq_core.contracts.models import DataContract
