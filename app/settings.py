@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dq_core.config.base import Environment
@@ -17,6 +18,8 @@ class AppSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DQ_", frozen=True, extra="ignore")
 
     environment: Environment = Environment.LOCAL
+    pg_dsn: SecretStr | None = None  # DQ_PG_DSN: the contract registry (PostgreSQL)
+    pg_schema: str = "dq"
 
 
 @lru_cache(maxsize=1)

@@ -1,18 +1,24 @@
 """Ports: what the domain needs from the outside world, as Protocols.
 
-Adapters (PostgreSQL, Azure Table/Blob Storage, Key Vault, and the embedded
-SQLite/filesystem defaults) implement these; dq_core never imports them.
+Adapters implement these: PostgreSQL, Azure Table Storage, Azure Blob Storage and Key
+Vault in Azure; SQLite, a local folder and the environment for the embedded defaults
+(``dq`` with no services). dq_core never imports an adapter. Every method is scoped by
+tenant: no call can reach another tenant's objects.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
-from dq_core.config.base import Kind, ObjectKey, Versioned
+from dq_core.config.base import Kind, ObjectKey, Status, Versioned
+from dq_core.lineage.models import AuditEvent, MetricPoint, RunRecord, StepRecord
+from dq_core.registry.models import PutOutcome, StoredObject
 
 
 class ConfigReader(Protocol):
-    """Read access to stored configuration objects of tenants and environments."""
+    """Read access to configuration objects of tenants and environments."""
 
     def get(self, tenant: str, environment: str, key: ObjectKey) -> Versioned:
         """The object with this key; raises ObjectNotFound when there is none."""
@@ -20,4 +26,84 @@ class ConfigReader(Protocol):
 
     def versions(self, tenant: str, environment: str, kind: Kind, object_id: str) -> list[str]:
         """Every stored version of one object, oldest first."""
+        ...
+
+
+class ContractStore(ConfigReader, Protocol):
+    """The registry of configuration objects with lifecycle and promotion."""
+
+    def put(self, obj: Versioned, *, actor: str) -> PutOutcome:
+        """Store an object (as a draft unless its status says otherwise).
+
+        Same content again: UNCHANGED. Other content under a draft's version: UPDATED.
+        Other content under a non-draft version: ConflictError.
+        """
+        ...
+
+    def record(self, tenant: str, environment: str, key: ObjectKey) -> StoredObject:
+        """The stored object with its lifecycle columns; ObjectNotFound when absent."""
+        ...
+
+    def list(self, tenant: str, environment: str, kind: Kind | None = None) -> list[StoredObject]: ...
+
+    def transition(self, tenant: str, environment: str, key: ObjectKey, target: Status, *, actor: str) -> StoredObject:
+        """draft -> approved (not by its author) -> published -> deprecated; LifecycleError otherwise."""
+        ...
+
+    def promote(self, tenant: str, environment: str, key: ObjectKey, *, actor: str) -> StoredObject:
+        """Copy a published version to the next environment (dev -> test -> prod), as
+        published, when everything it references is already published there."""
+        ...
+
+
+class LineageStore(Protocol):
+    """Runs, their steps, audit events and metric history; every query is one tenant's."""
+
+    def put_run(self, run: RunRecord) -> None:
+        """Insert or replace (a retry overwrites the same run)."""
+        ...
+
+    def get_run(self, tenant: str, run_id: str) -> RunRecord:
+        """ObjectNotFound when the tenant has no such run."""
+        ...
+
+    def list_runs(self, tenant: str, since: datetime, until: datetime, limit: int = 100) -> list[RunRecord]:
+        """Runs started in [since, until), newest first."""
+        ...
+
+    def put_step(self, step: StepRecord) -> None: ...
+
+    def steps(self, tenant: str, run_id: str) -> list[StepRecord]: ...
+
+    def put_audit(self, event: AuditEvent) -> None: ...
+
+    def audit(self, tenant: str, since: datetime, until: datetime) -> list[AuditEvent]:
+        """Audit events in [since, until), oldest first."""
+        ...
+
+    def append_metric(self, point: MetricPoint) -> None: ...
+
+    def metric_history(self, tenant: str, key: str, limit: int = 50) -> list[MetricPoint]:
+        """The last ``limit`` points of one metric, oldest first."""
+        ...
+
+
+class BlobStore(Protocol):
+    """Files in the tenant's own container (paths are relative to it)."""
+
+    def put(self, tenant: str, path: str, data: bytes, *, overwrite: bool = False, if_match: str | None = None) -> str:
+        """Write and return the new ETag. Without ``overwrite`` an existing blob is a
+        ConflictError; with ``if_match`` only that ETag may be replaced."""
+        ...
+
+    def get(self, tenant: str, path: str) -> tuple[bytes, str]:
+        """Content and ETag; ObjectNotFound when absent."""
+        ...
+
+    def list(self, tenant: str, prefix: str = "") -> Sequence[str]: ...
+
+
+class SecretStore(Protocol):
+    def get(self, reference: str) -> str:
+        """The value behind ``secret://name``; ObjectNotFound when there is none."""
         ...

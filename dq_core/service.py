@@ -19,6 +19,8 @@ from dq_core.contracts.models import DataContract
 from dq_core.errors import ConfigError, LoadError, ObjectNotFound
 from dq_core.jobs.models import JobDefinition
 from dq_core.loading.loader import load_directory
+from dq_core.ports import ContractStore
+from dq_core.registry.models import ConflictError
 
 
 @dataclass
@@ -116,3 +118,45 @@ def job_bundle(workspace: Workspace, scope: Scope, job_id: str, *, version: str 
     )
     assert isinstance(contract, DataContract)  # noqa: S101
     return resolve_bundle(workspace.index, contract, dataset=job.dataset, job=job, location=workspace.index.source(job))
+
+
+@dataclass
+class SyncReport:
+    created: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    conflicting: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.created)} created, {len(self.unchanged)} unchanged, "
+            f"{len(self.updated)} updated, {len(self.conflicting)} conflicting"
+        )
+
+
+def sync_to_store(workspace: Workspace, store: ContractStore, *, actor: str) -> SyncReport:
+    """Files -> store, idempotent. A file's status is stored as authored: the files are the
+    reviewed source (pull requests), the store their published copy."""
+    report = SyncReport()
+    for obj in sorted(workspace.index, key=lambda o: (o.tenant, o.environment.value, o.kind.value, o.id, o.version)):
+        label = f"{obj.tenant}/{obj.environment.value} {obj.key}"
+        try:
+            outcome = store.put(obj, actor=actor)
+        except ConflictError as exc:
+            report.conflicting.append(f"{label}: {exc.message}")
+            continue
+        getattr(report, outcome.value).append(label)
+    return report
+
+
+def sync_from_store(store: ContractStore, tenant: str, environment: str, directory: Path) -> list[Path]:
+    """Store -> files: one YAML file per object, under ``tenant/environment/kind/``."""
+    from dq_core.loading.writers import write_object  # noqa: PLC0415
+
+    written = []
+    for stored in store.list(tenant, environment):
+        path = directory / tenant / environment / stored.key.kind.value / f"{stored.key.id}-{stored.key.version}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_object(stored.to_object(), path)
+        written.append(path)
+    return written

@@ -7,10 +7,13 @@ cd "$(dirname "$0")/.."
 source scripts/_venv.sh
 ensure_venv ".[dev]"
 
-# Services: the suite needs none yet (PostgreSQL and Azurite arrive with persistence);
-# when they do, they start here and stop in the trap below.
-cleanup() { :; }
-trap cleanup EXIT
+# Services: a throwaway PostgreSQL cluster and Azurite on loopback (or the ones given in
+# DQ_TEST_PG_DSN / DQ_TEST_AZURITE_CONNECTION), stopped again however the run ends.
+trap 'scripts/services.sh stop' EXIT
+echo "== services"
+scripts/services.sh start >/dev/null
+# shellcheck disable=SC1091
+source .services/env
 
 echo "== ruff"
 .venv/bin/ruff check .

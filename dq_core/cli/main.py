@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 from dq_core import service
 from dq_core.bundle.models import ResolvedAction, ResolvedBundle
@@ -30,6 +31,7 @@ from dq_core.results.run import RunResult
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 DEFAULT_LIBRARIES = Path("libraries")
+DEFAULT_HOME = Path(".dq")  # the embedded stores (SQLite registry and lineage, local blobs)
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -208,7 +210,90 @@ def cmd_validate(args: argparse.Namespace) -> int:
         files["profile.json"] = profile.model_dump_json(indent=2) + "\n"
     _write_outputs(args.out, files)
     _out(_validation_summary(result))
+    if args.record:
+        _record(args.home, bundle, result, profile, args.input)
+        _out(f"recorded run {result.run_id} in {args.home} (dq lineage export {result.run_id})")
     return EXIT_OK if result.status.value == "passed" else EXIT_FAILED
+
+
+def _embedded(home: Path) -> tuple[Any, Any]:
+    from dq_core.local.folder_blobs import LocalBlobStore  # noqa: PLC0415
+    from dq_core.local.sqlite_lineage import SqliteLineageStore  # noqa: PLC0415
+
+    home.mkdir(parents=True, exist_ok=True)
+    return SqliteLineageStore(str(home / "lineage.db")), LocalBlobStore(home / "blobs")
+
+
+def _record(home: Path, bundle: ResolvedBundle, result: RunResult, profile: ProfileResult | None, source: Path) -> None:
+    from dq_core.lineage.evidence import record_run  # noqa: PLC0415
+    from dq_core.lineage.models import IngestionMode, RunRecord  # noqa: PLC0415
+
+    lineage, blobs = _embedded(home)
+    run = RunRecord(
+        tenant=bundle.tenant,
+        run_id=result.run_id,
+        environment=bundle.environment.value,
+        status=result.status.value,
+        started_at=result.started_at,
+        finished_at=result.finished_at,
+        ingestion_mode=IngestionMode.LOCAL,
+        input_uri=source.resolve().as_uri(),
+        input_sha256=result.input.sha256 if result.input else None,
+        contract_id=bundle.contract.id,
+        contract_version=bundle.contract.version,
+        contract_sha256=bundle.contract.sha256,
+        bundle_sha256=bundle.sha256,
+    )
+    record_run(lineage, blobs, run, bundle, result, profile)
+
+
+def cmd_lineage_export(args: argparse.Namespace) -> int:
+    from dq_core.lineage.evidence import export_evidence  # noqa: PLC0415
+
+    lineage, blobs = _embedded(args.home)
+    data = export_evidence(lineage, blobs, args.tenant, args.run_id)
+    out = args.out or Path(f"evidence-{args.run_id}.zip")
+    out.write_bytes(data)
+    _out(f"wrote {out} ({len(data)} bytes)")
+    return EXIT_OK
+
+
+def cmd_lineage_verify(args: argparse.Namespace) -> int:
+    from dq_core.lineage.evidence import verify_evidence  # noqa: PLC0415
+
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        raise DQError(f"{args.file}: cannot read: {exc.strerror}") from None
+    problems = verify_evidence(data)
+    for problem in problems:
+        _err(f"evidence_invalid: {problem}")
+    if problems:
+        return EXIT_FAILED
+    _out(f"ok: every sha256 in {args.file} checks out")
+    return EXIT_OK
+
+
+def cmd_contracts_sync(args: argparse.Namespace) -> int:
+    import importlib  # noqa: PLC0415 - the composition root picks the adapter; dq_core never imports it
+
+    bootstrap = importlib.import_module("app.bootstrap")
+    target = args.to or args.from_
+    store = bootstrap.contract_store(target, args.home)
+    if args.to:
+        workspace = service.workspace_from_directory(args.directory)
+        if workspace.problems:
+            raise workspace.problems[0]
+        report = service.sync_to_store(workspace, store, actor=args.actor)
+        for line in report.conflicting:
+            _err(f"conflict: {line}")
+        _out(f"sync {args.directory} -> {target}: {report.summary()}")
+        return EXIT_FAILED if report.conflicting else EXIT_OK
+    if not (args.tenant and args.env):
+        raise DQError("--from needs --tenant and --env")
+    written = service.sync_from_store(store, args.tenant, args.env, args.directory)
+    _out(f"sync {target} -> {args.directory}: {len(written)} files written")
+    return EXIT_OK
 
 
 def _baseline(path: Path | None) -> ProfileResult | None:
@@ -362,6 +447,29 @@ def build_parser() -> argparse.ArgumentParser:
     _scoped(exp)
     exp.set_defaults(handler=cmd_contracts_export_odcs)
 
+    sync = con_commands.add_parser("sync", help="files -> registry (--to) or registry -> files (--from)")
+    sync.add_argument("directory", type=Path)
+    way = sync.add_mutually_exclusive_group(required=True)
+    way.add_argument("--to", choices=("sqlite", "postgres"))
+    way.add_argument("--from", dest="from_", choices=("sqlite", "postgres"))
+    sync.add_argument("--tenant")
+    sync.add_argument("--env")
+    sync.add_argument("--actor", default="dq-sync", help="recorded as created_by")
+    sync.add_argument("--home", type=Path, default=DEFAULT_HOME, help="embedded stores folder (sqlite)")
+    sync.set_defaults(handler=cmd_contracts_sync)
+
+    lineage = commands.add_parser("lineage", help="evidence packs of recorded runs")
+    lin_commands = lineage.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
+    export = lin_commands.add_parser("export", help="write a run's evidence pack (zip)")
+    export.add_argument("run_id")
+    export.add_argument("--tenant", required=True)
+    export.add_argument("--out", type=Path)
+    export.add_argument("--home", type=Path, default=DEFAULT_HOME)
+    export.set_defaults(handler=cmd_lineage_export)
+    verify = lin_commands.add_parser("verify", help="recompute every sha256 of an evidence pack")
+    verify.add_argument("file", type=Path)
+    verify.set_defaults(handler=cmd_lineage_verify)
+
     bundle = commands.add_parser("bundle", help="print the resolved bundle (canonical JSON) of a contract or job")
     bundle.add_argument("id", help="contract id (or job id with --job)")
     bundle.add_argument("--version")
@@ -385,6 +493,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--gx", action="store_true", help="also write validation.gx.json (Great Expectations shape)")
     validate.add_argument("--baseline", type=Path, help="a profile.json to compare with (distribution drift rules)")
     validate.add_argument("--history", type=Path, help="metric history JSON for anomaly rules: {metric: [values...]}")
+    validate.add_argument(
+        "--record", action="store_true", help="record the run's lineage in the embedded stores (--home)"
+    )
+    validate.add_argument("--home", type=Path, default=DEFAULT_HOME, help="embedded stores folder (default: .dq)")
     validate.add_argument("--now", type=_moment, help="the run's clock, ISO 8601 (default: now); for reproducible runs")
     _scoped(validate)
     validate.set_defaults(handler=cmd_validate)

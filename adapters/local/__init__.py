@@ -1,0 +1,1 @@
+"""Local adapters that read the process environment (kept out of dq_core)."""

@@ -1,0 +1,1 @@
+"""Run lineage, step entities, audit events and metric history."""

@@ -1,0 +1,74 @@
+"""Lineage records: what every run, step, privileged change and metric leaves behind."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import Field, JsonValue
+
+from dq_core.payloads import Payload
+
+
+class IngestionMode(StrEnum):
+    HTTP = "http"
+    UPLOAD = "upload"
+    BLOB_EVENT = "blob_event"
+    TIMER = "timer"
+    LOCAL = "local"
+
+
+class RunRecord(Payload):
+    tenant: str
+    run_id: str
+    environment: str
+    status: str  # running | passed | failed | error
+    started_at: datetime
+    finished_at: datetime | None = None
+    ingestion_mode: IngestionMode
+    input_uri: str
+    input_etag: str | None = None
+    input_sha256: str | None = None
+    trigger: dict[str, JsonValue] = Field(default_factory=dict)
+    job_id: str | None = None
+    job_version: str | None = None
+    contract_id: str
+    contract_version: str
+    contract_sha256: str
+    bundle_sha256: str
+    error: str | None = None
+
+
+class StepRecord(Payload):
+    tenant: str
+    run_id: str
+    step: str  # ingest | cleanse | profile | validate | act | ...
+    status: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    metrics: dict[str, JsonValue] = Field(default_factory=dict)
+    outputs: dict[str, str] = Field(default_factory=dict)  # name -> URI
+    versions: dict[str, str] = Field(default_factory=dict)  # rule / policy versions used
+    correlation_id: str | None = None
+
+
+class AuditEvent(Payload):
+    tenant: str
+    at: datetime
+    event_id: str
+    actor: str
+    action: str  # create | approve | publish | promote | deprecate | denied | ...
+    object: str  # kind id@version
+    environment: str
+    before_sha256: str | None = None
+    after_sha256: str | None = None
+    correlation_id: str | None = None
+    detail: str = ""
+
+
+class MetricPoint(Payload):
+    tenant: str
+    key: str  # contract/dataset/metric, e.g. customers/customers/null_percent:email
+    at: datetime
+    value: float
+    run_id: str

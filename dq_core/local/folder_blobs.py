@@ -1,0 +1,68 @@
+"""A local folder as BlobStore: one sub-folder per tenant, ETags from content hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path, PurePosixPath
+
+from dq_core.errors import ConfigError, ObjectNotFound
+from dq_core.registry.models import ConflictError
+
+_LOCK = threading.Lock()
+
+
+def _etag(data: bytes) -> str:
+    return '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+
+
+class LocalBlobStore:
+    def __init__(self, root: Path) -> None:
+        self._root = root
+
+    def _path(self, tenant: str, path: str) -> Path:
+        if not tenant or "/" in tenant or tenant.startswith("."):
+            msg = f"invalid tenant {tenant!r}"
+            raise ConfigError(msg)
+        relative = PurePosixPath(path)
+        if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+            msg = f"invalid blob path {path!r}: it must stay inside the tenant's container"
+            raise ConfigError(msg)
+        return self._root / tenant / Path(*relative.parts)
+
+    def put(self, tenant: str, path: str, data: bytes, *, overwrite: bool = False, if_match: str | None = None) -> str:
+        target = self._path(tenant, path)
+        with _LOCK:
+            if target.exists():
+                current = _etag(target.read_bytes())
+                if if_match is not None and if_match != current:
+                    msg = f"{path}: changed since it was read (ETag {current}, expected {if_match})"
+                    raise ConflictError(msg)
+                if if_match is None and not overwrite:
+                    msg = f"{path} already exists"
+                    raise ConflictError(msg)
+            elif if_match is not None:
+                msg = f"{path} does not exist (expected ETag {if_match})"
+                raise ConflictError(msg)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            temporary.write_bytes(data)
+            temporary.replace(target)  # atomic: readers never see half a file
+        return _etag(data)
+
+    def get(self, tenant: str, path: str) -> tuple[bytes, str]:
+        target = self._path(tenant, path)
+        try:
+            data = target.read_bytes()
+        except FileNotFoundError:
+            msg = f"{path} does not exist for tenant {tenant}"
+            raise ObjectNotFound(msg) from None
+        return data, _etag(data)
+
+    def list(self, tenant: str, prefix: str = "") -> list[str]:
+        base = self._root / tenant
+        if not base.exists():
+            return []
+        names = [p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file() and not p.name.startswith(".")]
+        return sorted(n for n in names if n.startswith(prefix))

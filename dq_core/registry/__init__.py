@@ -1,0 +1,1 @@
+"""The configuration registry: stored objects, their lifecycle, promotion between environments."""

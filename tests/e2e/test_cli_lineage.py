@@ -1,0 +1,84 @@
+"""Recorded runs, evidence packs and registry sync through the embedded stores."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+from tests.e2e.test_cli import dq
+
+SAMPLE = "libraries/contoso/samples/customers.csv"
+
+
+def _record(home: Path) -> str:
+    result = dq("validate", SAMPLE, "--contract", "customers", "--record", "--home", str(home), "--now", "2026-11-25")
+    assert result.returncode == 1, result.stderr  # the sample has defects; the run is still recorded
+    return result.stdout.rsplit("recorded run ", 1)[1].split()[0]
+
+
+def test_evidence_pack_exports_and_verifies_and_detects_tampering(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    run_id = _record(home)
+    pack = tmp_path / "evidence.zip"
+    exported = dq("lineage", "export", run_id, "--tenant", "contoso", "--home", str(home), "--out", str(pack))
+    assert exported.returncode == 0, exported.stderr
+    with zipfile.ZipFile(pack) as archive:
+        names = set(archive.namelist())
+        manifest = json.loads(archive.read("manifest.json"))
+    assert {"lineage/run.json", "lineage/steps.json", "outputs/bundle.json", "outputs/result.json"} <= names
+    assert manifest["run_id"] == run_id and len(manifest["bundle_sha256"]) == 64
+    verified = dq("lineage", "verify", str(pack))
+    assert verified.returncode == 0 and verified.stdout.startswith("ok:")
+
+    tampered = tmp_path / "tampered.zip"
+    with zipfile.ZipFile(pack) as source, zipfile.ZipFile(tampered, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "outputs/result.json":
+                data = data.replace(b'"status": "failed"', b'"status": "passed"', 1)
+            target.writestr(name, data)
+    refused = dq("lineage", "verify", str(tampered))
+    assert refused.returncode == 1
+    assert "outputs/result.json: sha256 does not match the manifest" in refused.stderr
+
+
+def test_unknown_run_and_garbage_pack_are_one_line_errors(tmp_path: Path) -> None:
+    missing = dq("lineage", "export", "nope", "--tenant", "contoso", "--home", str(tmp_path))
+    assert missing.returncode == 2 and "not_found: run nope does not exist for tenant contoso" in missing.stderr
+    garbage = tmp_path / "x.zip"
+    garbage.write_bytes(b"not a zip")
+    refused = dq("lineage", "verify", str(garbage))
+    assert refused.returncode == 2 and "not an evidence pack" in refused.stderr
+
+
+def test_sync_files_to_the_embedded_registry_and_back(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    first = dq("contracts", "sync", "libraries", "--to", "sqlite", "--home", str(home))
+    assert first.returncode == 0 and "10 created, 0 unchanged" in first.stdout
+    again = dq("contracts", "sync", "libraries", "--to", "sqlite", "--home", str(home))
+    assert "0 created, 10 unchanged, 0 updated, 0 conflicting" in again.stdout
+    back = tmp_path / "back"
+    out = dq(
+        "contracts", "sync", str(back), "--from", "sqlite", "--tenant", "contoso", "--env", "dev", "--home", str(home)
+    )
+    assert out.returncode == 0, out.stderr
+    check = dq("libraries", "check", str(back))
+    assert check.returncode == 0, check.stderr
+    bundle_a = json.loads(dq("bundle", "customers", "--libraries", "libraries").stdout)
+    bundle_b = json.loads(dq("bundle", "customers", "--libraries", str(back)).stdout)
+    assert bundle_a["sha256"] == bundle_b["sha256"]  # the round trip keeps every byte of content
+
+
+def test_sync_reports_conflicts_with_published_versions(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    dq("contracts", "sync", "libraries", "--to", "sqlite", "--home", str(home))
+    changed = tmp_path / "libraries"
+    import shutil
+
+    shutil.copytree("libraries", changed)
+    rules = changed / "contoso" / "dev" / "rules" / "core_rules.yaml"
+    rules.write_text(rules.read_text().replace("mostly: 0.95", "mostly: 0.9"))
+    result = dq("contracts", "sync", str(changed), "--to", "sqlite", "--home", str(home))
+    assert result.returncode == 1 and "1 conflicting" in result.stdout
+    assert "rule_library core_rules@1.0.0" in result.stderr and "immutable" in result.stderr

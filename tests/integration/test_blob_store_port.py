@@ -1,0 +1,38 @@
+"""The BlobStore port: a local folder (embedded) and Azure Blob Storage behave alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from dq_core.errors import ObjectNotFound
+from dq_core.registry.models import ConflictError
+
+pytestmark = pytest.mark.integration
+
+
+def test_write_read_list(blob_store: Any) -> None:
+    etag = blob_store.put("contoso", "runs/r1/result.json", b"{}")
+    assert blob_store.get("contoso", "runs/r1/result.json") == (b"{}", etag)
+    blob_store.put("contoso", "raw/a.csv", b"a")
+    assert blob_store.list("contoso", "runs/") == ["runs/r1/result.json"]
+    with pytest.raises(ObjectNotFound):
+        blob_store.get("contoso", "runs/r2/result.json")
+
+
+def test_a_retry_never_overwrites_another_runs_output(blob_store: Any) -> None:
+    first = blob_store.put("contoso", "runs/r1/result.json", b"first")
+    with pytest.raises(ConflictError):
+        blob_store.put("contoso", "runs/r1/result.json", b"second")
+    second = blob_store.put("contoso", "runs/r1/result.json", b"second", if_match=first)
+    with pytest.raises(ConflictError):
+        blob_store.put("contoso", "runs/r1/result.json", b"third", if_match=first)  # stale ETag
+    assert blob_store.get("contoso", "runs/r1/result.json") == (b"second", second)
+
+
+def test_tenants_have_separate_containers(blob_store: Any) -> None:
+    blob_store.put("contoso", "raw/a.csv", b"contoso")
+    blob_store.put("fabrikam", "raw/a.csv", b"fabrikam")
+    assert blob_store.get("fabrikam", "raw/a.csv")[0] == b"fabrikam"
+    assert blob_store.list("fabrikam") == ["raw/a.csv"]
