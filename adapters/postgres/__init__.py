@@ -1,0 +1,1 @@
+"""PostgreSQL adapters: the registry of configuration objects (ContractStore)."""
