@@ -1,28 +1,90 @@
-"""Wiring: which adapter serves which port, from settings. Built on first use, never at import."""
+"""Wiring: which adapter serves which port, from settings. Built on first use, never at import.
+
+With no connection settings every port gets its embedded default (SQLite, a local
+folder, the environment), so `dq` and `dq serve` need no server. In Azure the app
+settings name the services and the managed identity reaches them.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.settings import get_settings
+from app.settings import AppSettings, get_settings
 from dq_core.errors import ConfigError
 
 
-def contract_store(target: str, home: Path) -> Any:
+@dataclass(frozen=True)
+class Stores:
+    contracts: Any  # ContractStore
+    lineage: Any  # LineageStore
+    blobs: Any  # BlobStore
+    secrets: Any  # SecretStore
+
+
+def _credential() -> Any:
+    from azure.identity import DefaultAzureCredential  # noqa: PLC0415 - heavy; only in Azure
+
+    return DefaultAzureCredential()
+
+
+def contract_store(target: str, home: Path, settings: AppSettings | None = None) -> Any:
     """``sqlite`` (the embedded registry under ``home``) or ``postgres`` (DQ_PG_DSN)."""
+    settings = settings or get_settings()
     if target == "sqlite":
         from dq_core.local.sqlite_contracts import SqliteContractStore  # noqa: PLC0415
 
         home.mkdir(parents=True, exist_ok=True)
         return SqliteContractStore(home / "registry.db")
     if target == "postgres":
-        dsn = get_settings().pg_dsn
-        if dsn is None:
+        if settings.pg_dsn is None:
             msg = "set DQ_PG_DSN to the PostgreSQL connection string (in Azure it comes from Key Vault)"
             raise ConfigError(msg)
         from adapters.postgres.contract_store import PostgresContractStore  # noqa: PLC0415
 
-        return PostgresContractStore.connect(dsn.get_secret_value(), schema=get_settings().pg_schema)
+        return PostgresContractStore.connect(settings.pg_dsn.get_secret_value(), schema=settings.pg_schema)
     msg = f"unknown store {target!r} (use sqlite or postgres)"
     raise ConfigError(msg)
+
+
+def _lineage_and_blobs(settings: AppSettings, home: Path) -> tuple[Any, Any]:
+    if settings.storage_connection is None and settings.storage_account is None:
+        from dq_core.local.folder_blobs import LocalBlobStore  # noqa: PLC0415
+        from dq_core.local.sqlite_lineage import SqliteLineageStore  # noqa: PLC0415
+
+        home.mkdir(parents=True, exist_ok=True)
+        return SqliteLineageStore(str(home / "lineage.db")), LocalBlobStore(home / "blobs")
+    from azure.data.tables import TableServiceClient  # noqa: PLC0415
+    from azure.storage.blob import BlobServiceClient  # noqa: PLC0415
+
+    from adapters.azure.blob_store import AzureBlobStore  # noqa: PLC0415
+    from adapters.azure.table_lineage import TableLineageStore  # noqa: PLC0415
+
+    if settings.storage_connection is not None:
+        connection = settings.storage_connection.get_secret_value()
+        return TableLineageStore.from_connection_string(connection), AzureBlobStore.from_connection_string(connection)
+    account, credential = settings.storage_account, _credential()
+    tables = TableServiceClient(endpoint=f"https://{account}.table.core.windows.net", credential=credential)
+    blobs = BlobServiceClient(account_url=f"https://{account}.blob.core.windows.net", credential=credential)
+    return TableLineageStore(tables), AzureBlobStore(blobs)
+
+
+def _secrets(settings: AppSettings) -> Any:
+    if settings.key_vault_url is None:
+        from adapters.local.env_secrets import EnvSecretStore  # noqa: PLC0415
+
+        return EnvSecretStore()
+    from adapters.azure.keyvault_secrets import KeyVaultSecretStore  # noqa: PLC0415
+
+    return KeyVaultSecretStore(settings.key_vault_url)
+
+
+def stores(home: Path = Path(".dq"), settings: AppSettings | None = None) -> Stores:
+    """Every port, from settings: Azure services when configured, embedded defaults otherwise."""
+    settings = settings or get_settings()
+    target = "postgres" if settings.pg_dsn is not None else "sqlite"
+    lineage, blobs = _lineage_and_blobs(settings, home)
+    return Stores(
+        contracts=contract_store(target, home, settings), lineage=lineage, blobs=blobs, secrets=_secrets(settings)
+    )

@@ -19,7 +19,10 @@ class AppSettings(BaseSettings):
 
     environment: Environment = Environment.LOCAL
     pg_dsn: SecretStr | None = None  # DQ_PG_DSN: the contract registry (PostgreSQL)
-    pg_schema: str = "dq"
+    pg_schema: str = "dq"  # DQ_PG_SCHEMA
+    storage_account: str | None = None  # DQ_STORAGE_ACCOUNT: lineage tables and tenant containers (managed identity)
+    storage_connection: SecretStr | None = None  # DQ_STORAGE_CONNECTION: instead of the account, e.g. Azurite
+    key_vault_url: str | None = None  # DQ_KEY_VAULT_URL: secrets; else DQ_SECRET_<NAME> variables
 
 
 @lru_cache(maxsize=1)

@@ -31,6 +31,7 @@ def contract_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[A
         yield SqliteContractStore(tmp_path / "registry.db")
         return
     import psycopg
+
     from adapters.postgres.contract_store import PostgresContractStore
 
     dsn, schema = _service("DQ_TEST_PG_DSN"), _name()
@@ -65,3 +66,10 @@ def blob_store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     return AzureBlobStore.from_connection_string(
         _service("DQ_TEST_AZURITE_CONNECTION"), container_prefix=_name()[:10] + "-"
     )
+
+
+@pytest.fixture
+def azure_settings() -> Any:
+    from app.settings import AppSettings
+
+    return AppSettings(pg_dsn=_service("DQ_TEST_PG_DSN"), storage_connection=_service("DQ_TEST_AZURITE_CONNECTION"))  # type: ignore[arg-type]
