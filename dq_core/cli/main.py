@@ -247,6 +247,24 @@ def _record(home: Path, bundle: ResolvedBundle, result: RunResult, profile: Prof
     record_run(lineage, blobs, run, bundle, result, profile)
 
 
+def cmd_contracts_lifecycle(args: argparse.Namespace) -> int:
+    import importlib  # noqa: PLC0415 - the composition root picks the adapters
+
+    from dq_core.config.base import ObjectKey  # noqa: PLC0415
+    from dq_core.registry.lifecycle import Action, change  # noqa: PLC0415
+
+    bootstrap = importlib.import_module("app.bootstrap")
+    store = bootstrap.contract_store(args.store, args.home)
+    lineage = bootstrap.stores(args.home).lineage
+    key = ObjectKey(kind=Kind(args.kind), id=args.id, version=args.version)
+    after = change(
+        store, lineage, tenant=args.tenant, environment=args.env, key=key, action=Action(args.action), actor=args.actor
+    )
+    where = f"{after.tenant}/{after.environment}"
+    _out(f"{args.action}: {after.key} is {after.status.value} in {where} (sha256 {after.sha256[:12]})")
+    return EXIT_OK
+
+
 def cmd_lineage_export(args: argparse.Namespace) -> int:
     from dq_core.lineage.evidence import export_evidence  # noqa: PLC0415
 
@@ -457,6 +475,25 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--actor", default="dq-sync", help="recorded as created_by")
     sync.add_argument("--home", type=Path, default=DEFAULT_HOME, help="embedded stores folder (sqlite)")
     sync.set_defaults(handler=cmd_contracts_sync)
+
+    for action, text in (
+        ("approve", "approve a draft (not its author)"),
+        ("publish", "publish an approved version"),
+        ("deprecate", "deprecate a published version"),
+        ("promote", "copy a published version to the next environment (dev -> test -> prod)"),
+    ):
+        change_parser = con_commands.add_parser(action, help=text + "; writes an audit event")
+        change_parser.add_argument("id")
+        change_parser.add_argument("--version", required=True)
+        change_parser.add_argument("--kind", default="contract", choices=[k.value for k in Kind])
+        change_parser.add_argument("--tenant", required=True)
+        change_parser.add_argument("--env", required=True)
+        change_parser.add_argument(
+            "--actor", required=True, help="who does it (recorded; approvals need another person)"
+        )
+        change_parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
+        change_parser.add_argument("--home", type=Path, default=DEFAULT_HOME)
+        change_parser.set_defaults(handler=cmd_contracts_lifecycle, action=action)
 
     lineage = commands.add_parser("lineage", help="evidence packs of recorded runs")
     lin_commands = lineage.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)

@@ -82,3 +82,37 @@ def test_sync_reports_conflicts_with_published_versions(tmp_path: Path) -> None:
     result = dq("contracts", "sync", str(changed), "--to", "sqlite", "--home", str(home))
     assert result.returncode == 1 and "1 conflicting" in result.stdout
     assert "rule_library core_rules@1.0.0" in result.stderr and "immutable" in result.stderr
+
+
+def test_lifecycle_commands_enforce_the_rules_and_leave_audit_events(tmp_path: Path) -> None:
+    import shutil
+    from datetime import UTC, datetime, timedelta
+
+    from dq_core.local.sqlite_lineage import SqliteLineageStore
+
+    libraries = tmp_path / "libraries"
+    shutil.copytree("libraries", libraries)
+    contract = libraries / "contoso" / "dev" / "contracts" / "customers.yaml"
+    contract.write_text(contract.read_text().replace("status: published", "status: draft", 1))
+    home = tmp_path / "home"
+    assert dq("contracts", "sync", str(libraries), "--to", "sqlite", "--home", str(home)).returncode == 0
+    scope = ["customers", "--version", "1.0.0", "--tenant", "contoso", "--env", "dev", "--home", str(home)]
+    own = dq("contracts", "approve", *scope, "--actor", "dq-sync")
+    assert own.returncode == 2 and "someone else must approve" in own.stderr
+    assert dq("contracts", "approve", *scope, "--actor", "ann").returncode == 0
+    published = dq("contracts", "publish", *scope, "--actor", "ann")
+    assert published.returncode == 0 and "is published in contoso/dev" in published.stdout
+    early = dq("contracts", "promote", *scope, "--actor", "ann")
+    assert early.returncode == 2 and "is not published there" in early.stderr  # its catalog is not in test yet
+    now = datetime.now(UTC)
+    events = SqliteLineageStore(str(home / "lineage.db")).audit(
+        "contoso", now - timedelta(hours=1), now + timedelta(hours=1)
+    )
+    assert [(e.action, e.actor) for e in events] == [
+        ("denied", "dq-sync"),
+        ("approve", "ann"),
+        ("publish", "ann"),
+        ("denied", "ann"),
+    ]
+    assert all(e.object == "contract customers@1.0.0" and e.correlation_id for e in events)
+    assert events[1].before_sha256 == events[1].after_sha256  # a status change keeps the content hash
