@@ -37,19 +37,16 @@ class DedupReport(Payload):
     examples: list[Cluster]
 
 
-def _ranking(step: DeduplicateStep, data_columns: list[str]) -> tuple[list[pl.Expr], list[bool]]:
+def _ranking(step: DeduplicateStep, data_columns: list[str], order: pl.Expr | None) -> tuple[list[pl.Expr], list[bool]]:
     if step.survivorship is Survivorship.MOST_RECENT:
-        return [pl.col(str(step.order_column)).is_null(), pl.col(str(step.order_column)), pl.col(ROW)], [
-            False,
-            True,
-            False,
-        ]
+        assert order is not None  # noqa: S101 - the model requires order_column for most_recent
+        return [order.is_null(), order, pl.col(ROW)], [False, True, False]
     if step.survivorship is Survivorship.SOURCE_PRIORITY:
-        order = {source: rank for rank, source in enumerate(step.source_order)}
+        priority = {source: rank for rank, source in enumerate(step.source_order)}
         rank = (
             pl.col(str(step.order_column))
             .cast(pl.String)
-            .replace_strict(order, default=len(order), return_dtype=pl.Int64)
+            .replace_strict(priority, default=len(priority), return_dtype=pl.Int64)
         )
         return [rank, pl.col(ROW)], [False, False]
     filled = pl.sum_horizontal([pl.col(c).is_not_null().cast(pl.Int32) for c in data_columns])
@@ -62,7 +59,10 @@ def _normalised(frame: pl.DataFrame, columns: list[str]) -> list[pl.Expr]:
     ]
 
 
-def deduplicate(frame: pl.DataFrame, step: DeduplicateStep, sample_clusters: int) -> tuple[pl.DataFrame, DedupReport]:
+def deduplicate(
+    frame: pl.DataFrame, step: DeduplicateStep, sample_clusters: int, order: pl.Expr | None = None
+) -> tuple[pl.DataFrame, DedupReport]:
+    """``order``: the ranking column in its contract type (text "9" must not beat "10")."""
     data_columns = [c for c in frame.columns if not c.startswith("_dq_")]
     key_columns = list(step.key) or data_columns
     for column in (*key_columns, *([step.order_column] if step.order_column else [])):
@@ -70,10 +70,15 @@ def deduplicate(frame: pl.DataFrame, step: DeduplicateStep, sample_clusters: int
             from dq_core.errors import ConfigError  # noqa: PLC0415
 
             raise ConfigError(f"cleansing step deduplicate: column {column!r} is not in the data")
-    ranks, descending = _ranking(step, data_columns)
+    if order is None and step.order_column:
+        order = pl.col(step.order_column)
+    ranks, descending = _ranking(step, data_columns, order)
     usable = pl.all_horizontal([pl.col(c).is_not_null() for c in key_columns]) if step.key else pl.lit(True)
     work = (
-        frame.with_columns(pl.struct(_normalised(frame, key_columns)).alias(KEY), usable.alias(USABLE))
+        frame.with_columns(  # a key is normalised (trimmed, case-folded); exact duplicates are exact
+            pl.struct(_normalised(frame, key_columns) if step.key else [pl.col(c) for c in key_columns]).alias(KEY),
+            usable.alias(USABLE),
+        )
         .sort(ranks, descending=descending, nulls_last=True, maintain_order=True)
         .with_columns(
             (pl.col(KEY).is_first_distinct() | ~pl.col(USABLE)).alias(SURVIVOR),

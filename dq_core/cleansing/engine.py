@@ -111,6 +111,17 @@ def _conform(frame: pl.DataFrame, ctx: CleansingContext, masked: set[str]) -> St
     return StepResult(frame.with_columns(results.values()), reasons, tuple(results))
 
 
+def _typed(frame: pl.DataFrame, column: str | None, ctx: CleansingContext) -> pl.Expr | None:
+    """A column as its contract type (for ranking), when the data still holds it as text."""
+    if column is None or column not in frame.columns:
+        return None
+    spec = ctx.bundle.dataset.column(column)
+    dtype = _CAST.get(spec.logical_type) if spec else None
+    if dtype is None or frame.schema[column] == dtype:
+        return pl.col(column)
+    return cast_expr(column, dtype, frame.schema[column])
+
+
 def _formulas(frame: pl.DataFrame) -> StepResult:
     """Rows with a formula-looking text cell (``=HYPERLINK(...)``) go to the rejects."""
     text = [c for c in frame.columns if not c.startswith("_dq_") and frame.schema[c] == pl.String]
@@ -133,7 +144,7 @@ def cleanse(frame: pl.DataFrame, ctx: CleansingContext) -> CleansingOutput:
     for name, spec in [(FORMULAS, None), *steps, (CONFORM, None)]:
         before = frame
         if isinstance(spec, DeduplicateStep):
-            frame, found = deduplicate(frame, spec, ctx.sample_clusters)
+            frame, found = deduplicate(frame, spec, ctx.sample_clusters, _typed(frame, spec.order_column, ctx))
             dedup = found if dedup is None else dedup.model_copy(update={"clusters": dedup.clusters + found.clusters})
             metrics.append(
                 StepMetrics(

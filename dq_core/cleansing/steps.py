@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import time
 from functools import partial as partial_apply
 from typing import Any
 
@@ -22,6 +23,7 @@ from dq_core.libraries import cleansing as c
 from dq_core.libraries.governance import Masking
 from dq_core.libraries.rules import LogicalType
 from dq_core.validation.context import ROW
+from dq_core.validation.env import parse_timestamp_text
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,7 @@ def phone(frame: pl.DataFrame, step: c.PhoneStep, ctx: CleansingContext) -> Step
     import phonenumbers  # noqa: PLC0415 - a large module, loaded when a policy uses it
 
     _require(frame, step.columns, "phone")
-    region = ctx.bundle.default_phone_region or step.default_region
+    region = step.default_region or ctx.bundle.default_phone_region or "US"
 
     def e164(value: Any) -> str | None:
         try:
@@ -204,22 +206,28 @@ _FALSE = ["false", "0", "no", "n", "f"]
 
 
 def cast_expr(column: str, dtype: pl.DataType, source: pl.DataType) -> pl.Expr:
-    """Text (or another type) to ``dtype``; what does not convert becomes null."""
+    """Text (or another type) to ``dtype``; what does not convert *exactly* becomes null.
+
+    A typed value converts only when converting it back gives the same value: 1.5 is
+    not an integer, 5 is not a boolean, a number is never a date.
+    """
     col = pl.col(column)
     if source == dtype:
         return col
     if source != pl.String:
-        return col.cast(dtype, strict=False)
+        if dtype.is_temporal() and not source.is_temporal():
+            return pl.repeat(None, pl.len(), dtype=dtype)
+        converted = col.cast(dtype, strict=False)
+        return pl.when(converted.cast(source, strict=False) == col).then(converted)
     text = col.str.strip_chars()
     if dtype == pl.Boolean:
         lowered = text.str.to_lowercase()
         return pl.when(lowered.is_in(_TRUE)).then(True).when(lowered.is_in(_FALSE)).then(False).otherwise(None)
     if dtype == pl.Date:
-        return text.str.to_date(strict=False)
+        moment = parse_timestamp_text(text)  # dates, or timestamps at midnight (Excel date cells)
+        return pl.coalesce(text.str.to_date(strict=False), pl.when(moment.dt.time() == time(0)).then(moment.dt.date()))
     if isinstance(dtype, pl.Datetime):
-        return pl.coalesce(
-            text.str.to_datetime(strict=False, time_unit="us"), text.str.to_date(strict=False).cast(dtype)
-        )
+        return parse_timestamp_text(text).cast(dtype)
     if dtype == pl.Time:
         return text.str.to_time(strict=False)
     return text.cast(dtype, strict=False)
@@ -250,6 +258,9 @@ def impute(frame: pl.DataFrame, step: c.ImputeStep, ctx: CleansingContext) -> St
             case c.ImputeStrategy.CONSTANT:
                 fill = pl.lit(step.value).cast(frame.schema[column], strict=False)
                 exprs.append(col.fill_null(fill))
+            case c.ImputeStrategy.MEAN | c.ImputeStrategy.MEDIAN if not frame.schema[column].is_numeric():
+                msg = f"cleansing step impute: {step.strategy.value} needs a number column; cast {column} first"
+                raise ConfigError(msg)
             case c.ImputeStrategy.MEAN:
                 exprs.append(col.fill_null(col.mean()))
             case c.ImputeStrategy.MEDIAN:

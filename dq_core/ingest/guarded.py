@@ -15,11 +15,11 @@ failing cell becomes a reject reason instead of a silent null.
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import re
 import zlib
 from dataclasses import dataclass
+from datetime import datetime, time
 from pathlib import Path
 
 import polars as pl
@@ -55,6 +55,7 @@ class IngestReport(Payload):
     columns: list[str]
     added_columns: list[str] = []  # optional contract columns absent from the file (all null)
     dropped_columns: list[str] = []  # unexpected columns dropped by the contract's policy
+    blank_rows: int = 0  # blank lines (or rows of empty fields) skipped, counted here
 
 
 @dataclass(frozen=True)
@@ -93,20 +94,29 @@ def _format_of(path: Path, head: bytes, declared: str | None) -> str:
 
 
 def _gunzip(raw: bytes, limits: IngestLimits, name: str) -> bytes:
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    """Every member of a (possibly multi-member) gzip stream; a truncated stream is refused."""
     ceiling = min(int(len(raw) * limits.max_decompression_ratio), limits.max_file_bytes)
-    parts, size = [], 0
+    parts: list[bytes] = []
+    size = 0
+    rest = raw
     try:
-        for start in range(0, len(raw), 1 << 16):
-            piece = inflater.decompress(raw[start : start + (1 << 16)], ceiling + 1 - size)
-            size += len(piece)
-            parts.append(piece)
-            if size > ceiling or inflater.unconsumed_tail:
-                raise IngestError(
-                    "decompression_ratio",
-                    f"{name}: expands beyond {limits.max_decompression_ratio:g}x its size (or the size limit); refused",
-                )
-    except (zlib.error, EOFError, gzip.BadGzipFile) as exc:
+        while rest:
+            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            for start in range(0, len(rest), 1 << 16):
+                piece = inflater.decompress(rest[start : start + (1 << 16)], ceiling + 1 - size)
+                size += len(piece)
+                parts.append(piece)
+                if size > ceiling or inflater.unconsumed_tail:
+                    raise IngestError(
+                        "decompression_ratio",
+                        f"{name}: expands beyond {limits.max_decompression_ratio:g}x its size or the size limit",
+                    )
+                if inflater.eof:
+                    break
+            if not inflater.eof:
+                raise IngestError("format_mismatch", f"{name}: the gzip stream is truncated")
+            rest = inflater.unused_data.lstrip(b"\x00")
+    except zlib.error as exc:
         raise IngestError("format_mismatch", f"{name}: not a valid gzip stream ({exc})") from None
     return b"".join(parts)
 
@@ -205,6 +215,15 @@ def _read_csv(data: bytes, options: IngestOptions, limits: IngestLimits, name: s
     return frame, encoding, delimiter
 
 
+def _without_blank_rows(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """Blank lines (and rows of empty fields) are not records: dropped, and counted."""
+    if frame.width == 0:
+        return frame, 0
+    blank = pl.all_horizontal([pl.col(c).is_null() | (pl.col(c).cast(pl.String) == "") for c in frame.columns])
+    kept = frame.filter(~blank)
+    return kept, frame.height - kept.height
+
+
 def _read_binary(path: Path, fmt: str, name: str) -> pl.DataFrame:
     try:
         if fmt == "parquet":
@@ -224,6 +243,8 @@ def _read_binary(path: Path, fmt: str, name: str) -> pl.DataFrame:
 def _cell_text(value: object) -> str | None:
     if value is None:
         return None
+    if isinstance(value, datetime) and value.time() == time(0):
+        return value.date().isoformat()  # an Excel date cell is a datetime at midnight
     if hasattr(value, "isoformat"):
         return str(value.isoformat())
     if isinstance(value, float) and value.is_integer():
@@ -309,6 +330,7 @@ def ingest(path: Path, bundle: ResolvedBundle, options: IngestOptions | None = N
             )
     if frame.width == 0:
         raise IngestError("empty_file", f"{name}: no columns")
+    frame, blank_rows = _without_blank_rows(frame)
     if frame.height == 0:
         raise IngestError("header_only", f"{name}: a header and no data rows")
     frame, added, dropped = _conform_columns(frame, bundle, name)
@@ -322,6 +344,7 @@ def ingest(path: Path, bundle: ResolvedBundle, options: IngestOptions | None = N
         columns=[c for c in frame.columns if c != ROW],
         added_columns=added,
         dropped_columns=dropped,
+        blank_rows=blank_rows,
     )
     return Ingested(frame=frame, report=report)
 

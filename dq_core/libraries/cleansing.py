@@ -41,7 +41,7 @@ class ParseDatesStep(StepCommon):
 class PhoneStep(StepCommon):
     type: Literal["phone"]
     columns: Columns = Field(min_length=1)
-    default_region: str = Field(default="US", pattern=r"^[A-Z]{2}$")
+    default_region: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")  # else the contract's, else US
     on_error: Literal["reject", "set_null", "keep"] = "reject"
 
 

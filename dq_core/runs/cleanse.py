@@ -9,6 +9,7 @@ Outputs: ``chunks/`` (the ingested rows as Parquet chunks of ``infra.chunk_rows`
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,8 @@ def cleanse_file(
 ) -> CleanseRun:
     ingested = ingest(path, bundle, options)
     chunk_rows = bundle.infra.chunk_rows
+    for folder in ("chunks", "cleansed"):  # a run's outputs never mix with an earlier run's
+        shutil.rmtree(out / folder, ignore_errors=True)
     write_chunks(ingested.frame, out / "chunks", chunk_rows)
     output = cleanse(ingested.frame, CleansingContext(bundle=bundle, salt=salt))
     write_chunks(output.cleansed, out / "cleansed", chunk_rows)

@@ -291,3 +291,31 @@ def test_deduplication_with_unicode_nulls_empty_input_and_idempotence() -> None:
     again = cleanse(first.cleansed, CleansingContext(bundle=bundle, salt=SALT))
     assert again.cleansed.equals(first.cleansed) and again.report.duplicates_removed == 0
     assert run([step], []).cleansed.height == 0
+
+
+def test_most_recent_ranks_in_the_contract_type_not_as_text() -> None:
+    columns = [{"name": n, "logical_type": "integer" if n == "amount" else "string"} for n in TEXT]
+    step = {"type": "deduplicate", "key": ["name"], "survivorship": "most_recent", "order_column": "amount"}
+    bundle = bundle_with([step], columns)
+    frame = pl.DataFrame([row(name="a", amount="9"), row(name="a", amount="10")], schema=dict.fromkeys(TEXT, pl.String))
+    assert cleanse(frame, CleansingContext(bundle=bundle)).cleansed[ROW].to_list() == [1]  # 10 > 9
+
+
+def test_exact_duplicates_are_not_case_folded() -> None:
+    output = run([{"type": "deduplicate"}], [row(name="aB1"), row(name="Ab1"), row(name="aB1")])
+    assert output.cleansed[ROW].to_list() == [0, 1] and output.report.duplicates_removed == 1
+
+
+def test_typed_values_convert_only_exactly() -> None:
+    columns = [
+        {"name": "qty", "logical_type": "integer"},
+        {"name": "flag", "logical_type": "boolean"},
+        {"name": "day", "logical_type": "date"},
+    ]
+    bundle = bundle_with([], columns)
+    frame = pl.DataFrame({"qty": [1.0, 1.5], "flag": [1, 5], "day": [20240131, None]})
+    output = cleanse(frame, CleansingContext(bundle=bundle))
+    assert output.cleansed[ROW].to_list() == []  # row 0: day 20240131 is no date; row 1: 1.5 and 5 do not convert
+    reasons = " ".join(output.rejects["_dq_reject_reason"].to_list())
+    assert "column qty: 1.5 is not integer" in reasons and "column flag: 5 is not boolean" in reasons
+    assert "column day: 20240131 is not date" in reasons

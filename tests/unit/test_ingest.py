@@ -120,3 +120,49 @@ def test_chunks_have_chunk_rows_rows(tmp_path: Path) -> None:
     frame = pl.DataFrame({"x": list(range(25))})
     paths = write_chunks(frame, tmp_path / "chunks", 10)
     assert [pl.read_parquet(p).height for p in paths] == [10, 10, 5]
+
+
+def test_multi_member_and_truncated_gzip(tmp_path: Path) -> None:
+    import gzip
+
+    first = gzip.compress(b"customer_id,full_name,email\nCUS-1,Ann,a@b.example\n")
+    second = gzip.compress(b"CUS-2,Bob,b@b.example\n")
+    path = tmp_path / "two.csv.gz"
+    path.write_bytes(first + second)
+    assert ingest(path, BUNDLE).frame["customer_id"].to_list() == ["CUS-1", "CUS-2"]
+    truncated = tmp_path / "cut.csv.gz"
+    truncated.write_bytes(first[: len(first) - 12])
+    with pytest.raises(IngestError) as caught:
+        ingest(truncated, BUNDLE)
+    assert caught.value.code == "format_mismatch" and "truncated" in caught.value.message
+
+
+def test_blank_lines_are_counted_not_loaded(tmp_path: Path) -> None:
+    path = tmp_path / "blank.csv"
+    path.write_text("customer_id,full_name,email\nCUS-1,Ann,a@b.example\n\n\n")
+    result = ingest(path, BUNDLE)
+    assert result.frame.height == 1 and result.report.blank_rows == 2
+    only_blank = tmp_path / "only.csv"
+    only_blank.write_text("customer_id,full_name,email\n\n\n")
+    with pytest.raises(IngestError) as caught:
+        ingest(only_blank, BUNDLE)
+    assert caught.value.code == "header_only"
+
+
+def test_excel_date_cells_are_dates() -> None:
+    import datetime as dt
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["customer_id", "since"])
+    sheet.append(["CUS-1", dt.datetime(2024, 1, 31)])
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "dates.xlsx"
+        workbook.save(path)
+        bundle = bundle_with([], [{"name": "customer_id"}, {"name": "since", "logical_type": "date"}])
+        output = cleanse(ingest(path, bundle).frame, CleansingContext(bundle=bundle))
+    assert output.rejects.height == 0 and str(output.cleansed["since"][0]) == "2024-01-31"

@@ -1,0 +1,647 @@
+"""The Bicep deployment (infra/bicep), checked without a Bicep compiler.
+
+No Bicep compiler can be installed here, so every ``.bicep`` file is parsed with
+pycep-parser and the tests assert on the parsed templates: every setting the code reads
+is set, every data-plane role the code needs is assigned to the app's identity, no secret
+appears in parameters or settings, and the modules agree with each other on names.
+``.bicepparam`` files are not in pycep's grammar: they get text checks.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lark.exceptions import LarkError
+from pycep import BicepParser
+
+from adapters.azure.blob_store import AzureBlobStore
+from app.settings import AppSettings
+from dq_core.config.base import Environment
+
+ROOT = Path(__file__).resolve().parents[2]
+BICEP = ROOT / "infra" / "bicep"
+MODULES = BICEP / "modules"
+MAIN = BICEP / "main.bicep"
+BICEP_FILES = sorted(BICEP.rglob("*.bicep"))
+PARAM_FILES = sorted(BICEP.glob("*.bicepparam"))
+
+EXPECTED_MODULES = {
+    "identity",
+    "storage",
+    "monitoring",
+    "keyvault",
+    "postgres",
+    "functionapp",
+    "eventgrid",
+    "eventgrid-subscription",
+    "workbook",
+    "rbac",
+}
+
+# Settings the code reads that are not AppSettings fields: the identity-based connection of
+# the Functions host (AzureWebJobsStorage without a connection string).
+IDENTITY_STORAGE_SETTINGS = {
+    "AzureWebJobsStorage__credential",
+    "AzureWebJobsStorage__clientId",
+    "AzureWebJobsStorage__blobServiceUri",
+    "AzureWebJobsStorage__queueServiceUri",
+    "AzureWebJobsStorage__tableServiceUri",
+}
+LOCAL_ONLY_FIELDS = {"storage_connection"}  # DQ_STORAGE_CONNECTION: Azurite, never in Azure
+
+# Built-in role definition ids -> the resource type each must be scoped to.
+ROLES = {
+    "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Microsoft.Storage/storageAccounts",  # Storage Blob Data Owner
+    "974c5e8b-45b9-4653-ba55-5f855dd0fb88": "Microsoft.Storage/storageAccounts",  # Storage Queue Data Contributor
+    "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Microsoft.Storage/storageAccounts",  # Storage Table Data Contributor
+    "4633458b-17de-408a-b874-0445c86b69e6": "Microsoft.KeyVault/vaults",  # Key Vault Secrets User
+    "3913510d-42f4-4e42-8a64-420c390055eb": "Microsoft.Insights/components",  # Monitoring Metrics Publisher
+}
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+@cache
+def _parse(path: Path) -> dict[str, Any]:
+    return BicepParser().parse(file_path=path)
+
+
+def parsed(path: Path) -> dict[str, Any]:
+    return _parse(path.resolve())
+
+
+def module_file(name: str) -> Path:
+    return MODULES / f"{name}.bicep"
+
+
+def unwrap(config: dict[str, Any]) -> dict[str, Any]:
+    """The body of a resource or module, also when it is deployed under ``if (...)``."""
+    return config["config"] if "condition" in config else config
+
+
+def ref(value: Any) -> Any:
+    """A property-accessor chain as dotted text (``storage.outputs.name``); other values as they are."""
+    if isinstance(value, dict) and value.get("operator", {}).get("type") == "property_accessor":
+        operands = value["operator"]["operands"]
+        return f"{ref(operands['operand_1'])}.{ref(operands['operand_2'])}"
+    return value
+
+
+def section(path: Path, kind: str) -> dict[str, Any]:
+    """``parameters``, ``variables``, ``resources``, ``modules`` or ``outputs`` (pycep omits empty ones)."""
+    return parsed(path).get(kind, {})
+
+
+def resources(path: Path, rtype: str | None = None) -> dict[str, dict[str, Any]]:
+    found = section(path, "resources")
+    return {name: r for name, r in found.items() if rtype is None or r["type"] == rtype}
+
+
+def only_resource(path: Path, rtype: str) -> dict[str, Any]:
+    found = resources(path, rtype)
+    assert len(found) == 1, f"{path.name}: expected one {rtype}, found {sorted(found)}"
+    resource = next(iter(found.values()))
+    return unwrap(resource["config"])
+
+
+def module_params(symbol: str) -> dict[str, Any]:
+    return unwrap(section(MAIN, "modules")[symbol]["config"])["params"]
+
+
+def module_path(symbol: str, source: Path = MAIN) -> Path:
+    detail = section(source, "modules")[symbol]["detail"]
+    return (source.parent / detail["path"]).resolve()
+
+
+def app_settings() -> dict[str, Any]:
+    config = only_resource(module_file("functionapp"), "Microsoft.Web/sites/config")
+    assert config["name"] == "appsettings"
+    return config["properties"]
+
+
+def decorator(param: dict[str, Any], kind: str) -> Any:
+    for item in param["decorators"]:
+        if item["type"] == kind:
+            return item.get("argument", True)
+    return None
+
+
+def strip_comments(text: str) -> str:
+    """Bicep text without ``//`` comments (a ``//`` inside a URL such as https:// is kept)."""
+    return re.sub(r"(^|\s)//.*$", r"\1", text, flags=re.MULTILINE)
+
+
+def code_settings() -> set[str]:
+    """Every setting the code reads in Azure: DQ_<FIELD> (not the local-only ones), the
+    ``%NAME%`` references of host.json and the identity-based AzureWebJobsStorage settings."""
+    prefix = AppSettings.model_config.get("env_prefix")
+    assert prefix == "DQ_"
+    fields = {f"{prefix}{name.upper()}" for name in AppSettings.model_fields if name not in LOCAL_ONLY_FIELDS}
+    return fields | host_json_settings() | IDENTITY_STORAGE_SETTINGS
+
+
+def host_json_settings() -> set[str]:
+    return set(re.findall(r"%([A-Za-z_][A-Za-z0-9_]*)%", (ROOT / "host.json").read_text()))
+
+
+def read_param_file(path: Path) -> tuple[str, dict[str, str]]:
+    """(the ``using`` target, {param: value text}) of a .bicepparam file; values keep their quotes."""
+    text = strip_comments(path.read_text())
+    using = re.search(r"^using\s+'([^']+)'\s*$", text, flags=re.MULTILINE)
+    assert using, f"{path.name}: no using line"
+    values = dict(re.findall(r"^param\s+(\w+)\s*=\s*(.+?)\s*$", text, flags=re.MULTILINE))
+    return using.group(1), values
+
+
+def literal(text: str) -> Any:
+    """A .bicepparam scalar: 'text', int or bool."""
+    if text.startswith("'") and text.endswith("'"):
+        return text[1:-1]
+    if text in {"true", "false"}:
+        return text == "true"
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    return text
+
+
+# --- every file parses ----------------------------------------------------------------------
+
+
+def test_every_expected_module_exists() -> None:
+    assert MAIN.is_file()
+    assert {p.stem for p in MODULES.glob("*.bicep")} >= EXPECTED_MODULES
+
+
+@pytest.mark.parametrize("path", BICEP_FILES, ids=lambda p: str(p.relative_to(BICEP)))
+def test_every_bicep_file_parses(path: Path) -> None:
+    assert section(path, "resources") or section(path, "modules"), f"{path.name} declares nothing"
+
+
+def test_the_parser_refuses_broken_bicep() -> None:
+    # Parsing is only a check if a syntax error fails it.
+    broken = MAIN.read_text().replace("module storage 'modules/storage.bicep' = {", "module storage = {", 1)
+    assert broken != MAIN.read_text()
+    with pytest.raises((LarkError, ValueError)):
+        BicepParser().parse(text=broken)
+
+
+# --- settings: every setting the code reads is set, none that is local-only ------------------------
+
+
+def test_host_json_names_the_task_hub_setting() -> None:
+    assert "TASKHUB_NAME" in host_json_settings()
+
+
+def test_every_setting_the_code_reads_is_set() -> None:
+    missing = code_settings() - set(app_settings())
+    assert not missing, f"the code reads {sorted(missing)} but functionapp.bicep does not set them"
+
+
+def test_local_only_and_legacy_settings_are_not_set_in_azure() -> None:
+    assert set(AppSettings.model_fields) >= LOCAL_ONLY_FIELDS  # the exclusion still means something
+    settings = app_settings()
+    for name in LOCAL_ONLY_FIELDS:
+        assert f"DQ_{name.upper()}" not in settings
+    assert "AzureWebJobsStorage" not in settings  # a connection string: identity-based only
+    assert "FUNCTIONS_WORKER_RUNTIME" not in settings  # Flex: functionAppConfig.runtime instead
+    assert "WEBSITE_RUN_FROM_PACKAGE" not in settings  # Flex: functionAppConfig.deployment instead
+
+
+# setting -> (functionapp.bicep parameter it takes, what main.bicep passes for that parameter)
+SETTING_SOURCES = {
+    "AzureWebJobsStorage__clientId": ("identityClientId", "identity.outputs.clientId"),
+    "AZURE_CLIENT_ID": ("identityClientId", "identity.outputs.clientId"),
+    "AzureWebJobsStorage__blobServiceUri": ("blobEndpoint", "storage.outputs.blobEndpoint"),
+    "AzureWebJobsStorage__queueServiceUri": ("queueEndpoint", "storage.outputs.queueEndpoint"),
+    "AzureWebJobsStorage__tableServiceUri": ("tableEndpoint", "storage.outputs.tableEndpoint"),
+    "DQ_STORAGE_ACCOUNT": ("storageAccountName", "storage.outputs.name"),
+    "DQ_KEY_VAULT_URL": ("keyVaultUri", "keyVault.outputs.uri"),
+    "DQ_ENVIRONMENT": ("environmentName", "environmentName"),
+    "DQ_PG_SCHEMA": ("pgSchema", "pgSchema"),
+    "TASKHUB_NAME": ("taskHubName", "taskHubName"),
+}
+
+
+@pytest.mark.parametrize("setting", sorted(SETTING_SOURCES))
+def test_each_setting_is_wired_to_the_right_resource(setting: str) -> None:
+    param, source = SETTING_SOURCES[setting]
+    assert ref(app_settings()[setting]) == param
+    assert ref(module_params("functionApp")[param]) == source
+
+
+def test_storage_connection_uses_the_managed_identity() -> None:
+    settings = app_settings()
+    assert settings["AzureWebJobsStorage__credential"] == "managedidentity"
+    outputs = section(module_file("storage"), "outputs")
+    for service in ("blob", "queue", "table"):
+        assert ref(outputs[f"{service}Endpoint"]["value"]) == f"account.properties.primaryEndpoints.{service}"
+
+
+def test_environment_and_task_hub_per_environment() -> None:
+    allowed = decorator(section(MAIN, "parameters")["environmentName"], "allowed")
+    assert sorted(allowed) == ["dev", "prod", "test"]
+    for env in allowed:
+        assert Environment(env) is not Environment.LOCAL  # DQ_ENVIRONMENT parses in the app
+    template = section(MAIN, "variables")["taskHubName"]["value"]
+    hubs = {template.replace("${environmentName}", env) for env in allowed}
+    assert len(hubs) == len(allowed), "each environment needs its own Durable task hub"
+    for hub in hubs:
+        assert re.fullmatch(r"[A-Za-z][A-Za-z0-9]{2,44}", hub), f"{hub!r} is not a valid task hub name"
+
+
+def test_pg_dsn_is_only_a_key_vault_reference() -> None:
+    settings = app_settings()
+    value = settings["DQ_PG_DSN"]
+    assert isinstance(value, str)
+    assert value.startswith("@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/")
+    assert value.endswith(")")
+    assert section(module_file("functionapp"), "parameters")["pgDsnSecretName"]["default"] == "dq-pg-dsn"
+    # The platform resolves the reference with the user-assigned identity (not a system one).
+    site = only_resource(module_file("functionapp"), "Microsoft.Web/sites")
+    assert site["properties"]["keyVaultReferenceIdentity"] == "identityId"
+    assert ref(section(module_file("keyvault"), "outputs")["uri"]["value"]) == "vault.properties.vaultUri"
+
+
+def test_application_insights_uses_entra_authentication() -> None:
+    settings = app_settings()
+    assert ref(settings["APPLICATIONINSIGHTS_CONNECTION_STRING"]) == "appInsights.properties.ConnectionString"
+    auth = settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]
+    assert "ClientId=${identityClientId}" in auth and "Authorization=AAD" in auth
+    insights = only_resource(module_file("monitoring"), "Microsoft.Insights/components")
+    assert insights["properties"]["DisableLocalAuth"] is True
+    assert ref(insights["properties"]["WorkspaceResourceId"]) == "workspace.id"
+
+
+# --- the function app ---------------------------------------------------------------------------
+
+
+def test_function_app_is_flex_consumption_python_311() -> None:
+    path = module_file("functionapp")
+    plan = only_resource(path, "Microsoft.Web/serverfarms")
+    assert plan["sku"] == {"name": "FC1", "tier": "FlexConsumption"}
+    assert plan["properties"]["reserved"] is True
+    site = only_resource(path, "Microsoft.Web/sites")
+    assert ref(site["properties"]["serverFarmId"]) == "plan.id"
+    config = site["properties"]["functionAppConfig"]
+    runtime = config["runtime"]
+    assert runtime == {"name": "python", "version": "3.11"}
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert runtime["version"] == pyproject["tool"]["mypy"]["python_version"]  # the version the code targets
+    assert {"maximumInstanceCount", "instanceMemoryMB"} <= set(config["scaleAndConcurrency"])
+    storage = config["deployment"]["storage"]
+    assert storage["type"] == "blobContainer"
+    assert storage["value"] == "${blobEndpoint}${deploymentContainerName}"
+    assert storage["authentication"] == {"type": "UserAssignedIdentity", "userAssignedIdentityResourceId": "identityId"}
+    assert ref(module_params("functionApp")["deploymentContainerName"]) == "storage.outputs.deploymentContainerName"
+
+
+def test_function_app_runs_as_the_user_assigned_identity() -> None:
+    site = only_resource(module_file("functionapp"), "Microsoft.Web/sites")
+    assert site["identity"]["type"] == "UserAssigned"
+    assert list(site["identity"]["userAssignedIdentities"]) == ["'${identityId}'"]
+    assert site["properties"]["httpsOnly"] is True
+    assert ref(module_params("functionApp")["identityId"]) == "identity.outputs.id"
+    outputs = section(module_file("identity"), "outputs")
+    assert ref(outputs["clientId"]["value"]) == "identity.properties.clientId"
+    assert ref(outputs["principalId"]["value"]) == "identity.properties.principalId"
+
+
+# --- roles: every data-plane role the code needs, on the one resource it is for ---------------------
+
+
+def role_assignments() -> list[dict[str, Any]]:
+    path = module_file("rbac")
+    found = []
+    for resource in resources(path, "Microsoft.Authorization/roleAssignments").values():
+        config = unwrap(resource["config"])
+        definition = config["properties"]["roleDefinitionId"]["function"]
+        assert definition["type"] == "subscription_resource_id"
+        assert definition["parameters"]["resource_type"] == "Microsoft.Authorization/roleDefinitions"
+        found.append(
+            {
+                "role": definition["parameters"]["resource_name_1"],
+                "scope": config.get("scope"),
+                "principalId": ref(config["properties"]["principalId"]),
+                "principalType": config["properties"]["principalType"],
+            }
+        )
+    return found
+
+
+def test_every_data_plane_role_is_assigned_to_the_identity() -> None:
+    assignments = role_assignments()
+    assert sorted(a["role"] for a in assignments) == sorted(ROLES), "exactly the five roles, each once"
+    for assignment in assignments:
+        assert assignment["principalId"] == "identityPrincipalId"
+        assert assignment["principalType"] == "ServicePrincipal"
+    assert ref(module_params("rbac")["identityPrincipalId"]) == "identity.outputs.principalId"
+
+
+def test_each_role_is_scoped_to_its_resource_not_the_resource_group() -> None:
+    path = module_file("rbac")
+    existing = {name: r for name, r in resources(path).items() if r["existing"]}
+    for assignment in role_assignments():
+        scope = assignment["scope"]
+        assert isinstance(scope, str) and scope in existing, f"role {assignment['role']} has scope {scope!r}"
+        assert existing[scope]["type"] == ROLES[assignment["role"]]
+
+
+def test_role_scopes_are_the_deployed_resources() -> None:
+    params = module_params("rbac")
+    assert ref(params["storageAccountName"]) == "storage.outputs.name"
+    assert ref(params["keyVaultName"]) == "keyVault.outputs.name"
+    assert ref(params["appInsightsName"]) == "monitoring.outputs.appInsightsName"
+    path = module_file("rbac")
+    names = {r["type"]: unwrap(r["config"])["name"] for r in resources(path).values() if r["existing"]}
+    assert names == {
+        "Microsoft.Storage/storageAccounts": "storageAccountName",
+        "Microsoft.KeyVault/vaults": "keyVaultName",
+        "Microsoft.Insights/components": "appInsightsName",
+    }
+
+
+def test_no_other_module_assigns_roles() -> None:
+    for path in BICEP_FILES:
+        if path != module_file("rbac"):
+            assert not resources(path, "Microsoft.Authorization/roleAssignments"), path.name
+
+
+def test_postgres_entra_admin_is_the_identity() -> None:
+    path = module_file("postgres")
+    admin = only_resource(path, "Microsoft.DBforPostgreSQL/flexibleServers/administrators")
+    assert admin["name"] == "adminPrincipalId"
+    assert admin["properties"]["principalType"] == "ServicePrincipal"
+    assert admin["properties"]["principalName"] == "adminPrincipalName"
+    params = module_params("postgres")
+    assert ref(params["adminPrincipalId"]) == "identity.outputs.principalId"
+    assert ref(params["adminPrincipalName"]) == "identity.outputs.name"
+
+
+# --- no secret anywhere ------------------------------------------------------------------------
+
+SECRET_PARAM_NAME = re.compile(r"password|secret|connectionstring|accountkey|apikey|token$|sas$|key$", re.IGNORECASE)
+SECRET_MARKERS = (
+    "AccountKey=",
+    "SharedAccessSignature",
+    "DefaultEndpointsProtocol",
+    "administratorLogin",
+    "listConnectionStrings",
+    "InstrumentationKey=",
+    "@secure",
+)
+
+
+@pytest.mark.parametrize("path", BICEP_FILES, ids=lambda p: str(p.relative_to(BICEP)))
+def test_no_parameter_is_a_secret(path: Path) -> None:
+    for name, param in section(path, "parameters").items():
+        assert decorator(param, "secure") is None, f"{path.name}: {name} is @secure: nothing secret is passed"
+        if name.endswith("Name"):
+            continue  # the name of a secret (pgDsnSecretName) is not a secret
+        assert not SECRET_PARAM_NAME.search(name), f"{path.name}: parameter {name} looks like a secret"
+
+
+@pytest.mark.parametrize("path", BICEP_FILES, ids=lambda p: str(p.relative_to(BICEP)))
+def test_no_secret_value_in_the_templates(path: Path) -> None:
+    text = strip_comments(path.read_text())
+    for marker in SECRET_MARKERS:
+        assert marker.lower() not in text.lower(), f"{path.name} contains {marker}"
+    # The one place the word may appear is where local (built-in) PostgreSQL logins are switched off.
+    for line in text.splitlines():
+        if "password" in line.lower():
+            assert line.strip() == "passwordAuth: 'Disabled'", f"{path.name}: {line.strip()}"
+    if path != module_file("eventgrid-subscription"):
+        assert "listkeys(" not in text.lower(), f"{path.name} reads keys"
+    outputs = json.dumps(section(path, "outputs"))
+    assert "list_func" not in outputs and "ConnectionString" not in outputs, f"{path.name} outputs a key"
+
+
+def test_no_app_setting_carries_a_secret() -> None:
+    for name, value in app_settings().items():
+        text = json.dumps(value).lower()
+        for marker in ("accountkey=", "password", "sharedaccesssignature", "sig=", "listkeys"):
+            assert marker not in text, f"{name} carries {marker}"
+        if name != "DQ_PG_DSN":
+            assert "@microsoft.keyvault(" not in text
+
+
+def test_storage_refuses_shared_keys() -> None:
+    account = only_resource(module_file("storage"), "Microsoft.Storage/storageAccounts")
+    assert account["kind"] == "StorageV2"
+    properties = account["properties"]
+    assert properties["allowSharedKeyAccess"] is False
+    assert properties["allowBlobPublicAccess"] is False
+    assert properties["minimumTlsVersion"] == "TLS1_2"
+    assert properties["supportsHttpsTrafficOnly"] is True
+    container = only_resource(module_file("storage"), "Microsoft.Storage/storageAccounts/blobServices/containers")
+    assert container["name"] == "deploymentContainerName"
+    assert container["properties"]["publicAccess"] == "None"
+
+
+def test_postgres_accepts_entra_authentication_only() -> None:
+    server = only_resource(module_file("postgres"), "Microsoft.DBforPostgreSQL/flexibleServers")
+    auth = server["properties"]["authConfig"]
+    assert auth["activeDirectoryAuth"] == "Enabled"
+    assert auth["passwordAuth"] == "Disabled"
+    assert not {"administratorLogin", "administratorLoginPassword"} & set(server["properties"])
+    database = only_resource(module_file("postgres"), "Microsoft.DBforPostgreSQL/flexibleServers/databases")
+    assert database["name"] == "databaseName"
+
+
+def test_key_vault_is_in_rbac_mode_with_purge_protection() -> None:
+    vault = only_resource(module_file("keyvault"), "Microsoft.KeyVault/vaults")
+    properties = vault["properties"]
+    assert properties["enableRbacAuthorization"] is True
+    assert properties["enableSoftDelete"] is True
+    assert properties["enablePurgeProtection"] is True
+    assert "accessPolicies" not in properties
+
+
+# --- parameter files ---------------------------------------------------------------------------
+
+
+def test_one_parameter_file_per_environment() -> None:
+    allowed = decorator(section(MAIN, "parameters")["environmentName"], "allowed")
+    assert sorted(p.stem for p in PARAM_FILES) == sorted(allowed)
+
+
+@pytest.mark.parametrize("path", PARAM_FILES, ids=lambda p: p.name)
+def test_parameter_file_gives_every_required_parameter(path: Path) -> None:
+    using, values = read_param_file(path)
+    assert using == "main.bicep"
+    declared = section(MAIN, "parameters")
+    assert set(values) <= set(declared), f"{path.name} sets undeclared {sorted(set(values) - set(declared))}"
+    required = {name for name, p in declared.items() if p["default"] is None}
+    assert required <= set(values), f"{path.name} misses {sorted(required - set(values))}"
+    assert literal(values["environmentName"]) == path.stem
+    for name, text in values.items():
+        value, param = literal(text), declared[name]
+        allowed = decorator(param, "allowed")
+        if allowed is not None:
+            assert value in allowed, f"{path.name}: {name} = {value!r} is not one of {allowed}"
+        low, high = decorator(param, "min_value"), decorator(param, "max_value")
+        if isinstance(value, int) and not isinstance(value, bool):
+            assert low is None or value >= low, f"{path.name}: {name} below {low}"
+            assert high is None or value <= high, f"{path.name}: {name} above {high}"
+        if isinstance(value, str) and param["type"] == "string":
+            assert decorator(param, "min_length") is None or len(value) >= decorator(param, "min_length")
+            assert decorator(param, "max_length") is None or len(value) <= decorator(param, "max_length")
+
+
+@pytest.mark.parametrize("path", PARAM_FILES, ids=lambda p: p.name)
+def test_parameter_file_holds_no_secret(path: Path) -> None:
+    text = strip_comments(path.read_text())
+    for marker in ("password", "secret", "accountkey", "sharedaccesssignature", "instrumentationkey", "@microsoft."):
+        assert marker not in text.lower(), f"{path.name} contains {marker}"
+    for value in re.findall(r"'([^']*)'", text):
+        assert not re.search(r"[A-Za-z0-9+/]{32,}={0,2}", value), f"{path.name} holds a key-like value {value!r}"
+
+
+def test_prod_gets_a_larger_postgres_than_dev() -> None:
+    dev = read_param_file(BICEP / "dev.bicepparam")[1]
+    prod = read_param_file(BICEP / "prod.bicepparam")[1]
+    assert literal(dev["postgresSkuTier"]) == "Burstable"
+    assert literal(prod["postgresSkuTier"]) == "GeneralPurpose"
+    assert literal(prod["postgresSkuName"]) != literal(dev["postgresSkuName"])
+    assert literal(prod["postgresStorageSizeGB"]) > literal(dev["postgresStorageSizeGB"])
+    assert literal(prod["postgresHighAvailability"]) is True
+
+
+# --- names are consistent across modules -------------------------------------------------------
+
+
+def _modules_of(path: Path) -> dict[str, Any]:
+    return section(path, "modules")
+
+
+def test_every_module_referenced_exists() -> None:
+    modules = _modules_of(MAIN)
+    assert modules, "main.bicep deploys no module"
+    for symbol, module in modules.items():
+        assert module["type"] == "local", f"{symbol}: registry modules need a download at build time"
+        path = module_path(symbol)
+        assert path.is_file(), f"{symbol}: {path} does not exist"
+        assert path.parent == MODULES.resolve()
+    deployed = {module_path(symbol).stem for symbol in modules}
+    assert deployed == EXPECTED_MODULES - {"eventgrid-subscription"}
+
+
+def test_every_parameter_passed_to_a_module_is_declared_and_every_required_one_is_passed() -> None:
+    for symbol in _modules_of(MAIN):
+        declared = section(module_path(symbol), "parameters")
+        passed = set(module_params(symbol))
+        assert passed <= set(declared), f"{symbol}: undeclared {sorted(passed - set(declared))}"
+        required = {name for name, p in declared.items() if p["default"] is None}
+        assert required <= passed, f"{symbol}: missing {sorted(required - passed)}"
+
+
+def test_every_module_output_main_reads_is_declared() -> None:
+    modules = _modules_of(MAIN)
+    reads = set(re.findall(r"\b(\w+)\.outputs\.(\w+)", strip_comments(MAIN.read_text())))
+    assert len(reads) >= 10  # the check is not vacuous
+    for symbol, output in reads:
+        assert symbol in modules, f"{symbol}.outputs.{output}: no module {symbol}"
+        declared = section(module_path(symbol), "outputs")
+        assert output in declared, f"{symbol}.outputs.{output} is not an output of {module_path(symbol).name}"
+
+
+def test_every_module_names_only_its_own_declared_parameters() -> None:
+    # Inside a module, an interpolated ${name} must be a parameter, variable, resource or loop item.
+    for path in [MAIN, *sorted(MODULES.glob("*.bicep"))]:
+        known = {name for kind in ("parameters", "variables", "resources", "modules") for name in section(path, kind)}
+        known |= {"part"}  # the loop item of eventgrid-subscription.bicep
+        for name in re.findall(r"\$\{(\w+)", strip_comments(path.read_text())):
+            assert name in known, f"{path.name}: ${{{name}}} names nothing declared"
+
+
+# --- Event Grid: system topic now, subscription in a second step --------------------------------
+
+
+def test_event_grid_system_topic_is_on_the_storage_account() -> None:
+    topic = only_resource(module_file("eventgrid"), "Microsoft.EventGrid/systemTopics")
+    assert topic["properties"]["topicType"] == "Microsoft.Storage.StorageAccounts"
+    assert topic["properties"]["source"] == "storageAccountId"
+    assert ref(module_params("eventGrid")["storageAccountId"]) == "storage.outputs.id"
+
+
+def test_blob_created_subscription_is_a_second_step_fed_by_main_outputs() -> None:
+    path = module_file("eventgrid-subscription")
+    # Not part of main.bicep: it cannot be deployed before the app's code is published.
+    assert all(module_path(symbol) != path.resolve() for symbol in _modules_of(MAIN))
+    outputs = section(MAIN, "outputs")
+    assert ref(outputs["FUNCTION_APP_NAME"]["value"]) == "functionApp.outputs.name"
+    assert ref(outputs["EVENT_GRID_SYSTEM_TOPIC_NAME"]["value"]) == "eventGrid.outputs.name"
+    params = section(path, "parameters")
+    required = {name for name, p in params.items() if p["default"] is None}
+    assert required == {"systemTopicName", "functionAppName", "blobTriggerFunctionName"}
+    existing = {r["type"]: unwrap(r["config"])["name"] for r in resources(path).values() if r["existing"]}
+    assert existing["Microsoft.EventGrid/systemTopics"] == "systemTopicName"
+    assert existing["Microsoft.Web/sites"] == "functionAppName"
+    topic_type = next(iter(resources(module_file("eventgrid"), "Microsoft.EventGrid/systemTopics").values()))
+    subscription = only_resource(path, "Microsoft.EventGrid/systemTopics/eventSubscriptions")
+    assert subscription["parent"] == "systemTopic"
+    assert topic_type["type"] == "Microsoft.EventGrid/systemTopics"
+    assert subscription["properties"]["filter"]["includedEventTypes"] == ["Microsoft.Storage.BlobCreated"]
+    assert subscription["properties"]["destination"]["endpointType"] == "WebHook"
+    url = section(path, "variables")["webhookUrl"]["value"]
+    assert "/runtime/webhooks/blobs?functionName=Host.Functions.${blobTriggerFunctionName}" in url
+    assert "code=${blobsExtensionKey}" in url
+    key = section(path, "variables")["blobsExtensionKey"]["value"]
+    assert key["operator"]["operands"]["operand_1"]["function"]["parameters"]["func_name"] == "listKeys"
+    assert ref(key["operator"]["operands"]["operand_2"]) == "systemKeys.blobs_extension"
+
+
+def test_blob_subscription_covers_the_tenant_containers() -> None:
+    prefix = inspect.signature(AzureBlobStore.__init__).parameters["container_prefix"].default
+    default = section(module_file("eventgrid-subscription"), "parameters")["subjectBeginsWith"]["default"]
+    assert default == f"/blobServices/default/containers/{prefix}"
+    deployment_container = section(MAIN, "variables")["deploymentContainerName"]["value"]
+    assert not deployment_container.startswith(prefix), "deployment packages would trigger the app"
+
+
+# --- workbook ----------------------------------------------------------------------------------
+
+
+def workbook_content() -> dict[str, Any]:
+    load = section(module_file("workbook"), "variables")["content"]["value"]["function"]
+    assert load["type"] == "load_json_content"
+    return json.loads((MODULES / load["parameters"]["file_path"]).read_text())
+
+
+def test_workbook_shows_runs_failures_stages_and_actions_per_tenant() -> None:
+    content = workbook_content()
+    assert content["version"] == "Notebook/1.0"
+    queries = [i["content"] for i in content["items"] if i["type"] == 3]
+    assert len(queries) >= 4
+    assert all(q["resourceType"] == "microsoft.insights/components" for q in queries)
+    kql = "\n".join(q["query"] for q in queries)
+    for table in ("customEvents", "traces", "requests"):
+        assert re.search(rf"^\s*(let \w+ = )?{table}\b", kql, flags=re.MULTILINE), f"no query on {table}"
+    for dimension in ("tenant", "run_id", "stage", "status", "action_id"):
+        assert f"customDimensions.{dimension}" in kql, f"no panel reads customDimensions.{dimension}"
+    titles = " ".join(q["title"].lower() for q in queries)
+    for topic in ("runs", "failures", "stage duration", "action outcomes"):
+        assert topic in titles, f"no panel on {topic}"
+    assert "by tenant" in kql
+
+
+def test_workbook_text_states_the_telemetry_the_app_will_emit() -> None:
+    texts = " ".join(i["content"]["json"] for i in workbook_content()["items"] if i["type"] == 1)
+    assert "will emit" in texts
+    for name in ("dq.run", "dq.stage", "dq.action", "tenant", "run_id", "stage", "status", "action_id"):
+        assert f"`{name}`" in texts
+
+
+def test_workbook_is_bound_to_application_insights() -> None:
+    workbook = only_resource(module_file("workbook"), "Microsoft.Insights/workbooks")
+    assert workbook["properties"]["sourceId"] == "appInsightsId"
+    assert ref(module_params("workbook")["appInsightsId"]) == "monitoring.outputs.appInsightsId"
+    outputs = section(module_file("monitoring"), "outputs")
+    assert ref(outputs["appInsightsId"]["value"]) == "appInsights.id"
