@@ -32,11 +32,11 @@ class ConfigReader(Protocol):
 class ContractStore(ConfigReader, Protocol):
     """The registry of configuration objects with lifecycle and promotion."""
 
-    def put(self, obj: Versioned, *, actor: str) -> PutOutcome:
-        """Store an object (as a draft unless its status says otherwise).
-
-        Same content again: UNCHANGED. Other content under a draft's version: UPDATED.
-        Other content under a non-draft version: ConflictError.
+    def put(self, obj: Versioned, *, actor: str, expected_sha256: str | None = None) -> PutOutcome:
+        """Store an object's content as a draft (its authored status is not taken: every
+        version goes through approval). Same content again: UNCHANGED. Other content under
+        a draft's version: UPDATED, unless ``expected_sha256`` says the writer started from
+        other content (then ConflictError). Other content under a non-draft: ConflictError.
         """
         ...
 

@@ -135,8 +135,8 @@ class SyncReport:
 
 
 def sync_to_store(workspace: Workspace, store: ContractStore, *, actor: str) -> SyncReport:
-    """Files -> store, idempotent. A file's status is stored as authored: the files are the
-    reviewed source (pull requests), the store their published copy."""
+    """Files -> store, idempotent. Every version enters the store as a draft: approval and
+    publishing go through the lifecycle, whatever status the file says."""
     report = SyncReport()
     for obj in sorted(workspace.index, key=lambda o: (o.tenant, o.environment.value, o.kind.value, o.id, o.version)):
         label = f"{obj.tenant}/{obj.environment.value} {obj.key}"

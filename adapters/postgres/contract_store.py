@@ -41,6 +41,7 @@ from dq_core.registry.models import (
     PutOutcome,
     StoredObject,
     check_replace,
+    check_same_content,
     check_transition,
     next_environment,
 )
@@ -52,18 +53,20 @@ _SCHEMA_RE: Final = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _OPEN_TIMEOUT: Final = 30.0
 _CONNECT_TIMEOUT: Final = 10
 
-_COLUMNS = "tenant, environment, kind, id, version, status, document, sha256, created_by, created_at, approvals"
+_COLUMNS = (
+    "tenant, environment, kind, id, version, status, document, sha256, created_by, created_at, approvals, modified_by"
+)
 _KEY = " WHERE tenant = %s AND environment = %s AND kind = %s AND id = %s AND version = %s"
 # Queries are built from the constant fragments above only; every value is a parameter.
 _SELECT = "SELECT " + _COLUMNS + " FROM config_objects"  # noqa: S608
 _SELECT_ONE = _SELECT + _KEY
 _INSERT = (
     "INSERT INTO config_objects"  # noqa: S608
-    " (tenant, environment, kind, id, version, status, document, sha256, created_by, approvals)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " (tenant, environment, kind, id, version, status, document, sha256, created_by, approvals, modified_by)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
     " ON CONFLICT (tenant, environment, kind, id, version) DO NOTHING RETURNING " + _COLUMNS
 )
-_UPDATE_CONTENT = "UPDATE config_objects SET document = %s, sha256 = %s" + _KEY  # noqa: S608
+_UPDATE_CONTENT = "UPDATE config_objects SET document = %s, sha256 = %s, modified_by = %s" + _KEY  # noqa: S608
 _UPDATE_STATUS = (
     "UPDATE config_objects SET status = %s, approvals = approvals || %s"  # noqa: S608
     + _KEY
@@ -141,6 +144,7 @@ def _stored(row: DictRow) -> StoredObject:
         sha256=row["sha256"],
         created_by=row["created_by"],
         created_at=row["created_at"],
+        modified_by=row["modified_by"],
         approvals=tuple(Approval.model_validate(item) for item in row["approvals"]),
         document=row["document"],
     )
@@ -256,14 +260,22 @@ class PostgresContractStore:
         with self._cursor() as cur:
             return self._require(cur, tenant, environment, key)
 
-    def put(self, obj: Versioned, *, actor: str) -> PutOutcome:
+    def put(self, obj: Versioned, *, actor: str, expected_sha256: str | None = None) -> PutOutcome:
         tenant, environment, key = obj.tenant, obj.environment.value, obj.key
         document, sha = _document(obj), content_hash(obj)
         with self._cursor() as cur:
             for _ in range(3):  # the row may vanish (a draft deleted) between the insert and the lock
                 cur.execute(
                     _INSERT,
-                    (*_key_params(tenant, environment, key), obj.status.value, document, sha, actor, Jsonb([])),
+                    (
+                        *_key_params(tenant, environment, key),
+                        Status.DRAFT.value,
+                        document,
+                        sha,
+                        actor,
+                        Jsonb([]),
+                        actor,
+                    ),
                 )
                 if cur.fetchone() is not None:
                     return PutOutcome.CREATED
@@ -275,8 +287,8 @@ class PostgresContractStore:
                 raise TransientError(msg)
             if existing.sha256 == sha:
                 return PutOutcome.UNCHANGED
-            check_replace(existing, sha)
-            cur.execute(_UPDATE_CONTENT, (document, sha, *_key_params(tenant, environment, key)))
+            check_replace(existing, sha, expected_sha256)
+            cur.execute(_UPDATE_CONTENT, (document, sha, actor, *_key_params(tenant, environment, key)))
             return PutOutcome.UPDATED
 
     def transition(self, tenant: str, environment: str, key: ObjectKey, target: Status, *, actor: str) -> StoredObject:
@@ -305,12 +317,23 @@ class PostgresContractStore:
                 there = self._fetch(cur, tenant, target, ref_key, "share")  # kept published until we commit
                 if there is None or there.status is not Status.PUBLISHED:
                     missing.append(f"{ref_key} ({reference.path})")
+                else:
+                    source = self._require(cur, tenant, environment, ref_key, "share")
+                    check_same_content(ref_key, source.sha256, there, environment)
             if missing:
                 msg = f"cannot promote {key} to {target}: not published there: {', '.join(missing)}"
                 raise LifecycleError(msg)
             sha = content_hash(copy)
             approvals = Jsonb([approval.model_dump(mode="json") for approval in stored.approvals])
-            params = (*_key_params(tenant, target, key), Status.PUBLISHED.value, _document(copy), sha, actor, approvals)
+            params = (
+                *_key_params(tenant, target, key),
+                Status.PUBLISHED.value,
+                _document(copy),
+                sha,
+                actor,
+                approvals,
+                stored.modified_by,
+            )
             cur.execute(_INSERT, params)
             row = cur.fetchone()
             if row is not None:

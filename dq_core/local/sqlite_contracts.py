@@ -21,6 +21,7 @@ from dq_core.registry.models import (
     PutOutcome,
     StoredObject,
     check_replace,
+    check_same_content,
     check_transition,
     next_environment,
 )
@@ -30,15 +31,29 @@ CREATE TABLE IF NOT EXISTS config_objects (
     tenant TEXT NOT NULL, environment TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, version TEXT NOT NULL,
     status TEXT NOT NULL, document TEXT NOT NULL, sha256 TEXT NOT NULL,
     created_by TEXT NOT NULL, created_at TEXT NOT NULL, approvals TEXT NOT NULL DEFAULT '[]',
+    modified_by TEXT NOT NULL,
     PRIMARY KEY (tenant, environment, kind, id, version)
 );
+CREATE TRIGGER IF NOT EXISTS versions_start_as_drafts BEFORE INSERT ON config_objects
+WHEN NEW.status <> 'draft' AND NOT (NEW.status = 'published' AND NEW.approvals <> '[]')
+BEGIN SELECT RAISE(ABORT, 'lifecycle: a new version starts as a draft'); END;
+CREATE TRIGGER IF NOT EXISTS lifecycle_transitions BEFORE UPDATE OF status ON config_objects
+WHEN NEW.status <> OLD.status AND (OLD.status || '>' || NEW.status) NOT IN
+    ('draft>approved', 'approved>published', 'approved>draft', 'published>deprecated')
+BEGIN SELECT RAISE(ABORT, 'lifecycle: this status change is not allowed'); END;
+CREATE TRIGGER IF NOT EXISTS publish_needs_approval BEFORE UPDATE OF status ON config_objects
+WHEN NEW.status IN ('approved', 'published') AND NEW.approvals = '[]'
+BEGIN SELECT RAISE(ABORT, 'lifecycle: approve it first'); END;
 CREATE TRIGGER IF NOT EXISTS published_is_immutable BEFORE UPDATE OF document, sha256 ON config_objects
 WHEN OLD.status <> 'draft' BEGIN SELECT RAISE(ABORT, 'immutable: only a draft may change its content'); END;
 CREATE TRIGGER IF NOT EXISTS published_is_kept BEFORE DELETE ON config_objects
-WHEN OLD.status = 'published' BEGIN SELECT RAISE(ABORT, 'immutable: a published version cannot be deleted'); END;
+WHEN OLD.status IN ('published', 'deprecated')
+BEGIN SELECT RAISE(ABORT, 'immutable: a published version cannot be deleted'); END;
 """
 KEY_MATCH = "tenant=? AND environment=? AND kind=? AND id=? AND version=?"
-COLUMNS = "tenant, environment, kind, id, version, status, document, sha256, created_by, created_at, approvals"
+COLUMNS = (
+    "tenant, environment, kind, id, version, status, document, sha256, created_by, created_at, approvals, modified_by"
+)
 
 
 class SqliteContractStore:
@@ -70,7 +85,7 @@ class SqliteContractStore:
 
     @staticmethod
     def _row(row: tuple[str, ...]) -> StoredObject:
-        tenant, environment, kind, id_, version, status, document, sha256, by, at, approvals = row
+        tenant, environment, kind, id_, version, status, document, sha256, by, at, approvals, modified_by = row
         return StoredObject(
             tenant=tenant,
             environment=environment,
@@ -79,6 +94,7 @@ class SqliteContractStore:
             sha256=sha256,
             created_by=by,
             created_at=datetime.fromisoformat(at),
+            modified_by=modified_by,
             approvals=tuple(Approval.model_validate(a) for a in json.loads(approvals)),
             document=json.loads(document),
         )
@@ -124,7 +140,7 @@ class SqliteContractStore:
         rows = [self._row(r) for r in self._db().execute(query + " ORDER BY kind, id", args).fetchall()]
         return sorted(rows, key=lambda s: (s.key.kind.value, s.key.id, _semver_key(s.key.version)))
 
-    def put(self, obj: Versioned, *, actor: str) -> PutOutcome:
+    def put(self, obj: Versioned, *, actor: str, expected_sha256: str | None = None) -> PutOutcome:
         document = canonical_json(obj.with_status(Status.DRAFT)).decode("utf-8")
         sha = content_hash(obj)
         now = datetime.now(UTC).isoformat()
@@ -132,28 +148,29 @@ class SqliteContractStore:
             existing = self._fetch(db, obj.tenant, obj.environment.value, obj.key)
             if existing is None:
                 db.execute(
-                    f"INSERT INTO config_objects ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",  # noqa: S608
+                    f"INSERT INTO config_objects ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",  # noqa: S608
                     (
                         obj.tenant,
                         obj.environment.value,
                         obj.kind.value,
                         obj.id,
                         obj.version,
-                        obj.status.value,
+                        Status.DRAFT.value,  # every version starts as a draft
                         document,
                         sha,
                         actor,
                         now,
                         "[]",
+                        actor,
                     ),
                 )
                 return PutOutcome.CREATED
             if existing.sha256 == sha:
                 return PutOutcome.UNCHANGED
-            check_replace(existing, sha)
+            check_replace(existing, sha, expected_sha256)
             db.execute(
-                "UPDATE config_objects SET document=?, sha256=? WHERE " + KEY_MATCH,  # noqa: S608 - constants only
-                (document, sha, obj.tenant, obj.environment.value, obj.kind.value, obj.id, obj.version),
+                "UPDATE config_objects SET document=?, sha256=?, modified_by=? WHERE " + KEY_MATCH,  # noqa: S608
+                (document, sha, actor, obj.tenant, obj.environment.value, obj.kind.value, obj.id, obj.version),
             )
             return PutOutcome.UPDATED
 
@@ -196,6 +213,7 @@ class SqliteContractStore:
             if there is None or there.status is not Status.PUBLISHED:
                 msg = f"cannot promote {key} to {target}: {ref_key} ({reference.path}) is not published there"
                 raise LifecycleError(msg)
+            check_same_content(ref_key, self.record(tenant, environment, ref_key).sha256, there, environment)
         sha = content_hash(copy)
         with self._tx() as db:
             existing = self._fetch(db, tenant, target, key)
@@ -205,7 +223,7 @@ class SqliteContractStore:
                     raise ConflictError(msg)
                 return existing
             db.execute(
-                f"INSERT INTO config_objects ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",  # noqa: S608
+                f"INSERT INTO config_objects ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",  # noqa: S608
                 (
                     tenant,
                     target,
@@ -218,6 +236,7 @@ class SqliteContractStore:
                     actor,
                     datetime.now(UTC).isoformat(),
                     json.dumps([a.model_dump(mode="json") for a in stored.approvals]),
+                    stored.modified_by,
                 ),
             )
         return self.record(tenant, target, key)

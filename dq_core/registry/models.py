@@ -52,6 +52,7 @@ class StoredObject(Payload):
     sha256: str  # content hash (dq_core.config.canonical.content_hash)
     created_by: str
     created_at: datetime
+    modified_by: str = ""  # who last changed the content (the author, unless someone edited the draft)
     approvals: tuple[Approval, ...] = ()
     document: dict[str, Any]  # the canonical JSON, parsed
 
@@ -66,19 +67,33 @@ def check_transition(stored: StoredObject, target: Status, actor: str) -> None:
     if target not in TRANSITIONS[stored.status]:
         msg = f"{stored.key} is {stored.status.value}; it cannot become {target.value}"
         raise LifecycleError(msg)
-    if target is Status.APPROVED and actor == stored.created_by:
-        msg = f"{stored.key} was created by {actor}: someone else must approve it"
+    if target is Status.APPROVED and actor in (stored.created_by, stored.modified_by or stored.created_by):
+        msg = f"{stored.key} was written by {actor}: someone else must approve it"
         raise LifecycleError(msg)
     if target is Status.PUBLISHED and not stored.approvals:
         msg = f"{stored.key} has no approval: approve it before publishing"
         raise LifecycleError(msg)
 
 
-def check_replace(stored: StoredObject, new_sha256: str) -> None:
-    """Only a draft may take new content under the same version."""
+def check_replace(stored: StoredObject, new_sha256: str, expected_sha256: str | None = None) -> None:
+    """Only a draft may take new content under the same version, and, when the writer says
+    which content it started from (``expected_sha256``), only if nobody changed it since."""
     if stored.sha256 != new_sha256 and stored.status is not Status.DRAFT:
         msg = f"{stored.key} is {stored.status.value}: its content is immutable; publish a new version"
         raise ConflictError(msg)
+    if expected_sha256 is not None and stored.sha256 != expected_sha256:
+        msg = f"{stored.key} changed since it was read (sha256 {stored.sha256[:12]}, expected {expected_sha256[:12]})"
+        raise ConflictError(msg)
+
+
+def check_same_content(key: object, source_sha256: str, target: StoredObject, source_environment: str) -> None:
+    """A reference in the next environment must hold what it held where it was promoted from."""
+    copy = target.to_object().model_copy(update={"environment": Environment(source_environment)})
+    from dq_core.config.canonical import content_hash  # noqa: PLC0415
+
+    if content_hash(copy) != source_sha256:
+        msg = f"{key} in {target.environment} differs from {source_environment}: promote that version first"
+        raise LifecycleError(msg)
 
 
 def next_environment(environment: str) -> Environment:

@@ -44,7 +44,7 @@ def contract(env: str = "dev") -> Any:
     )
 
 
-def publish(store: Any, key: ObjectKey, env: str = "dev") -> None:
+def publish(store: Any, key: ObjectKey, env: str = "dev") -> None:  # approved by someone who wrote nothing
     store.transition("a", env, key, Status.APPROVED, actor="approver")
     store.transition("a", env, key, Status.PUBLISHED, actor="approver")
 
@@ -116,3 +116,34 @@ def test_tenants_never_see_each_other(contract_store: Any) -> None:
         contract_store.transition("b", "dev", RULES, Status.APPROVED, actor="x")
     assert contract_store.list("b", "dev") == [] and len(contract_store.list("a", "dev")) == 1
     assert contract_store.versions("b", "dev", Kind.RULE_LIBRARY, "core") == []
+
+
+def test_every_version_starts_as_a_draft_and_editors_cannot_approve(contract_store: Any) -> None:
+    contract_store.put(rules().with_status(Status.PUBLISHED), actor="mallory")  # the authored status is not taken
+    assert contract_store.record("a", "dev", RULES).status is Status.DRAFT
+    contract_store.put(rules(message="bob's edit"), actor="bob")
+    stored = contract_store.record("a", "dev", RULES)
+    assert (stored.created_by, stored.modified_by) == ("mallory", "bob")
+    for writer in ("mallory", "bob"):
+        with pytest.raises(LifecycleError, match="someone else must approve"):
+            contract_store.transition("a", "dev", RULES, Status.APPROVED, actor=writer)
+    contract_store.transition("a", "dev", RULES, Status.APPROVED, actor="carol")
+
+
+def test_compare_and_swap_on_drafts(contract_store: Any) -> None:
+    contract_store.put(rules(), actor="author")
+    read = contract_store.record("a", "dev", RULES).sha256
+    assert contract_store.put(rules(message="first"), actor="ann", expected_sha256=read) is PutOutcome.UPDATED
+    with pytest.raises(ConflictError, match="changed since it was read"):
+        contract_store.put(rules(message="second"), actor="bob", expected_sha256=read)
+
+
+def test_promotion_refuses_a_reference_with_other_content_there(contract_store: Any) -> None:
+    contract_store.put(rules(), actor="author")
+    contract_store.put(contract(), actor="author")
+    publish(contract_store, RULES)
+    publish(contract_store, CONTRACT)
+    contract_store.put(rules(env="test", message="not what dev has"), actor="author")
+    publish(contract_store, RULES, env="test")
+    with pytest.raises(LifecycleError, match="differs from dev"):
+        contract_store.promote("a", "dev", CONTRACT, actor="release")

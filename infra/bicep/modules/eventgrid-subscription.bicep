@@ -1,0 +1,89 @@
+// Second deployment step (after the app's code is published; docs/deploy.md): the
+// blob-created subscription from the storage account's system topic to the app's Event Grid
+// blob trigger. Deploy this file on its own, after main.bicep:
+//
+//   az deployment group create -g RG -f infra/bicep/modules/eventgrid-subscription.bicep \
+//     -p systemTopicName=<EVENT_GRID_SYSTEM_TOPIC_NAME output> \
+//        functionAppName=<FUNCTION_APP_NAME output> blobTriggerFunctionName=<function name>
+//
+// The webhook needs the app's blobs_extension system key. It is looked up here, at deployment
+// time, from the app itself (listKeys on host/default), so the key is never a parameter, never
+// typed on a command line and never stored in a parameter file. The key exists only once the
+// host has started with a blob trigger registered: deploying earlier fails on the lookup.
+
+@description('Name of the Event Grid system topic on the storage account (main.bicep output EVENT_GRID_SYSTEM_TOPIC_NAME).')
+param systemTopicName string
+
+@description('Name of the Function App (main.bicep output FUNCTION_APP_NAME).')
+param functionAppName string
+
+@description('Name of the Event Grid blob trigger function in the app, as registered (e.g. the Python function name).')
+param blobTriggerFunctionName string
+
+@description('Name of the event subscription.')
+param subscriptionName string = 'dq-blob-created'
+
+@description('Only blobs under this subject prefix are delivered: the tenant containers (dq-<tenant>).')
+param subjectBeginsWith string = '/blobServices/default/containers/dq-'
+
+@description('Subjects containing any of these parts are not delivered: the run outputs the app writes itself.')
+param excludedSubjectParts array = [
+  '/blobs/runs/'
+]
+
+@description('Delivery attempts before an event is dropped.')
+@minValue(1)
+@maxValue(30)
+param maxDeliveryAttempts int = 30
+
+@description('Minutes an undelivered event is retried.')
+@minValue(1)
+@maxValue(1440)
+param eventTimeToLiveInMinutes int = 1440
+
+resource systemTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' existing = {
+  name: systemTopicName
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' existing = {
+  name: functionAppName
+}
+
+var blobsExtensionKey = listKeys('${functionApp.id}/host/default', '2024-04-01').systemKeys.blobs_extension
+var webhookUrl = 'https://${functionApp.properties.defaultHostName}/runtime/webhooks/blobs?functionName=Host.Functions.${blobTriggerFunctionName}&code=${blobsExtensionKey}'
+
+resource blobCreated 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15' = {
+  parent: systemTopic
+  name: subscriptionName
+  properties: {
+    destination: {
+      endpointType: 'WebHook'
+      properties: {
+        endpointUrl: webhookUrl
+        maxEventsPerBatch: 1
+        preferredBatchSizeInKilobytes: 64
+      }
+    }
+    eventDeliverySchema: 'EventGridSchema'
+    filter: {
+      includedEventTypes: [
+        'Microsoft.Storage.BlobCreated'
+      ]
+      subjectBeginsWith: subjectBeginsWith
+      advancedFilters: [for part in excludedSubjectParts: {
+        operatorType: 'StringNotContains'
+        key: 'subject'
+        values: [
+          part
+        ]
+      }]
+    }
+    retryPolicy: {
+      maxDeliveryAttempts: maxDeliveryAttempts
+      eventTimeToLiveInMinutes: eventTimeToLiveInMinutes
+    }
+  }
+}
+
+@description('Event subscription resource id.')
+output id string = blobCreated.id
