@@ -104,6 +104,7 @@ class BlobStore(Protocol):
 
 
 class SecretStore(Protocol):
-    def get(self, reference: str) -> str:
-        """The value behind ``secret://name``; ObjectNotFound when there is none."""
+    def get(self, tenant: str, reference: str) -> str:
+        """The tenant's value behind ``secret://name``; ObjectNotFound when there is none.
+        Secrets are per tenant: the same reference names a different secret for each."""
         ...

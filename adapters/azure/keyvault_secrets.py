@@ -22,6 +22,9 @@ SCHEME = "secret://"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,126}$")
 
 
+_TENANT_RE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-))*$")
+
+
 class SecretClientLike(Protocol):
     """What the store uses of ``azure.keyvault.secrets.SecretClient``."""
 
@@ -63,9 +66,12 @@ class KeyVaultSecretStore:
                 self._client = SecretClient(vault_url=self._vault_url, credential=credential)
             return self._client
 
-    def get(self, reference: str) -> str:
-        """The value behind ``secret://name``; ObjectNotFound when there is none."""
-        name = secret_name(reference)
+    def get(self, tenant: str, reference: str) -> str:
+        """The tenant's value behind ``secret://name`` (the vault secret ``{tenant}--{name}``)."""
+        if not _TENANT_RE.match(tenant):
+            msg = f"tenant {tenant!r} cannot name a Key Vault secret (letters, digits and single dashes)"
+            raise ConfigError(msg)
+        name = f"{tenant}--{secret_name(reference)}"
         with azure_errors(f"reading {reference} from {self._vault_url}"):
             secret = self._secret_client().get_secret(name)
         value = getattr(secret, "value", None)

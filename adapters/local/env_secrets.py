@@ -1,5 +1,6 @@
-"""SecretStore over environment variables, for local use: ``secret://dq-mask-salt`` is read
-from ``DQ_SECRET_DQ_MASK_SALT`` (upper case, dashes as underscores)."""
+"""SecretStore over environment variables, for local use: tenant ``contoso``'s
+``secret://dq-mask-salt`` is read from ``DQ_SECRET_CONTOSO__DQ_MASK_SALT`` (upper case,
+dashes as underscores, two underscores between tenant and name)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,20 @@ from dq_core.errors import ConfigError, ObjectNotFound
 _REFERENCE = re.compile(r"^secret://([A-Za-z0-9][A-Za-z0-9\-_]*)$")
 
 
-def variable_for(reference: str) -> str:
+def variable_for(tenant: str, reference: str) -> str:
     match = _REFERENCE.match(reference)
     if not match:
         msg = f"{reference!r} is not a secret reference (secret://name)"
         raise ConfigError(msg)
-    return "DQ_SECRET_" + match.group(1).upper().replace("-", "_")
+    if not re.fullmatch(r"[a-z][a-z0-9-]*", tenant):
+        msg = f"tenant {tenant!r} cannot name a secret variable"
+        raise ConfigError(msg)
+    return f"DQ_SECRET_{tenant.upper().replace('-', '_')}__" + match.group(1).upper().replace("-", "_")
 
 
 class EnvSecretStore:
-    def get(self, reference: str) -> str:
-        variable = variable_for(reference)
+    def get(self, tenant: str, reference: str) -> str:
+        variable = variable_for(tenant, reference)
         value = os.environ.get(variable)
         if not value:
             msg = f"{reference} is not set (environment variable {variable})"

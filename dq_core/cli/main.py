@@ -276,6 +276,25 @@ def cmd_lineage_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _recorded_run(data: bytes, home: Path) -> Any:
+    """The run as the lineage store holds it, when this machine's store has it."""
+    import io  # noqa: PLC0415
+    import zipfile  # noqa: PLC0415
+
+    from dq_core.errors import ObjectNotFound  # noqa: PLC0415
+
+    try:
+        manifest = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("manifest.json"))
+        tenant, run_id = str(manifest["tenant"]), str(manifest["run_id"])
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError):
+        return None
+    lineage, _ = _embedded(home)
+    try:
+        return lineage.get_run(tenant, run_id)
+    except ObjectNotFound:
+        return None
+
+
 def cmd_lineage_verify(args: argparse.Namespace) -> int:
     from dq_core.lineage.evidence import verify_evidence  # noqa: PLC0415
 
@@ -283,7 +302,10 @@ def cmd_lineage_verify(args: argparse.Namespace) -> int:
         data = args.file.read_bytes()
     except OSError as exc:
         raise DQError(f"{args.file}: cannot read: {exc.strerror}") from None
-    problems = verify_evidence(data)
+    recorded = _recorded_run(data, args.home)
+    problems = verify_evidence(data, recorded)
+    if recorded is None:
+        _err("note: the run is not in the lineage store here: checked the pack against itself only")
     for problem in problems:
         _err(f"evidence_invalid: {problem}")
     if problems:
@@ -370,7 +392,7 @@ def cmd_cleanse(args: argparse.Namespace) -> int:
     workspace, scope = _workspace(args)
     bundle = service.contract_bundle(workspace, scope, args.contract, version=args.version, dataset=args.dataset)
     options = IngestOptions(format=args.format, encoding=args.encoding, delimiter=args.delimiter)
-    salt = _read_salt(args.salt_file)
+    salt = _read_salt(args.salt_file) if args.salt_file else _secret_salt(bundle, args.home)
     args.out.mkdir(parents=True, exist_ok=True)
     run = cleanse_file(args.input, bundle, args.out, options=options, salt=salt)
     report = run.output.report
@@ -382,6 +404,19 @@ def cmd_cleanse(args: argparse.Namespace) -> int:
     for step, count in sorted(report.reject_reasons.items()):
         _out(f"  rejected by {step}: {count}")
     return EXIT_OK
+
+
+def _secret_salt(bundle: ResolvedBundle, home: Path) -> bytes | None:
+    """The tenant's salt from the secret store (Key Vault in Azure, DQ_SECRET_* locally)."""
+    import importlib  # noqa: PLC0415
+
+    from dq_core.errors import ObjectNotFound  # noqa: PLC0415
+
+    secrets = importlib.import_module("app.bootstrap").stores(home).secrets
+    try:
+        return str(secrets.get(bundle.tenant, bundle.governance.salt_secret)).encode("utf-8")
+    except ObjectNotFound:
+        return None  # a policy that hashes then stops, naming the secret
 
 
 def _read_salt(path: Path | None) -> bytes | None:
@@ -505,6 +540,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(handler=cmd_lineage_export)
     verify = lin_commands.add_parser("verify", help="recompute every sha256 of an evidence pack")
     verify.add_argument("file", type=Path)
+    verify.add_argument("--home", type=Path, default=DEFAULT_HOME, help="also compare with this lineage store's run")
     verify.set_defaults(handler=cmd_lineage_verify)
 
     bundle = commands.add_parser("bundle", help="print the resolved bundle (canonical JSON) of a contract or job")
@@ -554,6 +590,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="file holding the tenant salt for hashed columns (in Azure: the Key Vault secret)",
     )
+    cleanse.add_argument("--home", type=Path, default=DEFAULT_HOME, help="embedded stores folder")
     _scoped(cleanse)
     cleanse.set_defaults(handler=cmd_cleanse)
 

@@ -44,8 +44,10 @@ def record_run(
 ) -> None:
     """Store a finished run: outputs under runs/{run_id}/, the run and its step, metric points."""
     prefix = run_prefix(run.run_id)
+    result_bytes = result.to_json().encode("utf-8")
+    run = run.model_copy(update={"result_sha256": hashlib.sha256(result_bytes).hexdigest()})
     blobs.put(run.tenant, prefix + "bundle.json", canonical_json(bundle))
-    blobs.put(run.tenant, prefix + "result.json", result.to_json().encode("utf-8"))
+    blobs.put(run.tenant, prefix + "result.json", result_bytes)
     if profile is not None:
         blobs.put(run.tenant, prefix + "profile.json", profile.model_dump_json(indent=2).encode("utf-8"))
     lineage.put_run(run)
@@ -103,18 +105,29 @@ def export_evidence(lineage: LineageStore, blobs: BlobStore, tenant: str, run_id
     return _zip(files)
 
 
-def verify_evidence(data: bytes) -> list[str]:
-    """Problems found (an empty list means every hash and cross-reference checks out)."""
+REQUIRED = ("lineage/run.json", "lineage/steps.json", "outputs/bundle.json", "outputs/result.json")
+
+
+def verify_evidence(data: bytes, recorded: RunRecord | None = None) -> list[str]:
+    """Problems found (an empty list means every hash and cross-reference checks out).
+
+    ``recorded`` is the run as the lineage store holds it; when given, the pack's run and
+    result must be the ones the store recorded (a pack rebuilt with new hashes fails here).
+    """
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         files = {name: archive.read(name) for name in archive.namelist()}
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise InputError(f"not an evidence pack: {exc}") from None
     if MANIFEST not in files:
         raise InputError("not an evidence pack: no manifest.json")
-    manifest = json.loads(files.pop(MANIFEST))
-    problems = []
-    listed = manifest.get("files", {})
+    try:
+        manifest = json.loads(files.pop(MANIFEST))
+        listed = dict(manifest["files"])
+        expected = str(manifest["bundle_sha256"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return ["manifest.json: not a dq.evidence/v1 manifest"]
+    problems = [f"{name}: missing from the pack" for name in REQUIRED if name not in files]
     for name in sorted(set(listed) | set(files)):
         if name not in files:
             problems.append(f"{name}: listed in the manifest but missing")
@@ -122,7 +135,11 @@ def verify_evidence(data: bytes) -> list[str]:
             problems.append(f"{name}: not listed in the manifest")
         elif hashlib.sha256(files[name]).hexdigest() != listed[name]:
             problems.append(f"{name}: sha256 does not match the manifest")
-    expected = manifest.get("bundle_sha256")
+    try:
+        run = RunRecord.model_validate_json(files["lineage/run.json"]) if "lineage/run.json" in files else None
+        result = RunResult.model_validate_json(files["outputs/result.json"]) if "outputs/result.json" in files else None
+    except ValidationError as exc:
+        return [*problems, f"a lineage or result document is malformed ({exc.error_count()} errors)"]
     if "outputs/bundle.json" in files:
         try:
             bundle = ResolvedBundle.model_validate_json(files["outputs/bundle.json"])  # verifies its own sha256
@@ -130,15 +147,16 @@ def verify_evidence(data: bytes) -> list[str]:
                 problems.append("outputs/bundle.json: is not the bundle the run used")
         except ValidationError:
             problems.append("outputs/bundle.json: content does not match its sha256")
-    else:
-        problems.append("outputs/bundle.json: missing")
-    if "outputs/result.json" in files:
-        result = RunResult.model_validate_json(files["outputs/result.json"])
-        if result.contract is None or result.contract.bundle_sha256 != expected:
-            problems.append("outputs/result.json: names another bundle than the run")
-    if (
-        "lineage/run.json" in files
-        and RunRecord.model_validate_json(files["lineage/run.json"]).bundle_sha256 != expected
-    ):
-        problems.append("lineage/run.json: names another bundle than the manifest")
+    if result is not None and (result.contract is None or result.contract.bundle_sha256 != expected):
+        problems.append("outputs/result.json: names another bundle than the run")
+    if run is not None:
+        if run.bundle_sha256 != expected:
+            problems.append("lineage/run.json: names another bundle than the manifest")
+        if result is not None and result.status.value != run.status:
+            problems.append(f"outputs/result.json: status {result.status.value}, the run recorded {run.status}")
+        stored = files.get("outputs/result.json")
+        if run.result_sha256 and stored is not None and hashlib.sha256(stored).hexdigest() != run.result_sha256:
+            problems.append("outputs/result.json: is not the result the run recorded")
+    if recorded is not None and run is not None and run != recorded:
+        problems.append("lineage/run.json: differs from the run the lineage store holds")
     return problems

@@ -36,6 +36,7 @@ class RunRecord(Payload):
     contract_version: str
     contract_sha256: str
     bundle_sha256: str
+    result_sha256: str | None = None  # of result.json as stored: evidence packs are checked against it
     error: str | None = None
 
 

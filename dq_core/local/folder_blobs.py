@@ -61,7 +61,7 @@ class LocalBlobStore:
         return data, _etag(data)
 
     def list(self, tenant: str, prefix: str = "") -> list[str]:
-        base = self._root / tenant
+        base = self._path(tenant, "probe").parent  # the same tenant check as every other call
         if not base.exists():
             return []
         names = [p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file() and not p.name.startswith(".")]

@@ -53,3 +53,43 @@ def test_cleanse_without_a_salt_names_the_secret(tmp_path: Path) -> None:
     result = dq("cleanse", str(SAMPLE), "--contract", "customers", "--out", str(tmp_path / "o"))
     assert result.returncode == 2
     assert "secret://dq-mask-salt" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cleanse_takes_the_tenant_salt_from_the_secret_store(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DQ_SECRET_CONTOSO__DQ_MASK_SALT": "a-salt-from-the-environment-0123"}
+    for variable in ("DQ_KEY_VAULT_URL", "DQ_STORAGE_ACCOUNT", "DQ_STORAGE_CONNECTION", "DQ_PG_DSN"):
+        env.pop(variable, None)
+    out = tmp_path / "out"
+    command = [
+        sys.executable,
+        "-m",
+        "dq_core",
+        "cleanse",
+        str(SAMPLE),
+        "--contract",
+        "customers",
+        "--out",
+        str(out),
+        "--home",
+        str(tmp_path / "home"),
+    ]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, check=False)
+    assert result.returncode == 0, result.stderr
+    with_file = dq(
+        "cleanse",
+        str(SAMPLE),
+        "--contract",
+        "customers",
+        "--out",
+        str(tmp_path / "other"),
+        "--salt-file",
+        str(_salt(tmp_path)),
+    )
+    assert with_file.returncode == 0
+    first = pl.read_parquet(out / "cleansed" / "part-00000.parquet")["email"].drop_nulls().to_list()
+    second = pl.read_parquet(tmp_path / "other" / "cleansed" / "part-00000.parquet")["email"].drop_nulls().to_list()
+    assert first and first != second  # a different tenant salt, a different hash

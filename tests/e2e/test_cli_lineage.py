@@ -118,3 +118,43 @@ def test_lifecycle_commands_enforce_the_rules_and_leave_audit_events(tmp_path: P
     ]
     assert all(e.object == "contract customers@1.0.0" and e.correlation_id for e in events)
     assert events[1].before_sha256 == events[1].after_sha256  # a status change keeps the content hash
+
+
+def _rebuild(pack: Path, out: Path, change: dict[str, bytes | None]) -> None:
+    """A pack with some files replaced (or removed) and a manifest recomputed to match."""
+    import hashlib
+
+    with zipfile.ZipFile(pack) as source:
+        files = {name: source.read(name) for name in source.namelist()}
+    for name, data in change.items():
+        if data is None:
+            files.pop(name, None)
+        else:
+            files[name] = data
+    manifest = json.loads(files.pop("manifest.json"))
+    manifest["files"] = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+    files["manifest.json"] = json.dumps(manifest).encode()
+    with zipfile.ZipFile(out, "w") as target:
+        for name, data in files.items():
+            target.writestr(name, data)
+
+
+def test_a_rebuilt_pack_with_recomputed_hashes_is_still_caught(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    run_id = _record(home)
+    pack = tmp_path / "evidence.zip"
+    dq("lineage", "export", run_id, "--tenant", "contoso", "--home", str(home), "--out", str(pack))
+    with zipfile.ZipFile(pack) as source:
+        result = source.read("outputs/result.json")
+    forged = tmp_path / "forged.zip"
+    _rebuild(pack, forged, {"outputs/result.json": result.replace(b'"status": "failed"', b'"status": "passed"', 1)})
+    refused = dq("lineage", "verify", str(forged), "--home", str(home))
+    assert refused.returncode == 1 and "status passed, the run recorded failed" in refused.stderr
+    assert "is not the result the run recorded" in refused.stderr
+    stripped = tmp_path / "stripped.zip"
+    _rebuild(pack, stripped, {"lineage/run.json": None, "lineage/steps.json": None})
+    assert "lineage/run.json: missing from the pack" in dq("lineage", "verify", str(stripped)).stderr
+    broken = tmp_path / "broken.zip"
+    _rebuild(pack, broken, {"outputs/result.json": b"{not json"})
+    malformed = dq("lineage", "verify", str(broken))
+    assert malformed.returncode == 1 and "malformed" in malformed.stderr and "Traceback" not in malformed.stderr

@@ -388,14 +388,18 @@ class _FakeSecretClient:
 
 
 def test_key_vault_resolves_secret_references() -> None:
-    client = _FakeSecretClient({"db-password": "s3cret", "disabled": None})
+    client = _FakeSecretClient({"contoso--db-password": "s3cret", "contoso--disabled": None, "fabrikam--x": "f"})
     store = KeyVaultSecretStore("https://example.vault.azure.net", client=client)
-    assert store.get("secret://db-password") == "s3cret"
+    assert store.get("contoso", "secret://db-password") == "s3cret"
     with pytest.raises(ObjectNotFound):
-        store.get("secret://missing")
+        store.get("contoso", "secret://missing")
     with pytest.raises(ObjectNotFound):
-        store.get("secret://disabled")
-    assert client.asked == ["db-password", "missing", "disabled"]
+        store.get("contoso", "secret://disabled")
+    with pytest.raises(ObjectNotFound):
+        store.get("contoso", "secret://x")  # fabrikam's secret is not contoso's
+    assert client.asked == ["contoso--db-password", "contoso--missing", "contoso--disabled", "contoso--x"]
+    with pytest.raises(ConfigError):
+        store.get("bad--tenant", "secret://x")
 
 
 @pytest.mark.parametrize(
@@ -406,5 +410,5 @@ def test_key_vault_refuses_what_is_not_a_secret_reference(reference: str) -> Non
     client = _FakeSecretClient({"db-password": "s3cret"})
     store = KeyVaultSecretStore("https://example.vault.azure.net", client=client)
     with pytest.raises(ConfigError):
-        store.get(reference)
+        store.get("contoso", reference)
     assert client.asked == []  # refused before asking the vault

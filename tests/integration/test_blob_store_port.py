@@ -36,3 +36,13 @@ def test_tenants_have_separate_containers(blob_store: Any) -> None:
     blob_store.put("fabrikam", "raw/a.csv", b"fabrikam")
     assert blob_store.get("fabrikam", "raw/a.csv")[0] == b"fabrikam"
     assert blob_store.list("fabrikam") == ["raw/a.csv"]
+
+
+def test_paths_and_tenants_cannot_escape_the_container(blob_store: Any) -> None:
+    from dq_core.errors import DQError
+
+    for tenant in (".", "..", "a/b"):
+        with pytest.raises(DQError):
+            blob_store.list(tenant)
+    with pytest.raises(DQError):
+        blob_store.put("contoso", "../fabrikam/x", b"x")
