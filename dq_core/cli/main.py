@@ -201,7 +201,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         workspace, scope = _workspace(args)
         bundle = service.contract_bundle(workspace, scope, args.contract, version=args.version, dataset=args.dataset)
     baseline, history = _baseline(args.baseline), _history(args.history)
-    result, profile = validate_file(args.input, bundle, now=args.now, baseline=baseline, history=history)
+    result, profile = validate_file(
+        args.input, bundle, now=args.now, baseline=baseline, history=history, with_profile=args.record
+    )
     assert result.validation is not None  # noqa: S101 - validate_file always validates
     files = {"result.json": result.to_json()}
     if args.gx:
@@ -217,11 +219,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _embedded(home: Path) -> tuple[Any, Any]:
-    from dq_core.local.folder_blobs import LocalBlobStore  # noqa: PLC0415
-    from dq_core.local.sqlite_lineage import SqliteLineageStore  # noqa: PLC0415
+    """Lineage and blob stores: Azure when the settings name it, else the embedded ones under ``home``."""
+    import importlib  # noqa: PLC0415 - the composition root picks the adapters
 
-    home.mkdir(parents=True, exist_ok=True)
-    return SqliteLineageStore(str(home / "lineage.db")), LocalBlobStore(home / "blobs")
+    wired = importlib.import_module("app.bootstrap").stores(home)
+    return wired.lineage, wired.blobs
 
 
 def _record(home: Path, bundle: ResolvedBundle, result: RunResult, profile: ProfileResult | None, source: Path) -> None:

@@ -64,12 +64,13 @@ def validate_file(
     roles: frozenset[Role] = frozenset(),
     baseline: ProfileResult | None = None,
     history: dict[str, list[float]] | None = None,
+    with_profile: bool = False,
 ) -> tuple[RunResult, ProfileResult | None]:
     started = datetime.now(UTC)
     source = describe(path)
     data = _collect(scan(source), source)
     current = None
-    if any(rule.rule.type in NEEDS_PROFILE for rule in bundle.rules):
+    if with_profile or any(rule.rule.type in NEEDS_PROFILE for rule in bundle.rules):
         current = finish_profile(profile_state(data))
     ctx = ValidationContext(
         now=now or started,

@@ -27,6 +27,7 @@ def test_evidence_pack_exports_and_verifies_and_detects_tampering(tmp_path: Path
         names = set(archive.namelist())
         manifest = json.loads(archive.read("manifest.json"))
     assert {"lineage/run.json", "lineage/steps.json", "outputs/bundle.json", "outputs/result.json"} <= names
+    assert "outputs/profile.json" in names
     assert manifest["run_id"] == run_id and len(manifest["bundle_sha256"]) == 64
     verified = dq("lineage", "verify", str(pack))
     assert verified.returncode == 0 and verified.stdout.startswith("ok:")
