@@ -75,21 +75,17 @@ from dq_core.config.base import Status
 from dq_core.config.canonical import to_plain
 from dq_core.contracts.models import DataContract, DatasetSpec, RuleBinding
 from dq_core.errors import InteropError, LoadError
-from dq_core.interop.odcs_quality import (
-    ImportedItem,
+from dq_core.interop.odcs_columns import export_column, import_column
+from dq_core.interop.odcs_common import (
     Notes,
     OdcsInputError,
     as_mapping,
     custom_properties,
-    default_items,
     dq_fields,
-    export_column,
-    import_column,
-    import_item,
-    restore_item,
     validated,
     validation_message,
 )
+from dq_core.interop.odcs_quality import ImportedItem, default_items, import_item, restore_item
 from dq_core.libraries.schemas import ColumnSpec
 from dq_core.loading.readers import read_yaml
 
