@@ -15,3 +15,4 @@ class CleansingContext:
     bundle: ResolvedBundle
     salt: bytes | None = None  # from the secret store (governance salt_secret); needed to hash
     sample_clusters: int = 100  # duplicate clusters listed in the report
+    defer_masking: bool = False  # leave mask steps to ``mask_output`` (orchestrated runs)

@@ -41,6 +41,7 @@ class StepMetrics(Payload):
     duplicates_removed: int = 0
     cells_changed: dict[str, int] = {}
     deltas: dict[str, ColumnDelta] = {}
+    deferred: bool = False  # masking applied when outputs are written (validation reads the values)
 
 
 class CleansingReport(Payload):
@@ -156,6 +157,11 @@ def cleanse(frame: pl.DataFrame, ctx: CleansingContext) -> CleansingOutput:
                 )
             )
             continue
+        if spec is not None and spec.type == "mask" and ctx.defer_masking:
+            metrics.append(
+                StepMetrics(step=name, type=spec.type, rows_in=frame.height, rows_out=frame.height, deferred=True)
+            )
+            continue
         if spec is None:
             result = _formulas(frame) if name == FORMULAS else _conform(frame, ctx, masked)
         else:
@@ -197,6 +203,36 @@ def cleanse(frame: pl.DataFrame, ctx: CleansingContext) -> CleansingOutput:
         deduplication=dedup,
     )
     return CleansingOutput(cleansed=frame, rejects=reject_frame.sort(ROW), report=report)
+
+
+def mask_output(
+    cleansed: pl.DataFrame, rejects: pl.DataFrame, report: CleansingReport, ctx: CleansingContext
+) -> tuple[pl.DataFrame, pl.DataFrame, CleansingReport]:
+    """Apply the deferred mask steps to the outputs, in policy order; the report gets their counts.
+
+    Used with ``CleansingContext(defer_masking=True)``: profiling and validation read the
+    cleansed values, and only the written outputs (cleansed rows and rejects) are masked.
+    """
+    steps = {_name(s, i): s for i, s in enumerate(ctx.bundle.cleansing) if s.type == "mask"}
+    updated: list[StepMetrics] = []
+    for metric in report.steps:
+        spec = steps.get(metric.step)
+        if spec is None or not metric.deferred:
+            updated.append(metric)
+            continue
+        before = cleansed
+        result = STEPS["mask"](cleansed, spec, ctx)
+        cleansed = result.frame
+        rejects = STEPS["mask"](rejects, spec, ctx).frame if rejects.height else rejects
+        updated.append(
+            metric.model_copy(
+                update={
+                    "cells_changed": _changed(before, cleansed, result.touched),
+                    "deltas": _deltas(before, cleansed, result.touched),
+                }
+            )
+        )
+    return cleansed, rejects, report.model_copy(update={"steps": updated})
 
 
 def _empty_rejects(frame: pl.DataFrame) -> pl.DataFrame:

@@ -19,6 +19,7 @@ from pathlib import Path
 from dq_core import service
 from dq_core.bundle.models import ResolvedAction, ResolvedBundle
 from dq_core.cli.output import DEFAULT_HOME, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, _err, _out, _write
+from dq_core.cli.run_command import add_run_parser
 from dq_core.cli.store_commands import (
     _record,
     cmd_contracts_lifecycle,
@@ -462,6 +463,8 @@ def build_parser() -> argparse.ArgumentParser:
     cleanse.add_argument("--home", type=Path, default=DEFAULT_HOME, help="embedded stores folder")
     _scoped(cleanse)
     cleanse.set_defaults(handler=cmd_cleanse)
+
+    add_run_parser(commands, _scoped, _moment)
 
     profile = commands.add_parser("profile", help="profile a data file")
     profile.add_argument("input", type=Path)

@@ -1,0 +1,184 @@
+"""``dq run``: one file through the same ``run_job`` orchestrator the Functions app runs.
+
+The bundle is resolved from the libraries (or an ODCS file) and stored in the tenant's
+local container; the local host (``app.local_run``) replays the orchestrator and runs
+its activities on a thread pool with the embedded stores. Outputs are copied from the
+run's folder to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from dq_core import service
+from dq_core.bundle.models import ResolvedBundle
+from dq_core.cli.output import DEFAULT_HOME, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, _err, _out
+from dq_core.config.canonical import canonical_json
+from dq_core.errors import DQError, ObjectNotFound
+from dq_core.ingest.guarded import IngestOptions
+from dq_core.lineage.models import IngestionMode
+from dq_core.ports import SecretStore
+from dq_core.runs.payloads import InputRef, RunOverrides, RunRequest, RunSummary
+
+OUTPUTS = ("result.json", "profile.json", "cleansing.json", "validation.json", "rejects.parquet", "report.html")
+EXIT_BY_STATUS = {"passed": EXIT_OK, "failed": EXIT_FAILED}
+
+
+class SaltOverride:
+    """A SecretStore that answers one reference of one tenant from a file, the rest from ``fallback``."""
+
+    def __init__(self, tenant: str, reference: str, value: str, fallback: SecretStore) -> None:
+        self._key, self._value, self._fallback = (tenant, reference), value, fallback
+
+    def get(self, tenant: str, reference: str) -> str:
+        if (tenant, reference) == self._key:
+            return self._value
+        return self._fallback.get(tenant, reference)
+
+
+def _bundle(args: argparse.Namespace) -> ResolvedBundle:
+    main = importlib.import_module("dq_core.cli.main")  # it imports this module
+
+    if args.odcs:
+        return main._odcs_bundle(args.odcs, args.dataset, args.tenant or "local", args.env or "local")
+    workspace, scope = main._workspace(args)
+    if args.job:
+        return service.job_bundle(workspace, scope, args.job, version=args.version)
+    return service.contract_bundle(workspace, scope, args.contract, version=args.version, dataset=args.dataset)
+
+
+class _Progress:
+    """Stage and chunk progress on a terminal (stderr); silent when stderr is not one."""
+
+    def __init__(self) -> None:
+        self.last: tuple[Any, ...] = ()
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, instance_id: str, status: Any) -> None:
+        if not self.tty or not isinstance(status, dict):
+            return
+        key = (status.get("stage"), status.get("chunks_done"))
+        if key == self.last:
+            return
+        self.last = key
+        total = status.get("chunks_total") or 0
+        chunks = f" {status.get('chunks_done')}/{total} chunks" if total else ""
+        failing = status.get("rules_failed") or 0
+        sys.stderr.write(f"\r\x1b[K{status.get('stage')}{chunks}" + (f", {failing} rules failing" if failing else ""))
+        sys.stderr.flush()
+        if status.get("stage") == "finalise":
+            sys.stderr.write("\n")
+
+
+def _copy_outputs(blobs: Any, tenant: str, run_id: str, out: Path) -> list[str]:
+    prefix = f"runs/{run_id}/"
+    names = list(blobs.list(tenant, prefix))
+    shutil.rmtree(out / "cleansed", ignore_errors=True)
+    written = []
+    for name in names:
+        relative = name[len(prefix) :]
+        if relative in OUTPUTS or relative.startswith("cleansed/"):
+            target = out / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(blobs.get(tenant, name)[0])
+            written.append(relative)
+    return written
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    logging.getLogger("dq").addHandler(logging.NullHandler())  # the run's result says what went wrong
+    bundle = _bundle(args)
+    bootstrap = importlib.import_module("app.bootstrap")
+    local_run = importlib.import_module("app.local_run")
+    stages = importlib.import_module("dq_core.runs.stages")
+    wired = bootstrap.stores(args.home)
+    secrets: SecretStore = wired.secrets
+    if args.salt_file is not None:
+        from dq_core.cli.main import _read_salt  # noqa: PLC0415
+
+        salt = _read_salt(args.salt_file)
+        assert salt is not None  # noqa: S101 - a path was given
+        secrets = SaltOverride(bundle.tenant, bundle.governance.salt_secret, salt.decode("utf-8"), secrets)
+    if not args.input.is_file():
+        raise DQError(f"{args.input}: no such file")
+    bundle_path = f"bundles/{bundle.sha256}.json"
+    wired.blobs.put(bundle.tenant, bundle_path, canonical_json(bundle), overwrite=True)
+    request = RunRequest(
+        tenant=bundle.tenant,
+        environment=bundle.environment.value,
+        job_id=bundle.job.id if bundle.job else None,
+        job_version=bundle.job.version if bundle.job else None,
+        bundle_path=bundle_path,
+        inputs=(InputRef(uri=args.input.resolve().as_uri()),),
+        ingestion_mode=IngestionMode.LOCAL,
+        overrides=RunOverrides(
+            chunk_rows=args.chunk_rows,
+            now=args.now,
+            ingest=IngestOptions(format=args.format, encoding=args.encoding, delimiter=args.delimiter),
+        ),
+    )
+    ports = stages.RunPorts(
+        contracts=wired.contracts, lineage=wired.lineage, blobs=wired.blobs, secrets=secrets, allow_local_files=True
+    )
+    summary, outcome = local_run.run_locally(request, ports, workers=args.workers, on_status=_Progress())
+    if summary is None:
+        _err(f"run_failed: the orchestration stopped: {' '.join((outcome.error or '').split())[:300]}")
+        return EXIT_BAD_INPUT
+    run: RunSummary = summary.runs[0]
+    args.out.mkdir(parents=True, exist_ok=True)
+    written = _copy_outputs(wired.blobs, bundle.tenant, run.run_id, args.out)
+    _print_steps(wired.lineage, bundle.tenant, run.run_id)
+    if run.error is not None:
+        _err(f"{run.error.code}: {run.error.message}")
+    _out(f"{run.status.upper()}: run {run.run_id} → {args.out} ({', '.join(sorted(written)) or 'no outputs'})")
+    for action in run.actions:
+        _out(f"  action {action.action_id} ({action.type}, {action.trigger}): {action.status} {action.detail}".rstrip())
+    return EXIT_BY_STATUS.get(run.status, EXIT_BAD_INPUT)
+
+
+def _print_steps(lineage: Any, tenant: str, run_id: str) -> None:
+    try:
+        steps = lineage.steps(tenant, run_id)
+    except ObjectNotFound:
+        return
+    order = ["resolve", "ingest", "cleanse", "profile", "validate", "anomaly_check", "act", "finalise"]
+    for step in sorted(steps, key=lambda s: order.index(s.step) if s.step in order else len(order)):
+        seconds = (step.finished_at - step.started_at).total_seconds() if step.finished_at else 0.0
+        metrics = ", ".join(f"{k}={v}" for k, v in list(step.metrics.items())[:4])
+        _out(f"  {step.step:<14} {step.status:<9} {seconds:7.2f}s  {metrics}")
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
+
+
+def add_run_parser(commands: Any, scoped: Any, moment: Any) -> None:
+    run = commands.add_parser(
+        "run", help="run a file through the orchestrator: ingest, cleanse, profile, validate, act"
+    )
+    run.add_argument("input", type=Path, help="CSV (also .csv.gz), Parquet, JSON lines or XLSX file")
+    source = run.add_mutually_exclusive_group(required=True)
+    source.add_argument("--contract", help="contract id in the libraries")
+    source.add_argument("--job", help="job definition id in the libraries (its contract, infra and actions)")
+    source.add_argument("--odcs", type=Path, help="an ODCS v3 contract file")
+    run.add_argument("--version", help="contract or job version (default: newest published)")
+    run.add_argument("--dataset", help="dataset of the contract (default: the first)")
+    run.add_argument("--out", type=Path, default=Path("out/run"), help="output folder (default: out/run)")
+    run.add_argument("--chunk-rows", type=_positive, help="rows per chunk (default: the infra profile's)")
+    run.add_argument("--workers", type=_positive, default=4, help="activities run at once (default: 4)")
+    run.add_argument("--format", choices=("csv", "csv.gz", "parquet", "jsonl", "xlsx"), help="override detection")
+    run.add_argument("--encoding", help="text encoding (default: detected)")
+    run.add_argument("--delimiter", help="CSV delimiter (default: detected)")
+    run.add_argument("--salt-file", type=Path, help="the tenant salt for hashed columns (default: the secret store)")
+    run.add_argument("--now", type=moment, help="the run's clock, ISO 8601 (default: now)")
+    run.add_argument("--home", type=Path, default=DEFAULT_HOME, help="embedded stores folder (default: .dq)")
+    scoped(run)
+    run.set_defaults(handler=cmd_run)

@@ -1,0 +1,295 @@
+"""What the orchestrator and its activities pass to each other: names and payload models.
+
+Payloads carry blob paths (relative to the tenant's container) and small metric states,
+never data frames. Every activity answers with an :class:`Envelope`: a value, or the
+terminal error that ends the run with status ``error`` (the Durable SDK flattens exception
+types, so terminal errors travel as values; transient ones raise so retries happen).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Final
+
+from pydantic import Field, JsonValue
+
+from dq_core.ingest.guarded import IngestOptions, IngestReport
+from dq_core.lineage.models import IngestionMode
+from dq_core.payloads import Payload
+from dq_core.results.run import ActionOutcome, ContractStamp, InputStamp, JobStamp, RunError
+from dq_core.validation.engine import RowLocalState
+
+RUNS_PREFIX: Final = "runs/"
+
+
+class OrchestratorName(StrEnum):
+    RUN_JOB = "run_job"  # one run per input file; several files: one run_file each
+    RUN_FILE = "run_file"
+
+
+class ActivityName(StrEnum):
+    RESOLVE_RUN = "resolve_run"
+    INGEST_FILE = "ingest_file"
+    CLEANSE_DATASET = "cleanse_dataset"
+    PROFILE_CHUNK = "profile_chunk"
+    MERGE_PROFILE = "merge_profile"
+    VALIDATE_CHUNK = "validate_chunk"
+    VALIDATE_DATASET = "validate_dataset"
+    CHECK_ANOMALIES = "check_anomalies"
+    BUILD_RESULT = "build_result"
+    RUN_ACTION = "run_action"
+    FINALISE_RUN = "finalise_run"
+
+
+class Stage(StrEnum):
+    """The stages of a run, in order; one lineage step entity each."""
+
+    RESOLVE = "resolve"
+    INGEST = "ingest"
+    CLEANSE = "cleanse"
+    PROFILE = "profile"
+    VALIDATE = "validate"
+    ANOMALY_CHECK = "anomaly_check"
+    RESULT = "result"  # the verdict: result.json
+    ACT = "act"
+    FINALISE = "finalise"
+
+
+# --- the request ---------------------------------------------------------------------------
+
+
+class InputRef(Payload):
+    """One input file: a blob path in the tenant's container (``landing/crm/x.csv``), or a
+    ``file://`` URI, which only the local host (``dq run``) accepts."""
+
+    uri: str = Field(min_length=1)
+    etag: str | None = None
+
+
+class RunOverrides(Payload):
+    """What a caller may change for one run, without touching the contract."""
+
+    chunk_rows: int | None = Field(default=None, ge=1)
+    max_parallelism: int | None = Field(default=None, ge=1, le=256)
+    ingest: IngestOptions = IngestOptions()
+    now: datetime | None = None  # the validation clock (reproducible runs and replays)
+
+
+class RunRequest(Payload):
+    """The orchestrator's input: what to run, on which files, started how."""
+
+    tenant: str = Field(min_length=1)
+    environment: str = Field(min_length=1)
+    job_id: str | None = None
+    job_version: str | None = None  # default: the newest published version
+    contract_id: str | None = None  # instead of a job
+    contract_version: str | None = None
+    dataset: str | None = None
+    bundle_path: str | None = None  # a bundle already materialised in the tenant's container
+    inputs: tuple[InputRef, ...] = Field(min_length=1)
+    ingestion_mode: IngestionMode
+    trigger: dict[str, JsonValue] = Field(default_factory=dict)
+    overrides: RunOverrides = RunOverrides()
+    correlation_id: str | None = None
+
+
+class RunRef(Payload):
+    """Which run an activity works for; the run's folder is ``runs/{run_id}/``."""
+
+    tenant: str
+    environment: str
+    run_id: str
+    correlation_id: str | None = None
+
+    @property
+    def folder(self) -> str:
+        return f"{RUNS_PREFIX}{self.run_id}/"
+
+
+class FileRun(Payload):
+    """The input of ``run_file``: one request, one input file, one run id."""
+
+    request: RunRequest
+    run_id: str
+    started_at: datetime
+
+
+# --- activity inputs and outputs ----------------------------------------------------------
+
+
+class Envelope(Payload):
+    """An activity's answer: ``value`` on success, ``error`` for a terminal problem."""
+
+    value: dict[str, JsonValue] | None = None
+    error: RunError | None = None
+
+
+class ResolveInput(Payload):
+    run: RunRef
+    request: RunRequest
+    started_at: datetime
+
+
+class ResolveOutput(Payload):
+    bundle_path: str
+    contract: ContractStamp
+    job: JobStamp | None = None
+    chunk_rows: int
+    max_parallelism: int
+    action_ids: dict[str, list[str]] = Field(default_factory=dict)  # trigger -> action ids
+
+
+class IngestInput(Payload):
+    run: RunRef
+    bundle_path: str
+    input: InputRef
+    options: IngestOptions = IngestOptions()
+    chunk_rows: int
+    started_at: datetime
+
+
+class IngestOutput(Payload):
+    chunks: list[str]
+    input: InputStamp
+    report: IngestReport
+
+
+class CleanseInput(Payload):
+    run: RunRef
+    bundle_path: str
+    chunks: list[str]
+    chunk_rows: int
+    started_at: datetime
+
+
+class CleanseOutput(Payload):
+    work_chunks: list[str]  # cleansed, not yet masked: what profiling and validation read
+    cleansed_chunks: list[str]  # cleansed and masked: the published output
+    rejects: str
+    report_path: str
+    rows_in: int
+    rows_out: int
+    rows_rejected: int
+    duplicates_removed: int
+
+
+class ChunkInput(Payload):
+    run: RunRef
+    bundle_path: str
+    chunk: str
+    index: int
+    now: datetime | None = None
+
+
+class ProfileChunkOutput(Payload):
+    index: int
+    state_path: str
+    rows: int
+
+
+class MergeProfileInput(Payload):
+    run: RunRef
+    states: list[str]
+    started_at: datetime
+
+
+class MergeProfileOutput(Payload):
+    profile_path: str
+    rows: int
+    columns: int
+
+
+class ValidateChunkOutput(Payload):
+    index: int
+    state: RowLocalState
+    failing: list[str]  # check ids with unexpected rows in this chunk
+
+
+class ValidateDatasetInput(Payload):
+    run: RunRef
+    bundle_path: str
+    chunks: list[str]
+    states: list[RowLocalState]
+    profile_path: str | None
+    now: datetime
+    started_at: datetime
+
+
+class ValidateDatasetOutput(Payload):
+    validation_path: str
+    passed: bool
+    evaluated: int
+    failed: int
+    errors: int
+
+
+class AnomalyInput(Payload):
+    run: RunRef
+    bundle_path: str
+    validation_path: str
+    rows: int
+    now: datetime
+    started_at: datetime
+
+
+class AnomalyOutput(Payload):
+    anomalies: int
+    metrics_recorded: int
+
+
+class ActionInput(Payload):
+    run: RunRef
+    bundle_path: str
+    action_id: str
+    trigger: str
+    status: str  # the run's verdict, which an action never changes
+    result_path: str | None = None
+
+
+class BuildResultInput(Payload):
+    run: RunRef
+    request: RunRequest
+    started_at: datetime
+    finished_at: datetime
+    resolved: ResolveOutput | None = None
+    ingested: IngestOutput | None = None
+    cleansed: CleanseOutput | None = None
+    profile: MergeProfileOutput | None = None
+    validation: ValidateDatasetOutput | None = None
+    error: RunError | None = None
+    error_stage: Stage | None = None
+
+
+class BuildResultOutput(Payload):
+    status: str
+    result_path: str
+    anomalies: int
+
+
+class FinaliseInput(Payload):
+    run: RunRef
+    result_path: str
+    actions: list[ActionOutcome]
+    started_at: datetime  # of the act stage
+    finished_at: datetime
+
+
+class FinaliseOutput(Payload):
+    status: str
+    result_path: str
+    result_sha256: str
+
+
+class RunSummary(Payload):
+    """What ``run_job`` returns (and the Durable status shows as output)."""
+
+    run_id: str
+    status: str
+    result_path: str | None = None
+    error: RunError | None = None
+    actions: list[ActionOutcome] = Field(default_factory=list)
+
+
+class JobSummary(Payload):
+    runs: list[RunSummary]

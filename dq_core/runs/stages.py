@@ -1,0 +1,588 @@
+"""The stages of an orchestrated run, one function per activity, over the ports.
+
+Each function takes its payload and the ports, reads and writes the run's files in the
+tenant's container (:class:`~dq_core.runs.files.RunFiles`), writes the lineage step of
+the stage it closes, and returns a small payload. The activities in ``activities/`` are
+thin wrappers over these; ``dq run`` calls the same ones through the same orchestrator.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlparse
+
+from pydantic import JsonValue
+
+from dq_core.bundle.models import ResolvedBundle
+from dq_core.bundle.resolve import resolve_bundle
+from dq_core.cleansing.context import CleansingContext
+from dq_core.cleansing.engine import CleansingReport, cleanse, mask_output
+from dq_core.config.base import Environment, Kind, ObjectKey, Status, Versioned
+from dq_core.config.canonical import canonical_json
+from dq_core.contracts.models import DataContract
+from dq_core.errors import ConfigError, InputError, ObjectNotFound
+from dq_core.ingest.guarded import ingest
+from dq_core.jobs.models import JobDefinition
+from dq_core.libraries.actions import Trigger
+from dq_core.libraries.governance import Masking
+from dq_core.lineage.models import MetricPoint, RunRecord, StepRecord
+from dq_core.ports import BlobStore, ConfigReader, LineageStore, SecretStore
+from dq_core.profiling.finish import finish_profile
+from dq_core.profiling.models import ProfileResult, ProfileState
+from dq_core.profiling.state import merge_profile_states, profile_state
+from dq_core.results.run import (
+    ActionOutcome,
+    ContractStamp,
+    InputStamp,
+    JobStamp,
+    ProfileSummary,
+    RunResult,
+    RunStatus,
+    anomalies_of,
+)
+from dq_core.runs import payloads as p
+from dq_core.runs.files import RunFiles
+from dq_core.validation.context import ValidationContext
+from dq_core.validation.engine import merge_states, row_local_state, validate
+from dq_core.validation.results import ValidationResult
+
+
+@dataclass(frozen=True)
+class RunPorts:
+    """What the stages need from outside: the four ports, and whether local files may be read."""
+
+    contracts: ConfigReader
+    lineage: LineageStore
+    blobs: BlobStore
+    secrets: SecretStore
+    allow_local_files: bool = False  # only the local host (dq run) reads file:// inputs
+
+    def files(self, run: p.RunRef) -> RunFiles:
+        return RunFiles(self.blobs, run.tenant)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _step(
+    ports: RunPorts,
+    run: p.RunRef,
+    stage: p.Stage,
+    started_at: datetime,
+    *,
+    status: str = "succeeded",
+    metrics: dict[str, JsonValue] | None = None,
+    outputs: dict[str, str] | None = None,
+    versions: dict[str, str] | None = None,
+) -> None:
+    ports.lineage.put_step(
+        StepRecord(
+            tenant=run.tenant,
+            run_id=run.run_id,
+            step=stage.value,
+            status=status,
+            started_at=started_at,
+            finished_at=_now(),
+            metrics=metrics or {},
+            outputs=outputs or {},
+            versions=versions or {},
+            correlation_id=run.correlation_id,
+        )
+    )
+
+
+def load_bundle(ports: RunPorts, run: p.RunRef, path: str) -> ResolvedBundle:
+    """The run's bundle, its sha256 checked again on the way in."""
+    bundle = ResolvedBundle.model_validate_json(ports.files(run).read_bytes(path))
+    if bundle.tenant != run.tenant:
+        raise ConfigError(f"bundle {path} belongs to tenant {bundle.tenant}, not {run.tenant}")
+    return bundle
+
+
+# --- resolve ---------------------------------------------------------------------------------
+
+
+def _pick(reader: ConfigReader, run: p.RunRef, kind: Kind, object_id: str, version: str | None) -> Versioned:
+    """The version asked for, else the newest published one. Outside ``local`` only published
+    versions run: a draft is never what production data is checked against."""
+    if version is None:
+        versions = reader.versions(run.tenant, run.environment, kind, object_id)
+        objects = [
+            reader.get(run.tenant, run.environment, ObjectKey(kind=kind, id=object_id, version=v)) for v in versions
+        ]
+        published = [obj for obj in objects if obj.status is Status.PUBLISHED]
+        if not objects:
+            raise ObjectNotFound(f"{kind.value} {object_id!r} does not exist in {run.tenant}/{run.environment}")
+        chosen = (published or objects)[-1]
+    else:
+        chosen = reader.get(run.tenant, run.environment, ObjectKey(kind=kind, id=object_id, version=version))
+    if run.environment != Environment.LOCAL.value and chosen.status is not Status.PUBLISHED:
+        raise ConfigError(
+            f"{kind.value} {object_id}@{chosen.version} is {chosen.status.value}: "
+            f"only published versions run in {run.environment}"
+        )
+    return chosen
+
+
+def _bundle_from_store(ports: RunPorts, inp: p.ResolveInput) -> ResolvedBundle:
+    request, run = inp.request, inp.run
+    if request.job_id:
+        job = _pick(ports.contracts, run, Kind.JOB_DEFINITION, request.job_id, request.job_version)
+        assert isinstance(job, JobDefinition)  # noqa: S101 - asked for by kind
+        contract = ports.contracts.get(
+            run.tenant, run.environment, ObjectKey(kind=Kind.CONTRACT, id=job.contract.id, version=job.contract.version)
+        )
+        assert isinstance(contract, DataContract)  # noqa: S101
+        return resolve_bundle(ports.contracts, contract, dataset=request.dataset or job.dataset, job=job)
+    if request.contract_id:
+        contract = _pick(ports.contracts, run, Kind.CONTRACT, request.contract_id, request.contract_version)
+        assert isinstance(contract, DataContract)  # noqa: S101
+        return resolve_bundle(ports.contracts, contract, dataset=request.dataset)
+    raise ConfigError("a run names a job, a contract or a materialised bundle")
+
+
+def resolve_run(ports: RunPorts, inp: p.ResolveInput) -> p.ResolveOutput:
+    run, request, files = inp.run, inp.request, ports.files(inp.run)
+    path = run.folder + "bundle.json"
+    bundle = load_bundle(ports, run, request.bundle_path) if request.bundle_path else _bundle_from_store(ports, inp)
+    if bundle.environment.value != run.environment:
+        raise ConfigError(f"the bundle is for environment {bundle.environment.value}, the run for {run.environment}")
+    files.write_bytes(path, canonical_json(bundle))
+    job = JobStamp(id=bundle.job.id, version=bundle.job.version) if bundle.job else None
+    contract = ContractStamp(
+        id=bundle.contract.id,
+        version=bundle.contract.version,
+        sha256=bundle.contract.sha256,
+        dataset=bundle.dataset.name,
+        bundle_sha256=bundle.sha256,
+    )
+    ports.lineage.put_run(_run_record(run, request, inp.started_at, "running", contract, job))
+    action_ids: dict[str, list[str]] = {}
+    for resolved in bundle.actions:
+        for trigger in resolved.triggers:
+            action_ids.setdefault(trigger.value, []).append(resolved.action.id)
+    _step(
+        ports,
+        run,
+        p.Stage.RESOLVE,
+        inp.started_at,
+        outputs={"bundle": path},
+        versions={source.id: source.version for source in bundle.sources} | {"bundle_sha256": bundle.sha256},
+    )
+    return p.ResolveOutput(
+        bundle_path=path,
+        contract=contract,
+        job=job,
+        chunk_rows=request.overrides.chunk_rows or bundle.infra.chunk_rows,
+        max_parallelism=request.overrides.max_parallelism or bundle.infra.max_parallelism,
+        action_ids=action_ids,
+    )
+
+
+def _run_record(
+    run: p.RunRef,
+    request: p.RunRequest,
+    started_at: datetime,
+    status: str,
+    contract: ContractStamp | None,
+    job: JobStamp | None,
+    **extra: object,
+) -> RunRecord:
+    source = request.inputs[0]
+    return RunRecord(
+        tenant=run.tenant,
+        run_id=run.run_id,
+        environment=run.environment,
+        status=status,
+        started_at=started_at,
+        ingestion_mode=request.ingestion_mode,
+        input_uri=source.uri,
+        input_etag=source.etag,
+        trigger=request.trigger,
+        job_id=job.id if job else request.job_id,
+        job_version=job.version if job else request.job_version,
+        contract_id=contract.id if contract else (request.contract_id or ""),
+        contract_version=contract.version if contract else (request.contract_version or ""),
+        contract_sha256=contract.sha256 if contract else "",
+        bundle_sha256=contract.bundle_sha256 if contract else "",
+        **extra,
+    )
+
+
+# --- ingest ----------------------------------------------------------------------------------
+
+
+def _local_path(uri: str) -> Path:
+    parsed = urlparse(uri)
+    if parsed.netloc not in ("", "localhost"):
+        raise InputError(f"{uri}: only local file URIs can be read")
+    return Path(unquote(parsed.path))
+
+
+@contextmanager
+def _raw_file(ports: RunPorts, run: p.RunRef, source: p.InputRef) -> Iterator[tuple[Path, str | None]]:
+    """The raw input as a local file to read (never to change), and its ETag."""
+    if source.uri.startswith("file:"):
+        if not ports.allow_local_files:
+            raise InputError(f"{source.uri}: this host reads inputs from the tenant's container only")
+        yield _local_path(source.uri), source.etag
+        return
+    if "://" in source.uri:
+        raise InputError(f"{source.uri}: give the input as a path in the tenant's container (landing/...)")
+    data, etag = ports.blobs.get(run.tenant, source.uri)
+    if source.etag and etag.strip('"') != source.etag.strip('"'):
+        raise InputError(f"{source.uri}: changed since the run was started (ETag {etag}, expected {source.etag})")
+    with tempfile.TemporaryDirectory(prefix="dq-ingest-") as folder:
+        local = Path(folder) / PurePosixPath(source.uri).name
+        local.write_bytes(data)
+        yield local, etag
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ingest_file(ports: RunPorts, inp: p.IngestInput) -> p.IngestOutput:
+    run, files = inp.run, ports.files(inp.run)
+    bundle = load_bundle(ports, run, inp.bundle_path)
+    with _raw_file(ports, run, inp.input) as (path, etag):
+        ingested = ingest(path, bundle, inp.options)
+        sha256 = _sha256_of(path)
+    chunks = files.write_chunks(run.folder + "ingested/", ingested.frame, inp.chunk_rows)
+    report = ingested.report
+    stamp = InputStamp(
+        uri=inp.input.uri, etag=etag, sha256=sha256, format=report.format, bytes=report.bytes, rows=report.rows
+    )
+    _step(
+        ports,
+        run,
+        p.Stage.INGEST,
+        inp.started_at,
+        metrics={"rows": report.rows, "bytes": report.bytes, "chunks": len(chunks), "blank_rows": report.blank_rows},
+        outputs={"chunks": run.folder + "ingested/", "input": inp.input.uri},
+    )
+    return p.IngestOutput(chunks=chunks, input=stamp, report=report)
+
+
+# --- cleanse ---------------------------------------------------------------------------------
+
+
+def tenant_salt(secrets: SecretStore, bundle: ResolvedBundle) -> bytes | None:
+    """The governance salt, when a mask step will hash; None otherwise (or when it is missing:
+    the mask step then stops with the secret's name)."""
+    hashes = any(column.masking is Masking.HASH for column in bundle.dataset.columns)
+    if not hashes or not any(step.type == "mask" for step in bundle.cleansing):
+        return None
+    try:
+        return secrets.get(bundle.tenant, bundle.governance.salt_secret).encode("utf-8")
+    except ObjectNotFound:
+        return None
+
+
+def cleanse_dataset(ports: RunPorts, inp: p.CleanseInput) -> p.CleanseOutput:
+    run, files = inp.run, ports.files(inp.run)
+    bundle = load_bundle(ports, run, inp.bundle_path)
+    ctx = CleansingContext(bundle=bundle, salt=tenant_salt(ports.secrets, bundle), defer_masking=True)
+    output = cleanse(files.read_frames(inp.chunks), ctx)
+    work = files.write_chunks(run.folder + "work/", output.cleansed, inp.chunk_rows)
+    cleansed, rejects, report = mask_output(output.cleansed, output.rejects, output.report, ctx)
+    published = files.write_chunks(run.folder + "cleansed/", cleansed, inp.chunk_rows)
+    rejects_path = files.write_frame(run.folder + "rejects.parquet", rejects)
+    report_path = files.write_model(run.folder + "cleansing.json", report)
+    _step(
+        ports,
+        run,
+        p.Stage.CLEANSE,
+        inp.started_at,
+        metrics={
+            "rows_in": report.rows_in,
+            "rows_out": report.rows_out,
+            "rows_rejected": report.rows_rejected,
+            "duplicates_removed": report.duplicates_removed,
+        },
+        outputs={"cleansed": run.folder + "cleansed/", "rejects": rejects_path, "report": report_path},
+    )
+    return p.CleanseOutput(
+        work_chunks=work,
+        cleansed_chunks=published,
+        rejects=rejects_path,
+        report_path=report_path,
+        rows_in=report.rows_in,
+        rows_out=report.rows_out,
+        rows_rejected=report.rows_rejected,
+        duplicates_removed=report.duplicates_removed,
+    )
+
+
+# --- profile ---------------------------------------------------------------------------------
+
+
+def profile_chunk(ports: RunPorts, inp: p.ChunkInput) -> p.ProfileChunkOutput:
+    files = ports.files(inp.run)
+    state = profile_state(files.read_frame(inp.chunk))
+    path = files.write_model(f"{inp.run.folder}profile/state-{inp.index:05d}.json", state)
+    return p.ProfileChunkOutput(index=inp.index, state_path=path, rows=state.rows)
+
+
+def merge_profile(ports: RunPorts, inp: p.MergeProfileInput) -> p.MergeProfileOutput:
+    files = ports.files(inp.run)
+    states = [ProfileState.model_validate_json(files.read_bytes(path)) for path in inp.states]
+    profile = finish_profile(merge_profile_states(states))
+    path = files.write_model(inp.run.folder + "profile.json", profile)
+    _step(
+        ports,
+        inp.run,
+        p.Stage.PROFILE,
+        inp.started_at,
+        metrics={"rows": profile.row_count, "columns": len(profile.columns), "chunks": len(states)},
+        outputs={"profile": path},
+    )
+    return p.MergeProfileOutput(profile_path=path, rows=profile.row_count, columns=len(profile.columns))
+
+
+# --- validate --------------------------------------------------------------------------------
+
+
+def baseline_path(bundle: ResolvedBundle) -> str:
+    """Where the last finished run of a contract's dataset leaves its profile (drift baseline)."""
+    return f"profiles/{bundle.contract.id}/{bundle.dataset.name}/latest.json"
+
+
+def metric_key(bundle: ResolvedBundle, metric: str) -> str:
+    return f"{bundle.contract.id}/{bundle.dataset.name}/{metric}"
+
+
+def _validation_context(bundle: ResolvedBundle, now: datetime | None) -> ValidationContext:
+    return ValidationContext(now=now or _now(), dataset_name=bundle.dataset.name)
+
+
+def validate_chunk(ports: RunPorts, inp: p.ChunkInput) -> p.ValidateChunkOutput:
+    files = ports.files(inp.run)
+    bundle = load_bundle(ports, inp.run, inp.bundle_path)
+    state = row_local_state(files.read_frame(inp.chunk).lazy(), bundle, _validation_context(bundle, inp.now))
+    failing = sorted(check_id for check_id, counts in state.checks.items() if counts.unexpected)
+    return p.ValidateChunkOutput(index=inp.index, state=state, failing=failing)
+
+
+def _profile_at(files: RunFiles, path: str | None) -> ProfileResult | None:
+    if path is None:
+        return None
+    try:
+        return ProfileResult.model_validate_json(files.read_bytes(path))
+    except ObjectNotFound:
+        return None
+
+
+def _history(ports: RunPorts, run: p.RunRef, bundle: ResolvedBundle) -> dict[str, list[float]]:
+    from dq_core.libraries.rules import AnomalyRule  # noqa: PLC0415
+    from dq_core.validation.dataset import anomaly_key  # noqa: PLC0415
+
+    keys = {anomaly_key(r.rule, r.columns) for r in bundle.rules if isinstance(r.rule, AnomalyRule)}
+    return {
+        key: [point.value for point in ports.lineage.metric_history(run.tenant, metric_key(bundle, key))]
+        for key in sorted(keys)
+    }
+
+
+def validate_dataset(ports: RunPorts, inp: p.ValidateDatasetInput) -> p.ValidateDatasetOutput:
+    run, files = inp.run, ports.files(inp.run)
+    bundle = load_bundle(ports, run, inp.bundle_path)
+    base = _validation_context(bundle, inp.now)
+    ctx = ValidationContext(
+        now=base.now,
+        dataset_name=base.dataset_name,
+        current_profile=_profile_at(files, inp.profile_path),
+        baseline_profile=_profile_at(files, baseline_path(bundle)),
+        history=_history(ports, run, bundle),
+    )
+    merged = merge_states(inp.states, ctx.sample_limit)
+    result = validate(files.read_frames(inp.chunks).lazy(), bundle, ctx, row_local=merged)
+    path = files.write_model(run.folder + "validation.json", result)
+    summary = result.summary
+    _step(
+        ports,
+        run,
+        p.Stage.VALIDATE,
+        inp.started_at,
+        status="passed" if result.passed else "failed",
+        metrics=summary.model_dump(mode="json"),
+        outputs={"validation": path},
+    )
+    return p.ValidateDatasetOutput(
+        validation_path=path,
+        passed=result.passed,
+        evaluated=summary.evaluated,
+        failed=summary.failed,
+        errors=summary.errors,
+    )
+
+
+# --- anomaly check ---------------------------------------------------------------------------
+
+
+def check_anomalies(ports: RunPorts, inp: p.AnomalyInput) -> p.AnomalyOutput:
+    """Record this run's metric points (the history of the next runs) and count anomalies."""
+    run, files = inp.run, ports.files(inp.run)
+    bundle = load_bundle(ports, run, inp.bundle_path)
+    validation = ValidationResult.model_validate_json(files.read_bytes(inp.validation_path))
+    values: dict[str, float] = {"row_count": float(inp.rows)}
+    for rule in validation.rules:
+        observed = rule.observed_value
+        if (
+            rule.type == "anomaly"
+            and rule.metric
+            and isinstance(observed, (int, float))
+            and not isinstance(observed, bool)
+        ):
+            values[rule.metric] = float(observed)
+    for key, value in values.items():
+        ports.lineage.append_metric(
+            MetricPoint(tenant=run.tenant, key=metric_key(bundle, key), at=inp.now, value=value, run_id=run.run_id)
+        )
+    anomalies = anomalies_of(validation)
+    _step(
+        ports,
+        run,
+        p.Stage.ANOMALY_CHECK,
+        inp.started_at,
+        metrics={"anomalies": len(anomalies), "metrics_recorded": len(values)},
+    )
+    return p.AnomalyOutput(anomalies=len(anomalies), metrics_recorded=len(values))
+
+
+# --- result, actions, finalise ---------------------------------------------------------------
+
+
+def build_result(ports: RunPorts, inp: p.BuildResultInput) -> p.BuildResultOutput:
+    """The verdict: result.json from what the stages left, or the error that stopped the run."""
+    run, files = inp.run, ports.files(inp.run)
+    validation = (
+        ValidationResult.model_validate_json(files.read_bytes(inp.validation.validation_path))
+        if inp.validation
+        else None
+    )
+    profile = _profile_at(files, inp.profile.profile_path if inp.profile else None)
+    cleansing = (
+        CleansingReport.model_validate_json(files.read_bytes(inp.cleansed.report_path)) if inp.cleansed else None
+    )
+    if inp.error is not None:
+        status = RunStatus.ERROR
+    else:
+        status = RunStatus.PASSED if validation is not None and validation.passed else RunStatus.FAILED
+    resolved = inp.resolved
+    result = RunResult(
+        run_id=run.run_id,
+        tenant=run.tenant,
+        environment=run.environment,
+        job_definition=resolved.job if resolved else None,
+        contract=resolved.contract if resolved else None,
+        input=inp.ingested.input if inp.ingested else None,
+        status=status,
+        started_at=inp.started_at,
+        finished_at=inp.finished_at,
+        cleansing=cleansing,
+        profile=ProfileSummary.of(profile) if profile else None,
+        validation=validation,
+        anomalies=anomalies_of(validation) if validation else [],
+        error=inp.error,
+    )
+    path = files.write_bytes(run.folder + "result.json", result.to_json().encode("utf-8"))
+    if inp.error is not None and inp.error_stage is not None:
+        _step(
+            ports,
+            run,
+            inp.error_stage,
+            inp.finished_at,
+            status="error",
+            metrics={"code": inp.error.code, "message": inp.error.message},
+        )
+    if profile is not None and resolved is not None and status is not RunStatus.ERROR:
+        bundle = load_bundle(ports, run, resolved.bundle_path)
+        files.write_model(baseline_path(bundle), profile)  # the next run's drift baseline
+    contract = resolved.contract if resolved else None
+    record = _run_record(
+        run,
+        inp.request,
+        inp.started_at,
+        status.value,
+        contract,
+        resolved.job if resolved else None,
+        finished_at=inp.finished_at,
+        input_sha256=inp.ingested.input.sha256 if inp.ingested else None,
+        result_sha256=hashlib.sha256(result.to_json().encode("utf-8")).hexdigest(),
+        error=inp.error.message if inp.error else None,
+    )
+    ports.lineage.put_run(record)
+    return p.BuildResultOutput(status=status.value, result_path=path, anomalies=len(result.anomalies))
+
+
+def actions_for(resolved: p.ResolveOutput, status: str, anomalies: int) -> list[tuple[str, str]]:
+    """(action id, trigger) pairs that fire for a verdict; each action at most once."""
+    fired = [Trigger.ALWAYS]
+    fired.append({"passed": Trigger.ON_SUCCESS, "failed": Trigger.ON_FAILURE}.get(status, Trigger.ON_ERROR))
+    if anomalies:
+        fired.append(Trigger.ON_ANOMALY)
+    chosen: dict[str, str] = {}
+    for trigger in fired:
+        for action_id in resolved.action_ids.get(trigger.value, []):
+            chosen.setdefault(action_id, trigger.value)
+    return sorted(chosen.items())
+
+
+def finalise_run(ports: RunPorts, inp: p.FinaliseInput) -> p.FinaliseOutput:
+    """Add the actions' outcomes to result.json, stamp its sha256 on the run, close the lineage."""
+    run, files = inp.run, ports.files(inp.run)
+    result = RunResult.model_validate_json(files.read_bytes(inp.result_path))
+    result = result.model_copy(update={"actions": list(inp.actions)})
+    data = result.to_json().encode("utf-8")
+    files.write_bytes(inp.result_path, data)
+    sha256 = hashlib.sha256(data).hexdigest()
+    record = ports.lineage.get_run(run.tenant, run.run_id)
+    ports.lineage.put_run(record.model_copy(update={"result_sha256": sha256}))
+    failed = [a.action_id for a in inp.actions if a.status == "failed"]
+    if inp.actions:
+        _step(
+            ports,
+            run,
+            p.Stage.ACT,
+            inp.started_at,
+            status="failed" if failed else "succeeded",
+            metrics={"actions": len(inp.actions), "failed": len(failed)},
+        )
+    _step(
+        ports,
+        run,
+        p.Stage.FINALISE,
+        inp.finished_at,
+        status=result.status.value,
+        metrics={"status": result.status.value},
+        outputs={"result": inp.result_path},
+    )
+    return p.FinaliseOutput(status=result.status.value, result_path=inp.result_path, result_sha256=sha256)
+
+
+def run_action(ports: RunPorts, inp: p.ActionInput) -> ActionOutcome:
+    from dq_core.actions import dispatch  # noqa: PLC0415
+
+    bundle = load_bundle(ports, inp.run, inp.bundle_path)
+    ctx = dispatch.ActionContext(
+        bundle=bundle,
+        run_id=inp.run.run_id,
+        trigger=inp.trigger,
+        status=inp.status,
+        result_path=inp.result_path,
+        blobs=ports.blobs,
+        secrets=ports.secrets,
+    )
+    return dispatch.run_action(dispatch.find_action(bundle, inp.action_id), ctx)
