@@ -46,7 +46,8 @@ def _bundle(args: argparse.Namespace) -> ResolvedBundle:
     main = importlib.import_module("dq_core.cli.main")  # it imports this module
 
     if args.odcs:
-        return main._odcs_bundle(args.odcs, args.dataset, args.tenant or "local", args.env or "local")
+        odcs: ResolvedBundle = main._odcs_bundle(args.odcs, args.dataset, args.tenant or "local", args.env or "local")
+        return odcs
     workspace, scope = main._workspace(args)
     if args.job:
         return service.job_bundle(workspace, scope, args.job, version=args.version)
