@@ -54,7 +54,9 @@ def _unwrap(stage: p.Stage, raw: Any) -> dict[str, Any]:
 
 def _call(context: df.DurableOrchestrationContext, stage: p.Stage, name: p.ActivityName, payload: Any) -> Steps:
     try:
-        raw = yield context.call_activity_with_retry(name.value, RETRY, payload.model_dump(mode="json"))
+        raw = yield context.call_activity_with_retry(
+            name.value, RETRY, payload.model_dump(mode="json"), expected_type=dict
+        )
     except Exception as exc:  # noqa: BLE001 - the SDK flattens every activity failure to Exception
         raise StageFailed(stage, _failure(exc)) from None
     return _unwrap(stage, raw)
@@ -98,7 +100,9 @@ def _fan_out(
     scheduled = 0
     while scheduled < len(payloads) or pending:
         while scheduled < len(payloads) and len(pending) < limit:
-            task = context.call_activity_with_retry(name.value, RETRY, payloads[scheduled].model_dump(mode="json"))
+            task = context.call_activity_with_retry(
+                name.value, RETRY, payloads[scheduled].model_dump(mode="json"), expected_type=dict
+            )
             pending.append((task, scheduled))
             scheduled += 1
         done = yield context.task_any([task for task, _ in pending])
@@ -275,7 +279,7 @@ def run_file_steps(context: df.DurableOrchestrationContext, file_run: p.FileRun)
             for action_id, trigger in fired
         ]
         tasks = [
-            context.call_activity(p.ActivityName.RUN_ACTION.value, item.model_dump(mode="json"))
+            context.call_activity(p.ActivityName.RUN_ACTION.value, item.model_dump(mode="json"), expected_type=dict)
             for item in action_inputs
         ]
         try:
@@ -319,7 +323,7 @@ def _started(context: df.DurableOrchestrationContext) -> datetime:
 
 
 def run_job(context: df.DurableOrchestrationContext) -> Steps:
-    request = p.RunRequest.model_validate(context.get_input())
+    request = p.RunRequest.model_validate(context.get_input(expected_type=dict))
     if len(request.inputs) == 1:
         file_run = p.FileRun(request=request, run_id=str(context.new_uuid()), started_at=_started(context))
         summary = yield from run_file_steps(context, file_run)
@@ -336,6 +340,7 @@ def run_job(context: df.DurableOrchestrationContext) -> Steps:
                 p.OrchestratorName.RUN_FILE.value,
                 file_run.model_dump(mode="json"),
                 instance_id=f"{context.instance_id}:{index}",
+                expected_type=dict,
             )
         )
     results = yield context.task_all(tasks)
@@ -343,6 +348,6 @@ def run_job(context: df.DurableOrchestrationContext) -> Steps:
 
 
 def run_file(context: df.DurableOrchestrationContext) -> Steps:
-    file_run = p.FileRun.model_validate(context.get_input())
+    file_run = p.FileRun.model_validate(context.get_input(expected_type=dict))
     summary = yield from run_file_steps(context, file_run)
     return summary.model_dump(mode="json")
