@@ -80,3 +80,43 @@ def test_sources_are_python_files_under_layout() -> None:
     ):
         assert (ROOT / name).is_file(), name
     assert Path(ROOT / ".ci" / "run").is_file()
+
+
+ORCHESTRATOR_IMPORTS = {
+    "__future__",
+    "collections.abc",
+    "typing",
+    "datetime",
+    "azure.durable_functions",
+    "dq_core.runs.payloads",
+    "dq_core.results.run",
+    "dq_core.libraries.actions",
+    "orchestrators.run_job",
+}
+NONDETERMINISTIC = {"datetime.now", "datetime.utcnow", "time.time", "uuid.uuid4", "random.random", "os.environ"}
+
+
+def test_orchestrators_import_only_the_durable_sdk_and_payload_models() -> None:
+    for path in (ROOT / "orchestrators").glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        modules = {
+            node.module if node.module in ORCHESTRATOR_IMPORTS else f"{node.module}.{alias.name}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            for alias in node.names
+        }
+        modules |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        assert modules <= ORCHESTRATOR_IMPORTS, (path.name, modules - ORCHESTRATOR_IMPORTS)
+        assert not _names(tree) & NONDETERMINISTIC, path.name
+        calls = {
+            node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        }
+        assert not calls & {"open", "print", "input"}, path.name
+
+
+def test_activities_stay_thin() -> None:
+    """Activities only wire payloads to stages: no polars, no SDK clients of their own."""
+    for path in (ROOT / "activities").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        assert "import polars" not in source and "azure.storage" not in source and "azure.data" not in source
+        assert len(source.splitlines()) < 120, f"{path.name} is growing logic: move it to dq_core.runs.stages"
