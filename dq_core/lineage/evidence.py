@@ -26,6 +26,9 @@ from dq_core.profiling.models import ProfileResult
 from dq_core.results.run import RunResult
 
 MANIFEST = "manifest.json"
+# A run's working files stay out of the pack: the raw rows as ingested and the cleansed
+# rows before masking hold unmasked values; the masked outputs and the hashes are enough.
+WORKING_FOLDERS = ("ingested/", "work/", "profile/")
 EVIDENCE_SCHEMA = "dq.evidence/v1"
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed zip timestamps: the same run gives the same bytes
 
@@ -92,7 +95,10 @@ def export_evidence(lineage: LineageStore, blobs: BlobStore, tenant: str, run_id
     }
     prefix = run_prefix(run_id)
     for name in blobs.list(tenant, prefix):
-        files["outputs/" + name.removeprefix(prefix)] = blobs.get(tenant, name)[0]
+        relative = name.removeprefix(prefix)
+        if relative.startswith(WORKING_FOLDERS):
+            continue
+        files["outputs/" + relative] = blobs.get(tenant, name)[0]
     manifest = {
         "schema_id": EVIDENCE_SCHEMA,
         "tenant": tenant,

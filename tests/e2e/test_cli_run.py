@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import polars as pl
@@ -108,3 +109,20 @@ def test_run_refuses_bad_input_and_configuration_with_exit_2(tmp_path: Path) -> 
     result = dq("run", str(empty), "--contract", "customers", "--out", str(out), "--home", str(tmp_path / "h"))
     _assert_bad_input(result, "empty_file")
     assert json.loads((out / "result.json").read_text())["error"]["code"] == "empty_file"
+
+
+def test_an_orchestrated_run_exports_an_evidence_pack_without_unmasked_rows(tmp_path: Path) -> None:
+    out, result = _run(tmp_path, "--salt-file", str(_salt(tmp_path)))
+    assert result.returncode == 1, result.stderr
+    run_id = json.loads((out / "result.json").read_text())["run_id"]
+    pack = tmp_path / "evidence.zip"
+    home = str(tmp_path / "home")
+    exported = dq("lineage", "export", run_id, "--tenant", "contoso", "--home", home, "--out", str(pack))
+    assert exported.returncode == 0, exported.stderr
+    names = set(zipfile.ZipFile(pack).namelist())
+    assert {"outputs/result.json", "outputs/bundle.json", "outputs/rejects.parquet", "lineage/steps.json"} <= names
+    assert not [n for n in names if n.startswith(("outputs/work/", "outputs/ingested/"))]
+    steps = json.loads(zipfile.ZipFile(pack).read("lineage/steps.json"))
+    assert {"ingest", "cleanse", "profile", "validate", "finalise"} <= {s["step"] for s in steps}
+    verified = dq("lineage", "verify", str(pack), "--home", home)
+    assert verified.returncode == 0, verified.stderr
