@@ -44,6 +44,11 @@ class ContractStore(ConfigReader, Protocol):
         """The stored object with its lifecycle columns; ObjectNotFound when absent."""
         ...
 
+    def tenants(self, environment: str) -> list[str]:
+        """Every tenant holding at least one object (any kind, any status) in ``environment``,
+        sorted. What the timer walks to find the schedules of a deployment's environment."""
+        ...
+
     def list(self, tenant: str, environment: str, kind: Kind | None = None) -> list[StoredObject]: ...
 
     def transition(self, tenant: str, environment: str, key: ObjectKey, target: Status, *, actor: str) -> StoredObject:

@@ -344,6 +344,12 @@ class PostgresContractStore:
                 raise ConflictError(msg)
             return existing  # promoted before: nothing to do
 
+    def tenants(self, environment: str) -> list[str]:
+        with self._cursor() as cur:
+            cur.execute("SELECT DISTINCT tenant FROM config_objects WHERE environment = %s", (environment,))
+            found = [str(row["tenant"]) for row in cur.fetchall()]
+        return sorted(found)  # code-point order, as SQLite's: not the database collation
+
     def list(self, tenant: str, environment: str, kind: Kind | None = None) -> list[StoredObject]:
         query = _SELECT + " WHERE tenant = %s AND environment = %s"
         params: Sequence[str] = (tenant, environment)

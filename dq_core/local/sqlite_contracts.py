@@ -131,6 +131,10 @@ class SqliteContractStore:
             raise ObjectNotFound(msg)
         return found
 
+    def tenants(self, environment: str) -> list[str]:
+        rows = self._db().execute("SELECT DISTINCT tenant FROM config_objects WHERE environment=?", (environment,))
+        return sorted(str(row[0]) for row in rows.fetchall())
+
     def list(self, tenant: str, environment: str, kind: Kind | None = None) -> list[StoredObject]:
         query = f"SELECT {COLUMNS} FROM config_objects WHERE tenant=? AND environment=?"  # noqa: S608
         args: tuple[str, ...] = (tenant, environment)

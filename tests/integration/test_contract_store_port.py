@@ -147,3 +147,14 @@ def test_promotion_refuses_a_reference_with_other_content_there(contract_store: 
     publish(contract_store, RULES, env="test")
     with pytest.raises(LifecycleError, match="differs from dev"):
         contract_store.promote("a", "dev", CONTRACT, actor="release")
+
+
+def test_tenants_of_an_environment(contract_store: Any) -> None:
+    assert contract_store.tenants("dev") == []
+    contract_store.put(rules("zeta"), actor="author")
+    contract_store.put(rules("a"), actor="author")
+    contract_store.put(rules("a", message="a second put of the same key"), actor="author")
+    contract_store.put(rules("b-c", env="test"), actor="author")
+    assert contract_store.tenants("dev") == ["a", "zeta"]  # distinct, sorted, drafts count
+    assert contract_store.tenants("test") == ["b-c"]
+    assert contract_store.tenants("prod") == []
