@@ -3,7 +3,19 @@
 import azure.durable_functions as df
 import azure.functions as func
 
+from activities.blueprint import bp as activities_bp
+from orchestrators.blueprint import bp as orchestrators_bp
+from triggers.blob_events import bp as blob_events_bp
 from triggers.health import bp as health_bp
+from triggers.runs import bp as runs_bp
+from triggers.schedules import bp as schedules_bp
+from triggers.uploads import bp as uploads_bp
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(health_bp)
+app.register_functions(runs_bp)
+app.register_functions(uploads_bp)
+app.register_functions(blob_events_bp)
+app.register_functions(schedules_bp)
+app.register_functions(orchestrators_bp)
+app.register_functions(activities_bp)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -26,3 +27,12 @@ def libraries_copy(tmp_path: Path) -> Path:
     target = tmp_path / "libraries"
     shutil.copytree(LIBRARIES, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def functions() -> dict[str, Any]:
+    """Every registered function of the Functions app, by name. ``FunctionApp.get_functions()``
+    may be called once per process, so the app is indexed here, once per session, for every test."""
+    import function_app  # the whole app: only the tests that use it pay for the import
+
+    return {fn.get_function_name(): fn for fn in function_app.app.get_functions()}

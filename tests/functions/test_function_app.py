@@ -1,4 +1,4 @@
-"""The Functions app indexes, and its routes answer real azure.functions requests."""
+"""The Functions app indexes every entry point, orchestrator and activity with the bindings the host reads."""
 
 from __future__ import annotations
 
@@ -8,19 +8,83 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-import function_app
+from dq_core.runs.payloads import ActivityName, OrchestratorName
+from tests.conftest import ROOT
+
+ENTRY_POINTS = {"health", "start_run", "upload_file", "on_blob_created", "start_scheduled_runs"}
 
 
-@pytest.fixture(scope="session")
-def functions() -> dict[str, Any]:
-    # FunctionApp.get_functions() may be called once per process: index once
-    return {fn.get_function_name(): fn for fn in function_app.app.get_functions()}
+def bindings(functions: dict[str, Any], name: str) -> dict[str, dict[str, Any]]:
+    found = json.loads(functions[name].get_function_json())["bindings"]
+    by_type = {binding["type"]: binding for binding in found}
+    assert len(by_type) == len(found), f"{name}: two bindings of one type"
+    return by_type
+
+
+def test_every_function_is_registered_once(functions: dict[str, Any]) -> None:
+    expected = ENTRY_POINTS | {o.value for o in OrchestratorName} | {a.value for a in ActivityName}
+    assert set(functions) == expected
 
 
 def test_app_indexes_the_health_route(functions: dict[str, Any]) -> None:
-    bindings = json.loads(functions["health"].get_function_json())["bindings"]
-    trigger = next(b for b in bindings if b["type"] == "httpTrigger")
+    trigger = bindings(functions, "health")["httpTrigger"]
     assert (trigger["route"], trigger["methods"]) == ("health", ["GET"])
+
+
+@pytest.mark.parametrize(
+    ("name", "route"),
+    [("start_run", "tenants/{tenant}/jobs/{job_id}/runs"), ("upload_file", "tenants/{tenant}/uploads/{dataset}")],
+)
+def test_http_starters_are_post_routes_with_a_durable_client(functions: dict[str, Any], name: str, route: str) -> None:
+    found = bindings(functions, name)
+    trigger = found["httpTrigger"]
+    assert (trigger["route"], trigger["methods"], trigger["authLevel"]) == (route, ["POST"], "FUNCTION")
+    assert found["http"]["direction"] == "OUT"
+    assert found["durableClient"]["direction"] == "IN"
+    assert callable(functions[name].get_user_function().client_function)
+
+
+def test_blob_events_arrive_through_event_grid(functions: dict[str, Any]) -> None:
+    found = bindings(functions, "on_blob_created")
+    assert set(found) == {"eventGridTrigger", "durableClient"}
+    assert found["eventGridTrigger"]["name"] == "event"
+    assert found["durableClient"]["name"] == "client"
+
+
+def test_the_event_grid_subscription_names_the_event_grid_function(functions: dict[str, Any]) -> None:
+    from tests.unit.test_bicep import module_file, section
+
+    name = section(module_file("eventgrid-subscription"), "parameters")["eventGridFunctionName"]["default"]
+    assert "eventGridTrigger" in bindings(functions, name)
+
+
+def test_the_timer_ticks_every_minute(functions: dict[str, Any]) -> None:
+    found = bindings(functions, "start_scheduled_runs")
+    assert set(found) == {"timerTrigger", "durableClient"}
+    timer = found["timerTrigger"]
+    assert timer["schedule"] == "0 * * * * *"  # NCRONTAB: six fields, second 0 of every minute
+    assert timer["runOnStartup"] is False
+    assert timer["useMonitor"] is True
+
+
+@pytest.mark.parametrize("name", [o.value for o in OrchestratorName])
+def test_each_orchestrator_has_an_orchestration_trigger(functions: dict[str, Any], name: str) -> None:
+    trigger = bindings(functions, name)["orchestrationTrigger"]
+    assert (trigger["name"], trigger["direction"]) == ("context", "IN")
+    assert callable(functions[name].get_user_function().orchestrator_function)
+
+
+@pytest.mark.parametrize("name", [a.value for a in ActivityName])
+def test_each_activity_has_an_activity_trigger(functions: dict[str, Any], name: str) -> None:
+    found = bindings(functions, name)
+    assert set(found) == {"activityTrigger"}
+    assert found["activityTrigger"]["name"] == "payload"
+
+
+def test_host_json_never_replaces_a_running_instance() -> None:
+    # start_run checks the status first; the task hub settles two callers racing past that check
+    host = json.loads((ROOT / "host.json").read_text(encoding="utf-8"))
+    assert host["extensions"]["durableTask"]["overridableExistingInstanceStates"] == "NonRunningStates"
 
 
 def test_health_answers_with_the_environment(functions: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:

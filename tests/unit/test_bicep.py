@@ -580,7 +580,7 @@ def test_blob_created_subscription_is_a_second_step_fed_by_main_outputs() -> Non
     assert ref(outputs["EVENT_GRID_SYSTEM_TOPIC_NAME"]["value"]) == "eventGrid.outputs.name"
     params = section(path, "parameters")
     required = {name for name, p in params.items() if p["default"] is None}
-    assert required == {"systemTopicName", "functionAppName", "blobTriggerFunctionName"}
+    assert required == {"systemTopicName", "functionAppName"}
     existing = {r["type"]: unwrap(r["config"])["name"] for r in resources(path).values() if r["existing"]}
     assert existing["Microsoft.EventGrid/systemTopics"] == "systemTopicName"
     assert existing["Microsoft.Web/sites"] == "functionAppName"
@@ -588,12 +588,33 @@ def test_blob_created_subscription_is_a_second_step_fed_by_main_outputs() -> Non
     assert subscription["parent"] == "systemTopic"
     assert subscription["properties"]["filter"]["includedEventTypes"] == ["Microsoft.Storage.BlobCreated"]
     assert subscription["properties"]["destination"]["endpointType"] == "WebHook"
-    url = section(path, "variables")["webhookUrl"]["value"]
-    assert "/runtime/webhooks/blobs?functionName=Host.Functions.${blobTriggerFunctionName}" in url
-    assert "code=${blobsExtensionKey}" in url
-    key = section(path, "variables")["blobsExtensionKey"]["value"]
+
+
+def test_blob_events_go_to_the_event_grid_extension_endpoint_of_the_registered_function() -> None:
+    # an Event Grid trigger (one function for every tenant container), not a blob trigger (one container);
+    # tests/functions/test_function_app.py checks the app registers that function with an eventGridTrigger
+    path = module_file("eventgrid-subscription")
+    variables = section(path, "variables")
+    url = variables["webhookUrl"]["value"]
+    assert url.startswith("https://${functionApp.properties.defaultHostName}/runtime/webhooks/eventgrid?")
+    assert "functionName=${eventGridFunctionName}&code=${eventGridExtensionKey}" in url
+    assert "/runtime/webhooks/blobs" not in url and "Host.Functions." not in url
+    key = variables["eventGridExtensionKey"]["value"]
     assert key["operator"]["operands"]["operand_1"]["function"]["parameters"]["func_name"] == "listKeys"
-    assert ref(key["operator"]["operands"]["operand_2"]) == "systemKeys.blobs_extension"
+    assert ref(key["operator"]["operands"]["operand_2"]) == "systemKeys.eventgrid_extension"
+    default_name = section(path, "parameters")["eventGridFunctionName"]["default"]
+    assert default_name == "on_blob_created"
+
+
+def test_blob_events_skip_the_folders_the_app_writes() -> None:
+    from dq_core.jobs.matching import APP_WRITTEN_PREFIXES
+
+    path = module_file("eventgrid-subscription")
+    excluded = section(path, "parameters")["excludedSubjectParts"]["default"]
+    assert excluded == [f"/blobs/{prefix}" for prefix in APP_WRITTEN_PREFIXES]
+    filters = only_resource(path, "Microsoft.EventGrid/systemTopics/eventSubscriptions")["properties"]["filter"]
+    assert "excludedSubjectParts" in json.dumps(filters["advancedFilters"])
+    assert "StringNotContains" in json.dumps(filters["advancedFilters"])
 
 
 def test_blob_subscription_covers_the_tenant_containers() -> None:

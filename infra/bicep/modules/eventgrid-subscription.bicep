@@ -1,15 +1,18 @@
 // Second deployment step (after the app's code is published; docs/deploy.md): the
 // blob-created subscription from the storage account's system topic to the app's Event Grid
-// blob trigger. Deploy this file on its own, after main.bicep:
+// trigger (triggers/blob_events.py, function on_blob_created). Deploy this file on its own,
+// after main.bicep:
 //
 //   az deployment group create -g RG -f infra/bicep/modules/eventgrid-subscription.bicep \
-//     -p systemTopicName=<EVENT_GRID_SYSTEM_TOPIC_NAME output> \
-//        functionAppName=<FUNCTION_APP_NAME output> blobTriggerFunctionName=<function name>
+//     -p systemTopicName=<EVENT_GRID_SYSTEM_TOPIC_NAME output> functionAppName=<FUNCTION_APP_NAME output>
 //
-// The webhook needs the app's blobs_extension system key. It is looked up here, at deployment
-// time, from the app itself (listKeys on host/default), so the key is never a parameter, never
-// typed on a command line and never stored in a parameter file. The key exists only once the
-// host has started with a blob trigger registered: deploying earlier fails on the lookup.
+// Events go to the Event Grid extension's endpoint (/runtime/webhooks/eventgrid), not to a
+// blob trigger: every tenant has its own container, and a blob trigger watches one.
+// The webhook needs the app's eventgrid_extension system key. It is looked up here, at
+// deployment time, from the app itself (listKeys on host/default), so the key is never a
+// parameter, never typed on a command line and never stored in a parameter file. The key
+// exists only once the host has started with an Event Grid trigger registered: deploying
+// earlier fails on the lookup.
 
 @description('Name of the Event Grid system topic on the storage account (main.bicep output EVENT_GRID_SYSTEM_TOPIC_NAME).')
 param systemTopicName string
@@ -17,8 +20,8 @@ param systemTopicName string
 @description('Name of the Function App (main.bicep output FUNCTION_APP_NAME).')
 param functionAppName string
 
-@description('Name of the Event Grid blob trigger function in the app, as registered (e.g. the Python function name).')
-param blobTriggerFunctionName string
+@description('Name of the Event Grid trigger function in the app, as registered (triggers/blob_events.py).')
+param eventGridFunctionName string = 'on_blob_created'
 
 @description('Name of the event subscription.')
 param subscriptionName string = 'dq-blob-created'
@@ -26,9 +29,12 @@ param subscriptionName string = 'dq-blob-created'
 @description('Only blobs under this subject prefix are delivered: the tenant containers (dq-<tenant>).')
 param subjectBeginsWith string = '/blobServices/default/containers/dq-'
 
-@description('Subjects containing any of these parts are not delivered: the run outputs the app writes itself.')
+@description('Subjects containing any of these parts are not delivered: the folders the app writes itself (run outputs, uploads it starts itself, profiles, bundles).')
 param excludedSubjectParts array = [
   '/blobs/runs/'
+  '/blobs/uploads/'
+  '/blobs/profiles/'
+  '/blobs/bundles/'
 ]
 
 @description('Delivery attempts before an event is dropped.')
@@ -49,8 +55,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' existing = {
   name: functionAppName
 }
 
-var blobsExtensionKey = listKeys('${functionApp.id}/host/default', '2024-04-01').systemKeys.blobs_extension
-var webhookUrl = 'https://${functionApp.properties.defaultHostName}/runtime/webhooks/blobs?functionName=Host.Functions.${blobTriggerFunctionName}&code=${blobsExtensionKey}'
+var eventGridExtensionKey = listKeys('${functionApp.id}/host/default', '2024-04-01').systemKeys.eventgrid_extension
+var webhookUrl = 'https://${functionApp.properties.defaultHostName}/runtime/webhooks/eventgrid?functionName=${eventGridFunctionName}&code=${eventGridExtensionKey}'
 
 resource blobCreated 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15' = {
   parent: systemTopic

@@ -1,0 +1,107 @@
+"""Every minute: start the scheduled jobs that are due. A timer trigger.
+
+The timer ticks at second 0 of every minute (NCRONTAB ``0 * * * * *``). For each tenant
+with objects in the deployment's environment, each published job definition with a
+schedule trigger whose five-field cron, read in the trigger's time zone, is due in this
+minute starts ``run_job`` on the trigger's ``input_uri`` under ``{tenant}:{job}:{slot}``,
+``slot`` being the minute in UTC (``20261125T0600``). A second tick for the same minute
+(a host restart, two instances of the app) finds the instance and starts nothing. When
+the host reports the tick as past due, the minutes since the previous tick (at most 15)
+are checked too, so a late tick does not lose a schedule.
+
+One tenant's broken registry or schedule never stops another's: problems are logged,
+and a start that failed makes the invocation fail after every other start was tried.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from app.runtime import run_ports
+from app.settings import get_settings
+from app.starting import Starter, StartOutcome, StartsFailed, instance_id, job_registry, slot_key, start_run
+from dq_core.errors import DQError
+from dq_core.jobs.matching import due_jobs, published_jobs, slots_to_check
+from dq_core.lineage.models import IngestionMode
+from dq_core.runs.payloads import InputRef, RunRequest
+
+bp = df.Blueprint()
+log = logging.getLogger("dq.triggers.schedules")
+
+SCHEDULE: Final = "0 * * * * *"  # NCRONTAB, six fields: second 0 of every minute
+_FRACTION: Final = re.compile(r"(\.\d{6})\d+")
+
+
+def now() -> datetime:
+    """The tick's time (a function, so tests can move the clock)."""
+    return datetime.now(UTC)
+
+
+def previous_tick(timer: func.TimerRequest) -> datetime | None:
+    """The ``Last`` occurrence the host reports in the schedule status, when it has one."""
+    status = getattr(timer, "schedule_status", None)  # the worker's TimerRequest has it, the ABC does not
+    raw = status.get("Last") if isinstance(status, dict) else None
+    if not isinstance(raw, str) or not raw:
+        return None
+    try:  # .NET writes seven fractional digits; Python reads six
+        moment = datetime.fromisoformat(_FRACTION.sub(r"\1", raw.strip()))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+async def handle_tick(client: Starter, moment: datetime, last: datetime | None = None) -> list[StartOutcome]:
+    """Start what is due in the minute of ``moment`` (and in the missed minutes after ``last``)."""
+    slots = slots_to_check(moment, last)
+    environment = get_settings().environment.value
+    registry = job_registry(run_ports().contracts)
+    outcomes: list[StartOutcome] = []
+    failures: list[str] = []
+    for tenant in registry.tenants(environment):
+        try:
+            found = due_jobs(published_jobs(registry, tenant, environment), slots)
+        except DQError as exc:
+            log.error("tenant %s: schedules not read: %s", tenant, exc.one_line())
+            failures.append(f"{tenant}: {exc.one_line()}")
+            continue
+        for problem in found.problems:
+            log.error("tenant %s: %s", tenant, problem)
+        for match in found.due:
+            request = RunRequest(
+                tenant=tenant,
+                environment=environment,
+                job_id=match.job.id,
+                job_version=match.job.version,
+                inputs=(InputRef(uri=match.trigger.input_uri),),
+                ingestion_mode=IngestionMode.TIMER,
+                trigger={
+                    "type": "schedule",
+                    "cron": match.trigger.cron,
+                    "timezone": match.trigger.timezone,
+                    "slot": match.slot.isoformat(),
+                },
+            )
+            instance = instance_id(tenant, match.job.id, slot_key(match.slot))
+            try:
+                outcomes.append(await start_run(client, instance, request))
+            except Exception as exc:  # the SDK raises bare Exception; the other jobs still start
+                log.exception("%s could not be started", instance)
+                failures.append(f"{instance}: {' '.join(str(exc).split())[:200]}")
+    if failures:
+        raise StartsFailed("; ".join(failures))
+    return outcomes
+
+
+@bp.function_name("start_scheduled_runs")
+@bp.timer_trigger(schedule=SCHEDULE, arg_name="timer", run_on_startup=False, use_monitor=True)
+@bp.durable_client_input(client_name="client")
+async def start_scheduled_runs(timer: func.TimerRequest, client: Any) -> None:
+    if timer.past_due:
+        log.warning("the timer is past due: checking the minutes since its previous tick too")
+    await handle_tick(client, now(), previous_tick(timer) if timer.past_due else None)
