@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/run.py                       # 200k and 2M rows, Parquet
     .venv/bin/python bench/run.py --sizes 200000,2000000,10000000 --repeats 5
+    .venv/bin/python bench/run.py --only orchestration  # dq run against the engines (bench/orchestration.py)
 
 For each size it times, on the same Parquet file, each task in a fresh process
 (median of --repeats runs; peak RSS of that process, and its growth over the
@@ -34,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 import polars as pl
 
-from bench import cleansing
+from bench import cleansing, orchestration
 from bench.generate import COUNTRIES, STATUSES, customers
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
@@ -259,7 +260,7 @@ def engines(args: argparse.Namespace) -> list[dict[str, Any]]:
     for rows in (int(s) for s in args.sizes.split(",")):
         path = _data(args.data, rows, "parquet")
         in_memory_mb = pl.read_parquet(path).estimated_size() / 2**20
-        results = {task: child(task, path, args.repeats) for task in ENGINE_TASKS}
+        results = {task: child(task, path, args.repeats or 5) for task in ENGINE_TASKS}
         agree = results["ours_validate"]["counts"] == results["floor_validate"]["counts"]
         line = {
             "rows": rows,
@@ -320,10 +321,12 @@ def cleansing_runs(args: argparse.Namespace) -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description="DQ engine benchmark")
     parser.add_argument("--sizes", default="200000,2000000", help="rows for validation and profiling")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, help="runs per task (default: 5; orchestration: 3)")
     parser.add_argument("--cleanse-sizes", default="2000000", help="rows for cleansing")
     parser.add_argument("--cleanse-repeats", type=int, default=3)
-    parser.add_argument("--only", choices=("engines", "cleansing"), help="run one half")
+    parser.add_argument("--orch-sizes", default="200000,2000000", help="rows for dq run against the engines")
+    parser.add_argument("--trace", action="store_true", help="orchestration: also trace one dq run in-process")
+    parser.add_argument("--only", choices=("engines", "cleansing", "orchestration"), help="run one half")
     parser.add_argument("--data", type=Path, default=ROOT / "bench" / "data")
     parser.add_argument("--task", choices=sorted(TASKS))
     parser.add_argument("--path", type=Path)
@@ -331,15 +334,21 @@ def main() -> None:
     if args.task:
         print(json.dumps(run_task(args.task, args.path, args.repeats)))
         return
+    halves = {args.only} if args.only else {"engines", "cleansing", "orchestration"}
     target = ROOT / "bench" / "results.json"
     results: dict[str, Any] = (
         json.loads(target.read_text()) if target.exists() else {}
-    )  # a half run keeps the other half
-    if args.only != "cleansing":
+    )  # a half run keeps the other halves
+    if "engines" in halves:
         results["engines"] = engines(args)
-    if args.only != "engines":
+    if "cleansing" in halves:
         results["cleansing"] = cleansing_runs(args)
+    if "orchestration" in halves:
+        sizes = [int(s) for s in args.orch_sizes.split(",")]
+        results["orchestration"] = orchestration.orchestration_runs(sizes, args.repeats or 3, args.data, args.trace)
     target.write_text(json.dumps(results, indent=2) + "\n")
+    if "orchestration" in halves and not all(line["results_equal"] for line in results["orchestration"]):
+        raise SystemExit("dq run and the engines called directly disagree (see above and bench/results.json)")
 
 
 if __name__ == "__main__":
