@@ -144,8 +144,10 @@ class ReplayDriver:
             if not running and not timers:
                 raise OrchestrationStuck(f"{instance_id}: waiting for an event this host cannot deliver")
             history.append(self._event(Ev.ORCHESTRATOR_COMPLETED, now))
-            history.append(self._event(Ev.ORCHESTRATOR_STARTED, self._clock()))
+            episode = self._event(Ev.ORCHESTRATOR_STARTED, now)
+            history.append(episode)  # the SDK reads it as the episode boundary: keep its place
             self._collect(history, running, timers)
+            episode["Timestamp"] = _stamp(self._clock())  # the episode starts when its outcomes are in
 
     def _schedule(
         self,
