@@ -128,6 +128,13 @@ def actions_for(resolved: p.ResolveOutput, status: str, anomalies: int) -> list[
     return sorted(chosen.items())
 
 
+def _chunk_inputs(run: p.RunRef, resolved: p.ResolveOutput, chunks: list[str], now: datetime) -> list[p.ChunkInput]:
+    return [
+        p.ChunkInput(run=run, bundle_path=resolved.bundle_path, chunk=chunk, index=i, now=now)
+        for i, chunk in enumerate(chunks)
+    ]
+
+
 class _Parts:
     """What the stages returned so far (what build_result needs, even after an error)."""
 
@@ -179,10 +186,7 @@ def _stages(
 
     started = context.current_utc_datetime
     progress.at(p.Stage.PROFILE, len(cleansed.cleansed_chunks))
-    chunk_inputs = [
-        p.ChunkInput(run=run, bundle_path=resolved.bundle_path, chunk=chunk, index=i, now=now)
-        for i, chunk in enumerate(cleansed.cleansed_chunks)
-    ]
+    chunk_inputs = _chunk_inputs(run, resolved, cleansed.cleansed_chunks, now)
     states = yield from _fan_out(
         context, progress, p.ActivityName.PROFILE_CHUNK, chunk_inputs, resolved.max_parallelism
     )
@@ -194,10 +198,7 @@ def _stages(
 
     started = context.current_utc_datetime
     progress.at(p.Stage.VALIDATE, len(cleansed.work_chunks))
-    chunk_inputs = [
-        p.ChunkInput(run=run, bundle_path=resolved.bundle_path, chunk=chunk, index=i, now=now)
-        for i, chunk in enumerate(cleansed.work_chunks)
-    ]
+    chunk_inputs = _chunk_inputs(run, resolved, cleansed.work_chunks, now)
     outputs = yield from _fan_out(
         context, progress, p.ActivityName.VALIDATE_CHUNK, chunk_inputs, resolved.max_parallelism
     )

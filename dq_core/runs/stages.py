@@ -29,7 +29,6 @@ from dq_core.contracts.models import DataContract
 from dq_core.errors import ConfigError, InputError, ObjectNotFound
 from dq_core.ingest.guarded import ingest
 from dq_core.jobs.models import JobDefinition
-from dq_core.libraries.actions import Trigger
 from dq_core.libraries.governance import Masking
 from dq_core.lineage.models import MetricPoint, RunRecord, StepRecord
 from dq_core.ports import BlobStore, ConfigReader, LineageStore, SecretStore
@@ -525,19 +524,6 @@ def build_result(ports: RunPorts, inp: p.BuildResultInput) -> p.BuildResultOutpu
     )
     ports.lineage.put_run(record)
     return p.BuildResultOutput(status=status.value, result_path=path, anomalies=len(result.anomalies))
-
-
-def actions_for(resolved: p.ResolveOutput, status: str, anomalies: int) -> list[tuple[str, str]]:
-    """(action id, trigger) pairs that fire for a verdict; each action at most once."""
-    fired = [Trigger.ALWAYS]
-    fired.append({"passed": Trigger.ON_SUCCESS, "failed": Trigger.ON_FAILURE}.get(status, Trigger.ON_ERROR))
-    if anomalies:
-        fired.append(Trigger.ON_ANOMALY)
-    chosen: dict[str, str] = {}
-    for trigger in fired:
-        for action_id in resolved.action_ids.get(trigger.value, []):
-            chosen.setdefault(action_id, trigger.value)
-    return sorted(chosen.items())
 
 
 def finalise_run(ports: RunPorts, inp: p.FinaliseInput) -> p.FinaliseOutput:
