@@ -7,6 +7,15 @@ cd "$(dirname "$0")/.."
 source scripts/_venv.sh
 ensure_venv ".[dev]"
 
+# Chromium (Debian's package) renders run reports in the report tests.
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "== chromium (Debian package)"
+  sudo=(); if [ "$(id -u)" != 0 ]; then sudo=(sudo); fi
+  "${sudo[@]}" apt-get install -y -q chromium >/dev/null 2>&1 ||
+    { "${sudo[@]}" apt-get update -q >/dev/null 2>&1 && "${sudo[@]}" apt-get install -y -q chromium >/dev/null 2>&1; } ||
+    { echo "error: could not install Debian's chromium package (needed by the report tests)" >&2; exit 2; }
+fi
+
 # Services: a throwaway PostgreSQL cluster and Azurite on loopback (or the ones given in
 # DQ_TEST_PG_DSN / DQ_TEST_AZURITE_CONNECTION), stopped again however the run ends.
 trap 'scripts/services.sh stop' EXIT
