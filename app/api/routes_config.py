@@ -1,0 +1,7 @@
+"""Routes of the config area (being built)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

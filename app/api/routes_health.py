@@ -1,0 +1,49 @@
+"""``/api/health`` (liveness) and ``/api/health/ready`` (the stores answer). No auth: probes
+call them; they say whether auth is on and never reveal a tenant's data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from app.api.context import Ctx
+from app.api.problems import problems
+from dq_core.errors import DQError, TransientError
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    environment: str
+    auth: Literal["on", "off"]
+
+
+class Readiness(Health):
+    checks: dict[str, Literal["ok"]]
+
+
+@router.get("/api/health", response_model=Health, operation_id="health")
+def health(ctx: Ctx) -> Health:
+    return Health(status="ok", environment=ctx.environment, auth="on" if ctx.authenticator.enabled else "off")
+
+
+@router.get("/api/health/ready", response_model=Readiness, operation_id="readiness", responses=problems())
+def readiness(ctx: Ctx) -> Readiness:
+    checks: dict[str, Literal["ok"]] = {}
+    now = datetime.now(UTC)
+    for name in ("contracts", "lineage"):
+        try:
+            if name == "contracts":
+                ctx.contracts.tenants(ctx.environment)
+            else:
+                ctx.ports.lineage.list_runs("health", now - timedelta(seconds=1), now, limit=1)
+        except DQError as exc:
+            raise TransientError(f"{name} store not ready: {exc.message}") from exc
+        checks[name] = "ok"
+    return Readiness(
+        status="ok", environment=ctx.environment, auth="on" if ctx.authenticator.enabled else "off", checks=checks
+    )
