@@ -6,12 +6,38 @@ locally from the shell or local.settings.json. dq_core never reads these itself.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
+from typing import Annotated, Any, Literal
 
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, SecretStr
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from dq_core.config.base import Environment
+
+
+def _comma_list(value: Any) -> Any:
+    """``a, b`` (or a JSON list) -> ("a", "b"); empty -> ()."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return tuple(json.loads(text))
+        return tuple(part.strip() for part in text.split(",") if part.strip())
+    return value
+
+
+def _json_object(value: Any) -> Any:
+    if isinstance(value, str):
+        return json.loads(value) if value.strip() else {}
+    return value
+
+
+def _empty_is_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_list)]
+AuthMode = Literal["entra", "local-key", "off"]
 
 
 class AppSettings(BaseSettings):
@@ -23,6 +49,18 @@ class AppSettings(BaseSettings):
     storage_account: str | None = None  # DQ_STORAGE_ACCOUNT: lineage tables and tenant containers (managed identity)
     storage_connection: SecretStr | None = None  # DQ_STORAGE_CONNECTION: instead of the account, e.g. Azurite
     key_vault_url: str | None = None  # DQ_KEY_VAULT_URL: secrets; else DQ_SECRET_<NAME> variables
+    # Auth (app/auth.py, docs/security.md). Unset mode = off in environment local, entra elsewhere.
+    auth_mode: Annotated[AuthMode | None, BeforeValidator(_empty_is_none)] = None  # DQ_AUTH_MODE
+    # DQ_AUTH_TENANT_ID: the Entra ID directory (tenant) id of the API's app registration
+    auth_tenant_id: Annotated[str | None, BeforeValidator(_empty_is_none)] = None
+    auth_audiences: CommaList = ()  # DQ_AUTH_AUDIENCES: api://<client-id>, <client-id>
+    auth_issuers: CommaList = ()  # DQ_AUTH_ISSUERS: override; default the tenant's v2 and v1 issuers
+    # DQ_AUTH_JWKS_URL: default https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys
+    auth_jwks_url: Annotated[str | None, BeforeValidator(_empty_is_none)] = None
+    auth_tenant_claim: str = "dq_tenants"  # DQ_AUTH_TENANT_CLAIM: claim listing the DQ tenants; empty = none
+    # DQ_AUTH_GROUP_TENANTS: JSON object {group object id: DQ tenant}, applied to the groups claim
+    auth_group_tenants: Annotated[dict[str, str], NoDecode, BeforeValidator(_json_object)] = Field(default_factory=dict)
+    auth_leeway_seconds: int = Field(default=60, ge=0, le=300)  # DQ_AUTH_LEEWAY_SECONDS: clock skew allowed
 
 
 @lru_cache(maxsize=1)
