@@ -83,7 +83,7 @@ def _for_validation(_: Request, exc: Exception) -> JSONResponse:
 
 def _for_http(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(exc.status_code, "http_error")
     return problem_response(exc.status_code, str(exc.detail).lower(), str(exc.detail), code)
 
 

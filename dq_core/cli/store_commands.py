@@ -55,15 +55,14 @@ def cmd_contracts_lifecycle(args: argparse.Namespace) -> int:
     import importlib  # noqa: PLC0415 - the composition root picks the adapters
 
     from dq_core.config.base import ObjectKey  # noqa: PLC0415
-    from dq_core.registry.lifecycle import Action, change  # noqa: PLC0415
+    from dq_core.services.registry import Action, RegistryService  # noqa: PLC0415
 
     bootstrap = importlib.import_module("app.bootstrap")
-    store = bootstrap.contract_store(args.store, args.home)
-    lineage = bootstrap.stores(args.home).lineage
-    key = ObjectKey(kind=Kind(args.kind), id=args.id, version=args.version)
-    after = change(
-        store, lineage, tenant=args.tenant, environment=args.env, key=key, action=Action(args.action), actor=args.actor
+    registry = RegistryService(
+        bootstrap.contract_store(args.store, args.home), bootstrap.stores(args.home).lineage, args.env
     )
+    key = ObjectKey(kind=Kind(args.kind), id=args.id, version=args.version)
+    after = registry.act(args.tenant, key, Action(args.action), actor=args.actor)
     where = f"{after.tenant}/{after.environment}"
     _out(f"{args.action}: {after.key} is {after.status.value} in {where} (sha256 {after.sha256[:12]})")
     return EXIT_OK
