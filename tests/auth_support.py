@@ -21,7 +21,7 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -77,7 +77,7 @@ class JwksServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/discovery/v2.0/keys"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
         self._stopped = False
 
@@ -89,6 +89,19 @@ class JwksServer:
             self._thread.join(timeout=5)
 
 
+class ManualClock:
+    """A monotonic clock the test moves: ``clock.advance(31)``."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 class TokenFactory:
     """An issuer for tests: its own RSA key (kid = thumbprint), good tokens, hostile tokens."""
 
@@ -98,9 +111,10 @@ class TokenFactory:
         issuer: str = ISSUER,
         audience: str = AUDIENCE,
         tenant_claim: str = "dq_tenants",
+        key: rsa.RSAPrivateKey | None = None,
     ) -> None:
         self.issuer, self.audience, self.tenant_claim = issuer, audience, tenant_claim
-        self.key = new_rsa_key()
+        self.key = key or new_rsa_key()
         self.kid: str = public_jwk(self.key)["kid"]
 
     # --- keys and servers ---------------------------------------------------------
@@ -122,9 +136,19 @@ class TokenFactory:
         finally:
             server.stop()
 
-    def validator(self, jwks_url: str, *, refetch_interval: float = 30.0, **options: Any) -> TokenValidator:
+    def validator(
+        self,
+        jwks_url: str,
+        *,
+        refetch_interval: float = 30.0,
+        max_age: float = 3600.0,
+        clock: Callable[[], float] = time.monotonic,
+        **options: Any,
+    ) -> TokenValidator:
+        """A TokenValidator over a JwksKeySource at ``jwks_url`` trusting this factory's issuer and audience."""
+        keys = JwksKeySource(jwks_url, refetch_interval=refetch_interval, max_age=max_age, timeout=5.0, clock=clock)
         return TokenValidator(
-            JwksKeySource(jwks_url, refetch_interval=refetch_interval, timeout=5.0),
+            keys,
             issuers=[self.issuer],
             audiences=[self.audience],
             tenant_claim=self.tenant_claim,

@@ -27,6 +27,7 @@ from dq_core.cli.store_commands import (
     cmd_lineage_export,
     cmd_lineage_verify,
 )
+from dq_core.cli.token_command import add_token_parser
 from dq_core.config.base import Kind
 from dq_core.config.canonical import canonical_json, to_plain
 from dq_core.contracts.models import DataContract
@@ -465,6 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
     cleanse.set_defaults(handler=cmd_cleanse)
 
     add_run_parser(commands, _scoped, _moment)
+    add_token_parser(commands)
 
     profile = commands.add_parser("profile", help="profile a data file")
     profile.add_argument("input", type=Path)

@@ -132,6 +132,7 @@ class JwksKeySource:
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at: float | None = None  # last successful fetch
         self._attempted_at: float | None = None  # last fetch, successful or not
+        self._failing = False  # the last fetch failed
         self._lock = threading.Lock()
         self.fetches = 0  # attempts, for operators and tests
 
@@ -149,6 +150,8 @@ class JwksKeySource:
             if found is None and self._may_fetch(now):
                 self._fetch(now)
                 found = self._keys.get(kid)
+            if found is None and self._failing:
+                raise TransientError(f"cannot check the token's signing key: {self.url} is unavailable")
             if found is None:
                 raise _unknown_kid()
             return found
@@ -162,11 +165,13 @@ class JwksKeySource:
         try:
             keys = _signing_keys(self._client.get_jwk_set(refresh=True).keys)
         except (PyJWTError, ValueError, OSError) as exc:
+            self._failing = True
             reason = type(exc).__name__ if not isinstance(exc, PyJWTError) else " ".join(str(exc).split())[:200]
             raise TransientError(f"cannot fetch the signing keys from {self.url}: {reason}") from None
         if not keys:
+            self._failing = True
             raise TransientError(f"the JWKS at {self.url} holds no signing key")
-        self._keys, self._fetched_at = keys, now
+        self._keys, self._fetched_at, self._failing = keys, now, False
 
 
 # --- authenticators ------------------------------------------------------------------
