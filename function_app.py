@@ -5,6 +5,7 @@ import azure.functions as func
 
 from activities.blueprint import bp as activities_bp
 from orchestrators.blueprint import bp as orchestrators_bp
+from triggers.api import bp as api_bp
 from triggers.blob_events import bp as blob_events_bp
 from triggers.health import bp as health_bp
 from triggers.runs import bp as runs_bp
@@ -12,6 +13,7 @@ from triggers.schedules import bp as schedules_bp
 from triggers.uploads import bp as uploads_bp
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
+app.register_functions(api_bp)
 app.register_functions(health_bp)
 app.register_functions(runs_bp)
 app.register_functions(uploads_bp)

@@ -20,6 +20,7 @@ from dq_core import service
 from dq_core.bundle.models import ResolvedAction, ResolvedBundle
 from dq_core.cli.output import DEFAULT_HOME, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, _err, _out, _write
 from dq_core.cli.run_command import add_run_parser
+from dq_core.cli.serve_command import add_serve_parser
 from dq_core.cli.store_commands import (
     _record,
     cmd_contracts_lifecycle,
@@ -466,6 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
     cleanse.set_defaults(handler=cmd_cleanse)
 
     add_run_parser(commands, _scoped, _moment)
+    add_serve_parser(commands)
     add_token_parser(commands)
 
     profile = commands.add_parser("profile", help="profile a data file")

@@ -11,7 +11,7 @@ import pytest
 from dq_core.runs.payloads import ActivityName, OrchestratorName
 from tests.conftest import ROOT
 
-ENTRY_POINTS = {"health", "start_run", "upload_file", "on_blob_created", "start_scheduled_runs"}
+ENTRY_POINTS = {"api", "health", "start_run", "upload_file", "on_blob_created", "start_scheduled_runs"}
 
 
 def bindings(functions: dict[str, Any], name: str) -> dict[str, dict[str, Any]]:

@@ -1,0 +1,140 @@
+"""``dq serve``: the HTTP API on this machine, for development, browsers, curl and tests.
+
+The same FastAPI app the Functions app hosts (``app.api.main.create_app``), served by
+uvicorn, over the same context: the ports of the settings (the embedded SQLite
+registry, lineage and blob folder under ``home`` unless settings name services), the
+authenticator of the settings (auth off only in environment ``local``), and, as the
+Durable client, a real ``DurableOrchestrationClient`` talking to a
+:class:`~app.local_extension.LocalDurableExtension` started alongside (runs go through
+the real ``run_job`` orchestrator and activities). Ctrl-C (or SIGTERM) stops both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any, Final
+
+import azure.durable_functions as df
+import uvicorn
+from azure.durable_functions.models.utils import http_utils
+
+from app.api.hosting import api_context
+from app.api.main import create_app
+from app.bootstrap import stores
+from app.local_extension import LocalDurableExtension
+from app.runtime import use_ports
+from app.settings import AppSettings, get_settings
+from app.starting import Starter
+from dq_core import service
+from dq_core.errors import ConfigError
+from dq_core.runs.stages import RunPorts
+
+DEFAULT_HOST: Final = "127.0.0.1"
+DEFAULT_PORT: Final = 7071
+SYNC_ACTOR: Final = "dq-serve"
+
+
+class _Stop(Exception):
+    """SIGINT or SIGTERM arrived: stop serving (uvicorn re-raises the signal after its shutdown)."""
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    home: Path = Path(".dq")
+    libraries: Path | None = None
+    log_level: str = "info"
+
+
+def sync_libraries(contracts: Any, libraries: Path) -> str:
+    """Store every object of the authoring files under ``libraries`` in the registry (new versions as
+    drafts; unchanged ones are left alone); a one-line summary. The first problem of the files raises."""
+    workspace = service.workspace_from_directory(libraries)
+    if workspace.problems:
+        raise workspace.problems[0]
+    report = service.sync_to_store(workspace, contracts, actor=SYNC_ACTOR)
+    return f"{libraries} -> registry: {report.summary()}"
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise _Stop
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` (0: any free port); ConfigError when it cannot be."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
+async def _serve(server: uvicorn.Server, sock: socket.socket) -> None:
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        await http_utils._handle_request_error()  # closes the Durable client's shared HTTP session
+
+
+def serve(options: ServeOptions, *, settings: AppSettings | None = None, say: Callable[[str], None] = print) -> None:
+    """Serve the API until SIGINT or SIGTERM. Configuration errors raise before anything listens."""
+    settings = settings or get_settings()
+    wired = stores(options.home, settings)
+    ports = RunPorts(contracts=wired.contracts, lineage=wired.lineage, blobs=wired.blobs, secrets=wired.secrets)
+    if options.libraries is not None:
+        say(sync_libraries(wired.contracts, options.libraries))
+    holder: list[Starter] = []
+    ctx = api_context(ports, lambda: holder[0], home=options.home, settings=settings)
+    config = uvicorn.Config(
+        create_app(ctx),
+        host=options.host,
+        port=options.port,
+        log_level=options.log_level,
+        lifespan="off",
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+    sock = listen(options.host, options.port)
+    use_ports(ports)  # the activities of runs started through the API use the same stores
+    extension = LocalDurableExtension().start()
+    try:
+        holder.append(df.DurableOrchestrationClient(extension.client_binding()))
+        url = f"http://{_url_host(options.host)}:{sock.getsockname()[1]}"
+        auth = "on" if ctx.authenticator.enabled else "off (environment local)"
+        say(f"dq serve: {url}/api  (environment {ctx.environment}, auth {auth}, stores under {options.home})")
+        say(f"  OpenAPI {url}/api/openapi.json, docs {url}/api/docs, health {url}/api/health")
+        say("  press Ctrl-C to stop")
+        with _stop_on_signals(), suppress(_Stop, KeyboardInterrupt):
+            asyncio.run(_serve(server, sock))
+    finally:
+        sock.close()
+        extension.stop(timeout=30)
+        use_ports(None)
+    say("dq serve: stopped")
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::"):  # noqa: S104 - shown, not bound
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
