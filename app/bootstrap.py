@@ -21,6 +21,8 @@ class Stores:
     lineage: Any  # LineageStore
     blobs: Any  # BlobStore
     secrets: Any  # SecretStore
+    queues: Any = None  # QueueSender: the queue action (None: not available on this host)
+    rows: Any = None  # RowExporter: the storage_export action's tables (None: no database)
 
 
 def _credential() -> Any:
@@ -80,11 +82,43 @@ def _secrets(settings: AppSettings) -> Any:
     return KeyVaultSecretStore(settings.key_vault_url)
 
 
+def _queues(settings: AppSettings, home: Path) -> Any:
+    """Azure Storage queues of the runs' storage account, else a local folder."""
+    if settings.storage_connection is None and settings.storage_account is None:
+        from dq_core.local.folder_queue import LocalQueueSender  # noqa: PLC0415
+
+        return LocalQueueSender(home / "queues")
+    from adapters.azure.queue_sender import AzureQueueSender  # noqa: PLC0415
+
+    if settings.storage_connection is not None:
+        return AzureQueueSender.from_connection_string(settings.storage_connection.get_secret_value())
+    from azure.storage.queue import QueueServiceClient  # noqa: PLC0415
+
+    account = settings.storage_account
+    return AzureQueueSender(
+        QueueServiceClient(account_url=f"https://{account}.queue.core.windows.net", credential=_credential())
+    )
+
+
+def _row_exporter(settings: AppSettings) -> Any:
+    """Table exports go to the registry's PostgreSQL server, schema ``dq_export``; none without it."""
+    if settings.pg_dsn is None:
+        return None
+    from adapters.postgres.row_exporter import PostgresRowExporter  # noqa: PLC0415
+
+    return PostgresRowExporter(settings.pg_dsn.get_secret_value(), schema="dq_export")
+
+
 def stores(home: Path = Path(".dq"), settings: AppSettings | None = None) -> Stores:
     """Every port, from settings: Azure services when configured, embedded defaults otherwise."""
     settings = settings or get_settings()
     target = "postgres" if settings.pg_dsn is not None else "sqlite"
     lineage, blobs = _lineage_and_blobs(settings, home)
     return Stores(
-        contracts=contract_store(target, home, settings), lineage=lineage, blobs=blobs, secrets=_secrets(settings)
+        contracts=contract_store(target, home, settings),
+        lineage=lineage,
+        blobs=blobs,
+        secrets=_secrets(settings),
+        queues=_queues(settings, home),
+        rows=_row_exporter(settings),
     )

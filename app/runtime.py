@@ -23,7 +23,12 @@ def run_ports() -> RunPorts:
         if _PORTS is None:
             wired = stores(Path(".dq"))
             _PORTS = RunPorts(
-                contracts=wired.contracts, lineage=wired.lineage, blobs=wired.blobs, secrets=wired.secrets
+                contracts=wired.contracts,
+                lineage=wired.lineage,
+                blobs=wired.blobs,
+                secrets=wired.secrets,
+                queues=wired.queues,
+                rows=wired.rows,
             )
         return _PORTS
 

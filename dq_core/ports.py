@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
+
+from pydantic import JsonValue
 
 from dq_core.config.base import Kind, ObjectKey, Status, Versioned
 from dq_core.lineage.models import AuditEvent, MetricPoint, RunRecord, StepRecord
@@ -112,4 +114,31 @@ class SecretStore(Protocol):
     def get(self, tenant: str, reference: str) -> str:
         """The tenant's value behind ``secret://name``; ObjectNotFound when there is none.
         Secrets are per tenant: the same reference names a different secret for each."""
+        ...
+
+
+class QueueSender(Protocol):
+    """Messages to a tenant's own queues (the queue action). Tenants never share a queue."""
+
+    def send(self, tenant: str, queue: str, message: str) -> str:
+        """Enqueue one text message on the tenant's ``queue``; the message id. ConfigError when
+        the tenant and queue cannot name a queue one-to-one."""
+        ...
+
+
+class ExportRow(NamedTuple):
+    """One exported row: what it is (``run``, ``rule``, ``reject``, ...), its order, its content."""
+
+    kind: str
+    seq: int
+    payload: JsonValue
+
+
+class RowExporter(Protocol):
+    """Rows of a run into a table of the tenant's export database (the storage_export action)."""
+
+    def export(self, tenant: str, table: str, run_id: str, rows: Sequence[ExportRow]) -> int:
+        """Replace the rows of (tenant, run_id) in ``table`` by ``rows`` in one transaction (a
+        retried export leaves one copy), creating the table when it is missing; the row count.
+        ConfigError for a table name outside the strict pattern."""
         ...

@@ -52,14 +52,21 @@ def _url(value: str) -> str:
 Url = Annotated[str, Field(min_length=1)]
 
 
-class WebhookAction(ActionCommon):
+class DeliveryPolicy(Model):
+    """How hard a network delivery tries: per-attempt timeout, attempts, and the first backoff
+    (doubled after each failed attempt, with random jitter, capped at 30 s)."""
+
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    backoff_seconds: float = Field(default=1.0, gt=0, le=60)
+
+
+class WebhookAction(ActionCommon, DeliveryPolicy):
     type: Literal["webhook"]
     url: Url
     method: Literal["POST", "PUT"] = "POST"
     headers: dict[str, str] = Field(default_factory=dict)
     signing_secret: SecretRef | None = None  # HMAC-SHA256 of the body
-    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
-    max_attempts: int = Field(default=3, ge=1, le=10)
 
     _check_url = field_validator("url")(_url)
 
@@ -73,7 +80,7 @@ class WebhookAction(ActionCommon):
         return headers
 
 
-class ChatAction(ActionCommon):
+class ChatAction(ActionCommon, DeliveryPolicy):
     """Teams or Slack incoming webhook; the webhook URL is itself a credential."""
 
     type: Literal["teams", "slack"]
@@ -81,7 +88,7 @@ class ChatAction(ActionCommon):
     report_base_url: str | None = None
 
 
-class EmailAction(ActionCommon):
+class EmailAction(ActionCommon, DeliveryPolicy):
     type: Literal["email"]
     smtp_host: NonEmptyStr
     smtp_port: int = Field(default=587, ge=1, le=65535)
@@ -93,7 +100,7 @@ class EmailAction(ActionCommon):
     subject: str = "[DQ] {verdict}: {contract} {dataset}"
 
 
-class OpenLineageAction(ActionCommon):
+class OpenLineageAction(ActionCommon, DeliveryPolicy):
     type: Literal["openlineage"]
     url: Url
     endpoint: str = "api/v1/lineage"
@@ -109,13 +116,14 @@ class TicketSystem(StrEnum):
     SERVICENOW = "servicenow"
 
 
-class TicketAction(ActionCommon):
+class TicketAction(ActionCommon, DeliveryPolicy):
     type: Literal["ticket"]
     system: TicketSystem
     url: Url
-    token: SecretRef
-    project: NonEmptyStr
+    token: SecretRef  # "user:token" is sent as Basic credentials, anything else as a Bearer token
+    project: NonEmptyStr  # Jira project key, Azure DevOps project, ServiceNow assignment group
     issue_type: str = "Bug"
+    title: str = "[DQ] {verdict}: {contract} {dataset}"
 
     _check_url = field_validator("url")(_url)
 

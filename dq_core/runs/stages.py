@@ -31,7 +31,7 @@ from dq_core.ingest.guarded import ingest
 from dq_core.jobs.models import JobDefinition
 from dq_core.libraries.governance import Masking
 from dq_core.lineage.models import MetricPoint, RunRecord, StepRecord
-from dq_core.ports import BlobStore, ConfigReader, LineageStore, SecretStore
+from dq_core.ports import BlobStore, ConfigReader, LineageStore, QueueSender, RowExporter, SecretStore
 from dq_core.profiling.finish import finish_profile
 from dq_core.profiling.models import ProfileResult, ProfileState
 from dq_core.profiling.state import merge_profile_states, profile_state
@@ -61,6 +61,8 @@ class RunPorts:
     blobs: BlobStore
     secrets: SecretStore
     allow_local_files: bool = False  # only the local host (dq run) reads file:// inputs
+    queues: QueueSender | None = None  # queue actions; None: such an action is recorded failed
+    rows: RowExporter | None = None  # table exports; None: such an action is recorded failed
 
     def files(self, run: p.RunRef) -> RunFiles:
         return RunFiles(self.blobs, run.tenant)
@@ -562,6 +564,12 @@ def run_action(ports: RunPorts, inp: p.ActionInput) -> ActionOutcome:
     from dq_core.actions import dispatch  # noqa: PLC0415
 
     bundle = load_bundle(ports, inp.run, inp.bundle_path)
+    result = None
+    if inp.result_path is not None:
+        try:
+            result = RunResult.model_validate_json(ports.files(inp.run).read_bytes(inp.result_path))
+        except ObjectNotFound:
+            result = None  # the actions still fire, with what the bundle and the verdict say
     ctx = dispatch.ActionContext(
         bundle=bundle,
         run_id=inp.run.run_id,
@@ -570,5 +578,10 @@ def run_action(ports: RunPorts, inp: p.ActionInput) -> ActionOutcome:
         result_path=inp.result_path,
         blobs=ports.blobs,
         secrets=ports.secrets,
+        result=result,
+        run_folder=inp.run.folder,
+        report_path=inp.run.folder + "report.html",  # written when the run finalises, after the actions
+        queues=ports.queues,
+        rows=ports.rows,
     )
     return dispatch.run_action(dispatch.find_action(bundle, inp.action_id), ctx)

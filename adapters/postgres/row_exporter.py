@@ -1,0 +1,83 @@
+"""RowExporter over PostgreSQL: the storage_export action's table target.
+
+Tables live in their own schema (``dq_export`` unless told otherwise), never beside the
+registry's. A table name must be a plain lower-case identifier (``^[a-z_][a-z0-9_]{0,62}$``);
+anything else is refused before any SQL is built. Every table has one shape:
+``(tenant, run_id, kind, seq, payload jsonb, exported_at)`` with the primary key
+``(tenant, run_id, kind, seq)``, created when missing. An export replaces the run's rows
+in one transaction, so a retried action leaves one copy; every query names its tenant.
+
+Errors: a lost or busy server (OperationalError) is a TransientError, anything else a
+RowExportError.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Final
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from dq_core.errors import ConfigError, TerminalError, TransientError
+from dq_core.ports import ExportRow
+
+_IDENTIFIER: Final = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_CONNECT_TIMEOUT: Final = 10
+
+
+class RowExportError(TerminalError):
+    """PostgreSQL refused an export for a reason a retry cannot fix."""
+
+    code = "export_failed"
+
+
+def identifier(name: str, what: str) -> str:
+    if not isinstance(name, str) or not _IDENTIFIER.match(name) or name.startswith("pg_"):
+        raise ConfigError(
+            f"{what} {name!r} must be a lower-case identifier: a letter or '_', then letters, digits, '_'"
+        )
+    return name
+
+
+class PostgresRowExporter:
+    def __init__(self, dsn: str, *, schema: str = "dq_export") -> None:
+        self._dsn = dsn
+        self._schema = identifier(schema, "export schema")
+
+    def _ddl(self, table: str) -> list[sql.Composed]:
+        name = sql.Identifier(self._schema, table)
+        return [
+            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self._schema)),
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} ("
+                " tenant text NOT NULL, run_id text NOT NULL, kind text NOT NULL, seq integer NOT NULL,"
+                " payload jsonb NOT NULL, exported_at timestamptz NOT NULL DEFAULT now(),"
+                " PRIMARY KEY (tenant, run_id, kind, seq))"
+            ).format(name),
+        ]
+
+    def export(self, tenant: str, table: str, run_id: str, rows: Sequence[ExportRow]) -> int:
+        name = sql.Identifier(self._schema, identifier(table, "export table"))
+        if not tenant:
+            raise ConfigError("an export needs a tenant")
+        delete = sql.SQL("DELETE FROM {} WHERE tenant = %s AND run_id = %s").format(name)
+        insert = sql.SQL("INSERT INTO {} (tenant, run_id, kind, seq, payload) VALUES (%s, %s, %s, %s, %s)").format(name)
+        try:
+            with psycopg.connect(self._dsn, connect_timeout=_CONNECT_TIMEOUT) as db:
+                with db.transaction():
+                    for statement in self._ddl(table):
+                        db.execute(statement)
+                with db.transaction(), db.cursor() as cursor:
+                    cursor.execute(delete, (tenant, run_id))
+                    cursor.executemany(
+                        insert, [(tenant, run_id, row.kind, row.seq, Jsonb(row.payload)) for row in rows]
+                    )
+        except psycopg.OperationalError as exc:
+            raise TransientError(f"export to {self._schema}.{table}: PostgreSQL unavailable ({exc})") from exc
+        except psycopg.Error as exc:
+            detail = " ".join(str(exc).split())[:300]
+            raise RowExportError(f"export to {self._schema}.{table} refused: {detail}") from exc
+        return len(rows)
