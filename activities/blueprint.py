@@ -16,6 +16,7 @@ from typing import Any
 import azure.durable_functions as df
 from pydantic import BaseModel, ValidationError
 
+from app import telemetry
 from app.runtime import run_ports
 from dq_core.errors import TerminalError
 from dq_core.results.run import RunError
@@ -44,10 +45,17 @@ ACTIVITIES: dict[p.ActivityName, tuple[Stage, type[BaseModel]]] = {
 
 
 def execute(name: p.ActivityName, payload: Any) -> dict[str, Any]:
-    """Run one activity on a JSON payload; the host-independent body of every activity."""
-    stage, model = ACTIVITIES[name]
+    """Run one activity on a JSON payload; the host-independent body of every activity.
+
+    Inside its log context and ``dq.stage`` span (``app.telemetry``, docs/monitoring.md)."""
     if isinstance(payload, (str, bytes)):
         payload = json.loads(payload)
+    with telemetry.activity(name, payload) as scope:
+        return scope.answer(_answer(name, payload))
+
+
+def _answer(name: p.ActivityName, payload: Any) -> dict[str, Any]:
+    stage, model = ACTIVITIES[name]
     try:
         value = stage(run_ports(), model.model_validate(payload))
     except TerminalError as exc:

@@ -7,6 +7,7 @@ locally from the shell or local.settings.json. dq_core never reads these itself.
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
@@ -40,6 +41,11 @@ CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_list)]
 AuthMode = Literal["entra", "local-key", "off"]
 
 
+class LogFormat(StrEnum):
+    TEXT = "text"  # human lines (the default; the dq CLI)
+    JSON = "json"  # one JSON object per line with the log context (the deployment)
+
+
 class AppSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DQ_", frozen=True, extra="ignore")
 
@@ -49,6 +55,7 @@ class AppSettings(BaseSettings):
     storage_account: str | None = None  # DQ_STORAGE_ACCOUNT: lineage tables and tenant containers (managed identity)
     storage_connection: SecretStr | None = None  # DQ_STORAGE_CONNECTION: instead of the account, e.g. Azurite
     key_vault_url: str | None = None  # DQ_KEY_VAULT_URL: secrets; else DQ_SECRET_<NAME> variables
+    log_format: LogFormat = LogFormat.TEXT  # DQ_LOG_FORMAT: text | json (app/logging_context.py)
     # Auth (app/auth.py, docs/security.md). Unset mode = off in environment local, entra elsewhere.
     auth_mode: Annotated[AuthMode | None, BeforeValidator(_empty_is_none)] = None  # DQ_AUTH_MODE
     # DQ_AUTH_TENANT_ID: the Entra ID directory (tenant) id of the API's app registration

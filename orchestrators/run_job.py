@@ -234,6 +234,7 @@ def run_file_steps(context: df.DurableOrchestrationContext, file_run: p.FileRun)
         environment=request.environment,
         run_id=file_run.run_id,
         correlation_id=request.correlation_id or file_run.run_id,
+        job_id=request.job_id,
     )
     parts, error, error_stage = _Parts(), None, None
     progress = Progress(context, run.run_id)

@@ -26,7 +26,17 @@ from dq_core.lineage.models import IngestionMode
 from dq_core.ports import SecretStore
 from dq_core.runs.payloads import InputRef, RunOverrides, RunRequest, RunSummary
 
-OUTPUTS = ("result.json", "profile.json", "cleansing.json", "validation.json", "rejects.parquet", "report.html")
+OUTPUTS = (
+    "result.json",
+    "profile.json",
+    "cleansing.json",
+    "validation.json",
+    "rejects.parquet",
+    "bundle.json",  # which columns are classified: dq report reads it
+    "report.html",
+    "validation.gx.json",
+    "result.csv",
+)
 EXIT_BY_STATUS = {"passed": EXIT_OK, "failed": EXIT_FAILED}
 
 
@@ -94,6 +104,7 @@ def _copy_outputs(blobs: Any, tenant: str, run_id: str, out: Path) -> list[str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     logging.getLogger("dq").addHandler(logging.NullHandler())  # the run's result says what went wrong
+    importlib.import_module("app.logging_context").configure_cli_logging(debug=args.debug)  # JSON or --debug
     bundle = _bundle(args)
     bootstrap = importlib.import_module("app.bootstrap")
     local_run = importlib.import_module("app.local_run")

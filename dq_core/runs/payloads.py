@@ -101,6 +101,7 @@ class RunRef(Payload):
     environment: str
     run_id: str
     correlation_id: str | None = None
+    job_id: str | None = None  # for logs and telemetry; the bundle says what runs
 
     @property
     def folder(self) -> str:
