@@ -43,7 +43,7 @@ def generate_key(home: Path, *, force: bool = False) -> Path:
     if path.exists() and not force:
         msg = f"{path} already exists (use --force to replace it; tokens signed with it stop validating)"
         raise ConfigError(msg)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     tmp = path.with_suffix(".tmp")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import jwt
 import pytest
 
 from app.auth import build_authenticator
@@ -153,3 +154,20 @@ def test_build_authenticator_trusts_the_configured_issuer(
     assert authenticator.authenticate(factory.bearer(tenants=["contoso"])).tenants == {"contoso"}
     with pytest.raises(Unauthenticated):
         authenticator.authenticate(factory.attacks()["hs256_with_public_key"])
+
+
+def test_keys_named_by_the_token_itself_are_never_fetched_or_trusted(factory: TokenFactory, server: JwksServer) -> None:
+    attacker = TokenFactory()  # the attacker's own key, served from the attacker's own JWKS
+    validator = factory.validator(server.url)
+    with attacker.serve() as evil:
+        claims = factory.claims(roles=["DQ.Admin"])
+        for extra_header in (
+            {"jku": evil.url},
+            {"x5u": evil.url},
+            {"jwk": attacker.jwks()["keys"][0]},
+        ):
+            headers = {"kid": attacker.kid, **extra_header}
+            token = jwt.encode(claims, attacker.key, algorithm="RS256", headers=headers)
+            with pytest.raises(Unauthenticated, match="kid"):
+                validator.authenticate(f"Bearer {token}")
+        assert evil.requests == 0

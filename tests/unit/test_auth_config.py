@@ -123,6 +123,7 @@ def test_keygen_writes_a_private_key_only_its_owner_can_read(
     assert main(["token", "keygen", "--home", str(home)]) == 0
     path = devkeys.key_path(home)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert path.read_text().startswith("-----BEGIN PRIVATE KEY-----")
     kid = devkeys.public_jwk(devkeys.load_key(home))["kid"]
     assert kid in capsys.readouterr().out
