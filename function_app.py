@@ -4,6 +4,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities.blueprint import bp as activities_bp
+from app.telemetry import configure_monitoring
 from orchestrators.blueprint import bp as orchestrators_bp
 from triggers.api import bp as api_bp
 from triggers.blob_events import bp as blob_events_bp
@@ -12,6 +13,7 @@ from triggers.runs import bp as runs_bp
 from triggers.schedules import bp as schedules_bp
 from triggers.uploads import bp as uploads_bp
 
+configure_monitoring()  # DQ_LOG_FORMAT; Application Insights when its connection string is set
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(api_bp)
 app.register_functions(health_bp)

@@ -85,7 +85,17 @@ def json_formatter() -> JsonFormatter:
 
 
 class _DQHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """The one stream handler :func:`configure_logging` installs (found again to be replaced)."""
+    """The one stream handler :func:`configure_logging` installs (found again to be replaced).
+    Without a stream of its own it writes to whatever ``sys.stderr`` is at the time."""
+
+    def __init__(self, stream: IO[str] | None) -> None:
+        super().__init__(stream or sys.stderr)
+        self._follow_stderr = stream is None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._follow_stderr:
+            self.stream = sys.stderr
+        super().emit(record)
 
 
 def configure_logging(
@@ -97,7 +107,7 @@ def configure_logging(
     logger = logging.getLogger(LOGGER)
     for old in [h for h in logger.handlers if isinstance(h, _DQHandler)]:
         logger.removeHandler(old)
-    handler = _DQHandler(stream or sys.stderr)
+    handler = _DQHandler(stream)
     handler.setFormatter(json_formatter() if chosen == LogFormat.JSON else TextFormatter())
     handler.addFilter(ContextFilter())
     handler.setLevel(level)

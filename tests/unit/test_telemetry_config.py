@@ -88,3 +88,21 @@ def test_without_a_connection_string_nothing_is_configured(tmp_path: Path) -> No
     assert probe["tracer_provider"] == "ProxyTracerProvider" and probe["meter_provider"] == "_ProxyMeterProvider"
     assert probe["exporters"] == [] and probe["handlers"] == []
     assert probe["recording"] is False  # the API's no-op spans: next to no cost
+
+
+def test_the_functions_app_writes_json_lines_with_the_context_when_the_deployment_asks(tmp_path: Path) -> None:
+    code = (
+        "import logging, function_app\n"
+        "from app.logging_context import log_context\n"
+        "with log_context(tenant='contoso', run_id='r-1', stage='ingest'):\n"
+        "    logging.getLogger('dq.ingest').info('read 20 rows')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("APPLICATIONINSIGHTS_", "DQ_"))}
+    env |= {"DQ_LOG_FORMAT": "json", "TMPDIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    (line,) = [json.loads(text) for text in result.stderr.splitlines() if text.startswith("{")]
+    assert line["message"] == "read 20 rows" and line["level"] == "INFO"
+    assert (line["tenant"], line["run_id"], line["stage"]) == ("contoso", "r-1", "ingest")
