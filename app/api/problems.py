@@ -8,6 +8,7 @@ a store briefly unavailable) is ``application/problem+json`` with a one-line
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Final
 
 from fastapi import FastAPI, Request
@@ -81,10 +82,27 @@ def _for_validation(_: Request, exc: Exception) -> JSONResponse:
     return problem_response(400, "invalid request", f"{where}: {first.get('msg', 'invalid')}", "invalid_request")
 
 
-def _for_http(_: Request, exc: Exception) -> JSONResponse:
+def _allowed_methods(request: Request) -> str:
+    """Every method the OpenAPI document lists for this path (Starlette's Allow names only the
+    first matching route's, while GET and POST of one path are separate routes)."""
+    methods: set[str] = set()
+    for template, item in request.app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods |= {method.upper() for method in item if method.upper() in _HTTP_METHODS}
+    return ", ".join(sorted(methods))
+
+
+_HTTP_METHODS: Final = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"})
+
+
+def _for_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101
     code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(exc.status_code, "http_error")
-    return problem_response(exc.status_code, str(exc.detail).lower(), str(exc.detail), code)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:  # noqa: PLR2004 - RFC 9110: a 405 says what is allowed
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+    return problem_response(exc.status_code, str(exc.detail).lower(), str(exc.detail), code, **headers)
 
 
 def _for_anything(_: Request, exc: Exception) -> JSONResponse:

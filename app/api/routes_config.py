@@ -10,13 +10,14 @@ its input, calls one method and shapes the answer. The environment is the deploy
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field
 
 from app.api.context import Access, Approver, Auditor, Author, Ctx, Promoter, Reader
 from app.api.problems import problems
@@ -65,6 +66,18 @@ _KIND: Final[dict[KindPath, Kind]] = {
     KindPath.CATALOGS: Kind.CATALOG,
     KindPath.JOBS: Kind.JOB_DEFINITION,
 }
+
+_RFC3339: Final = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _rfc3339(value: object) -> object:
+    if isinstance(value, str) and not _RFC3339.match(value):
+        raise ValueError("expected an RFC 3339 date-time with an offset, e.g. 2026-01-31T08:00:00Z")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+"""A query date-time: RFC 3339 text with an offset (no Unix numbers, no local times)."""
 
 KindParam = Annotated[KindPath, Path(description="kind of configuration object")]
 IdParam = Annotated[str, Path(alias="id", pattern=ID_PATTERN, description="object id")]
@@ -364,8 +377,8 @@ promote_version = _lifecycle_route(
 def read_audit_log(
     access: Auditor,
     service: Registry,
-    since: Annotated[datetime | None, Query(description="from (inclusive); default: a day before until")] = None,
-    until: Annotated[datetime | None, Query(description="to (exclusive); default: now")] = None,
+    since: Annotated[Timestamp | None, Query(description="from (inclusive); default: a day before until")] = None,
+    until: Annotated[Timestamp | None, Query(description="to (exclusive); default: now")] = None,
 ) -> AuditLog:
     """The tenant's audit events in [since, until), oldest first (DQ.Admin)."""
     end = _utc(until) if until else datetime.now(UTC)
@@ -374,4 +387,4 @@ def read_audit_log(
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.astimezone(UTC)

@@ -143,8 +143,8 @@ class RegistryService:
 
     def audit_log(self, tenant: str, since: datetime, until: datetime) -> list[AuditEvent]:
         """Audit events of one tenant in [since, until), oldest first."""
-        if until <= since:
-            raise ConfigError(f"until ({until.isoformat()}) must be after since ({since.isoformat()})")
+        if until < since:
+            raise ConfigError(f"until ({until.isoformat()}) is before since ({since.isoformat()})")
         return self.lineage.audit(tenant, since, until)
 
     # --- changing ----------------------------------------------------------------------

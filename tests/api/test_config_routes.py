@@ -378,6 +378,14 @@ def test_the_audit_log_reads_a_time_window(api_client: TestClient) -> None:
     assert api_client.get(audit, params=earlier, headers=bearer("ada")).json()["events"] == []
     backwards = {"since": window["until"], "until": window["since"]}
     assert_problem(api_client.get(audit, params=backwards, headers=bearer("ada")), 400, "config_invalid")
+    for unclear in ({"until": "0.5"}, {"since": "2026-01-01T00:00:00"}):  # a number, no offset
+        assert_problem(api_client.get(audit, params=unclear, headers=bearer("ada")), 400, "invalid_request")
+
+
+def test_a_wrong_method_is_a_405_naming_every_allowed_method(api_client: TestClient) -> None:
+    response = api_client.put(RULES, headers=bearer("ann"))
+    assert_problem(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "GET, POST"
 
 
 # --- the document -----------------------------------------------------------------------------
