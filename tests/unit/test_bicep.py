@@ -641,7 +641,7 @@ def test_workbook_shows_runs_failures_stages_and_actions_per_tenant() -> None:
     assert len(queries) >= 4
     assert all(q["resourceType"] == "microsoft.insights/components" for q in queries)
     kql = "\n".join(q["query"] for q in queries)
-    for table in ("customEvents", "traces", "requests"):
+    for table in ("dependencies", "customMetrics", "traces", "requests"):
         assert re.search(rf"^\s*(let \w+ = )?{table}\b", kql, flags=re.MULTILINE), f"no query on {table}"
     for dimension in ("tenant", "run_id", "stage", "status", "action_id"):
         assert f"customDimensions.{dimension}" in kql, f"no panel reads customDimensions.{dimension}"
@@ -651,11 +651,19 @@ def test_workbook_shows_runs_failures_stages_and_actions_per_tenant() -> None:
     assert "by tenant" in kql
 
 
-def test_workbook_text_states_the_telemetry_the_app_will_emit() -> None:
+def test_workbook_text_states_the_telemetry_the_app_emits() -> None:
+    from app import telemetry
+
     texts = " ".join(i["content"]["json"] for i in workbook_content()["items"] if i["type"] == 1)
-    assert "will emit" in texts
-    for name in ("dq.run", "dq.stage", "dq.action", "tenant", "run_id", "stage", "status", "action_id"):
+    assert "the DQ app emits" in texts
+    spans = (telemetry.RUN_SPAN, telemetry.STAGE_SPAN, telemetry.ACTION_SPAN)
+    instruments = (telemetry.RUN_DURATION, telemetry.ROWS_PROCESSED, telemetry.RULES_FAILED, telemetry.ACTIONS_FAILED)
+    for name in (*spans, *instruments, "tenant", "run_id", "stage", "status", "action_id"):
         assert f"`{name}`" in texts
+    kql = "\n".join(i["content"].get("query", "") for i in workbook_content()["items"] if i["type"] == 3)
+    for name in spans + instruments[1:]:  # the names the queries filter on are the ones emitted
+        assert f"'{name}'" in kql
+    assert "customEvents" not in kql  # spans land in dependencies
 
 
 def test_workbook_is_bound_to_application_insights() -> None:

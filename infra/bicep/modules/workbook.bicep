@@ -1,7 +1,8 @@
-// Azure Monitor workbook: runs, failures, stage durations and action outcomes per tenant,
-// read from Application Insights (customEvents, traces, requests). The content is
-// workbook.json; its first text block states the telemetry contract (event names and the
-// customDimensions tenant, run_id, stage, status, action_id) that the app will emit.
+// Azure Monitor workbook: runs, failures, stage durations, action outcomes and volumes per
+// tenant, read from Application Insights (dependencies, customMetrics, traces, requests).
+// The content is workbook.json; its first text block states the telemetry contract (span
+// names dq.run, dq.stage, dq.action, the metrics, and the customDimensions tenant, run_id,
+// stage, status, action_id) that the app emits (app/telemetry.py, docs/monitoring.md).
 
 @description('Display name of the workbook.')
 param displayName string
