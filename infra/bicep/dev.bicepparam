@@ -21,3 +21,6 @@ param postgresHighAvailability = false
 
 param functionMaximumInstanceCount = 20
 param functionInstanceMemoryMB = 2048
+
+// The API's Entra ID app registration (docs/security.md): its client id, from the shell.
+param apiClientId = readEnvironmentVariable('DQ_API_CLIENT_ID')

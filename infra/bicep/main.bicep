@@ -84,6 +84,13 @@ param postgresDatabaseName string = 'dq'
 @description('Schema of the contract registry: DQ_PG_SCHEMA.')
 param pgSchema string = 'dq'
 
+@description('Client id of the API app registration in Entra ID (docs/security.md): tokens for api://<id> or <id> are accepted.')
+@minLength(1)
+param apiClientId string
+
+@description('DQ tenant by Entra group object id, applied to the groups claim: DQ_AUTH_GROUP_TENANTS.')
+param authGroupTenants object = {}
+
 @description('Most Function App instances.')
 @minValue(1)
 @maxValue(1000)
@@ -208,6 +215,8 @@ module functionApp 'modules/functionapp.bicep' = {
     appInsightsName: monitoring.outputs.appInsightsName
     keyVaultUri: keyVault.outputs.uri
     pgSchema: pgSchema
+    authAudiences: 'api://${apiClientId},${apiClientId}'
+    authGroupTenants: authGroupTenants
     maximumInstanceCount: functionMaximumInstanceCount
     instanceMemoryMB: functionInstanceMemoryMB
   }

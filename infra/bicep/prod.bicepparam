@@ -22,3 +22,6 @@ param postgresHighAvailability = true
 
 param functionMaximumInstanceCount = 100
 param functionInstanceMemoryMB = 4096
+
+// The API's Entra ID app registration (docs/security.md): its client id, from the shell.
+param apiClientId = readEnvironmentVariable('DQ_API_CLIENT_ID')

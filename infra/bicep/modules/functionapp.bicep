@@ -59,6 +59,19 @@ param pgDsnSecretName string = 'dq-pg-dsn'
 @description('Schema of the contract registry: DQ_PG_SCHEMA.')
 param pgSchema string = 'dq'
 
+@description('Entra ID directory that issues the API access tokens: DQ_AUTH_TENANT_ID (docs/security.md).')
+param authTenantId string = tenant().tenantId
+
+@description('Accepted access token audiences, comma separated (api://<client-id>,<client-id>): DQ_AUTH_AUDIENCES.')
+@minLength(1)
+param authAudiences string
+
+@description('Token claim listing the DQ tenants of a caller: DQ_AUTH_TENANT_CLAIM (empty: groups only).')
+param authTenantClaim string = 'dq_tenants'
+
+@description('DQ tenant by Entra group object id, applied to the groups claim: DQ_AUTH_GROUP_TENANTS.')
+param authGroupTenants object = {}
+
 @description('Most instances the app scales out to.')
 @minValue(1)
 @maxValue(1000)
@@ -156,6 +169,14 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     DQ_KEY_VAULT_URL: keyVaultUri
     DQ_PG_SCHEMA: pgSchema
     DQ_PG_DSN: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${pgDsnSecretName}/)'
+    DQ_AUTH_MODE: 'entra'
+    DQ_AUTH_TENANT_ID: authTenantId
+    DQ_AUTH_AUDIENCES: authAudiences
+    DQ_AUTH_ISSUERS: ''
+    DQ_AUTH_JWKS_URL: ''
+    DQ_AUTH_TENANT_CLAIM: authTenantClaim
+    DQ_AUTH_GROUP_TENANTS: string(authGroupTenants)
+    DQ_AUTH_LEEWAY_SECONDS: '60'
   }
 }
 
