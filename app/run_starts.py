@@ -290,15 +290,19 @@ def _path_style(host: str) -> bool:
 
 def blob_path_in(uri: str, container: str) -> str:
     """The path of a blob URI inside ``container``; Forbidden when it names another container."""
-    parts = urlsplit(uri)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(uri)
+        host = parts.hostname
+    except ValueError:  # a malformed IPv6 host, a bad port
+        host = None
+    if host is None or parts.scheme not in ("http", "https"):
         raise BadStartRequest(
             "blob_uri must be an http(s) URL of a blob, like https://account.blob.core.windows.net/..."
         )
     segments = parts.path.lstrip("/").split("/")
     if segments and segments[0] == container:
         rest = segments[1:]
-    elif len(segments) > 1 and segments[1] == container and _path_style(parts.hostname):
+    elif len(segments) > 1 and segments[1] == container and _path_style(host):
         rest = segments[2:]
     else:
         raise Forbidden(f"the blob is not in the tenant's container {container}")

@@ -109,9 +109,10 @@ def decode_cursor(cursor: str) -> Key:
         at, run_id = datetime.fromisoformat(data["at"]), data["run"]
         if not isinstance(run_id, str):
             raise TypeError(run_id)
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        key = _utc(at), run_id
+    except (binascii.Error, ValueError, KeyError, TypeError, OverflowError):
         raise InvalidRunQuery("cursor is not one this API gave: use the 'next' of a page as it is") from None
-    return _utc(at), run_id
+    return key
 
 
 def _matches(run: RunRecord, query: RunQuery) -> bool:
@@ -120,12 +121,15 @@ def _matches(run: RunRecord, query: RunQuery) -> bool:
 
 def list_runs(lineage: LineageStore, tenant: str, query: RunQuery, *, now: datetime | None = None) -> RunPage:
     """One page of the tenant's runs started in [since, until) that match the filters, newest first."""
-    since = _utc(query.since) if query.since else EPOCH
-    until = _utc(query.until) if query.until else _utc(now or datetime.now(UTC)) + timedelta(days=1)
+    try:
+        since = _utc(query.since) if query.since else EPOCH
+        until = _utc(query.until) if query.until else _utc(now or datetime.now(UTC)) + timedelta(days=1)
+    except OverflowError:
+        raise InvalidRunQuery("since and until must be times between the years 1 and 9999 in UTC") from None
     if since >= until:
         raise InvalidRunQuery(f"since ({since.isoformat()}) must be before until ({until.isoformat()})")
     after = decode_cursor(query.cursor) if query.cursor else None
-    upper = until if after is None else min(until, after[0] + _MICRO)
+    upper = until if after is None or after[0] >= until else after[0] + _MICRO
     batch = max(_FIRST_BATCH, 2 * query.limit)
     found: list[RunRecord] = []
     examined = 0

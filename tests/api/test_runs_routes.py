@@ -474,6 +474,7 @@ def test_a_notification_starts_the_bound_jobs_once(
         ({"path": LANDED, "etag": "0x1", "metadata": {"bad key": "x"}}, "metadata key"),
         ({"path": LANDED, "etag": "0x1", "overrides": {"max_parallelism": 0}}, "max_parallelism"),
         ({"blob_uri": "ftp://host/dq-contoso/x.csv", "etag": "0x1"}, "http(s) URL"),
+        ({"blob_uri": "http://[::1/dq-contoso/x.csv", "etag": "0x1"}, "http(s) URL"),
         ({"path": "runs/abc/result.json", "etag": "0x1"}, "folder the app writes itself"),
         ({"path": LANDED, "etag": '""'}, "the ETag is empty"),
         ([LANDED], "body"),
@@ -604,7 +605,12 @@ def test_paging_reads_the_store_in_windows_and_a_page_may_stop_at_the_scan_budge
 def test_bad_list_queries_are_400_problems(api: TestClient, history: list[RunRecord]) -> None:
     for params in ({"limit": 0}, {"limit": 201}, {"status": "green"}, {"since": "yesterday"}, {"job_id": "Bad!"}):
         assert_problem(api.get(f"{BASE}/runs", params=params, headers=bearer("rita")), 400, "invalid_request")
-    for params in ({"cursor": "not-a-cursor"}, {"since": T0.isoformat(), "until": T0.isoformat()}):
+    for params in (
+        {"cursor": "not-a-cursor"},
+        {"cursor": runs_service.encode_cursor((T0, "x"))[:-3]},
+        {"since": T0.isoformat(), "until": T0.isoformat()},
+        {"since": "0001-01-01T00:00:00+05:00"},
+    ):
         assert_problem(api.get(f"{BASE}/runs", params=params, headers=bearer("rita")), 400, "invalid_query")
 
 
