@@ -19,6 +19,7 @@ from pathlib import Path
 from dq_core import service
 from dq_core.bundle.models import ResolvedAction, ResolvedBundle
 from dq_core.cli.output import DEFAULT_HOME, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, _err, _out, _write
+from dq_core.cli.report_command import add_report_parser
 from dq_core.cli.run_command import add_run_parser
 from dq_core.cli.serve_command import add_serve_parser
 from dq_core.cli.store_commands import (
@@ -200,12 +201,26 @@ def cmd_validate(args: argparse.Namespace) -> int:
         files["validation.gx.json"] = json.dumps(to_gx(result.validation), indent=2) + "\n"
     if profile is not None:
         files["profile.json"] = profile.model_dump_json(indent=2) + "\n"
+    if args.out is not None:
+        files.update(_validate_exports(result, profile, bundle))
     _write_outputs(args.out, files)
     _out(_validation_summary(result))
     if args.record:
         _record(args.home, bundle, result, profile, args.input)
         _out(f"recorded run {result.run_id} in {args.home} (dq lineage export {result.run_id})")
     return EXIT_OK if result.status.value == "passed" else EXIT_FAILED
+
+
+def _validate_exports(result: RunResult, profile: ProfileResult | None, bundle: ResolvedBundle) -> dict[str, str]:
+    """report.html and result.csv; the data was not cleansed, so no value of a classified column is shown."""
+    from dq_core.reporting import governance_of, render_report  # noqa: PLC0415
+    from dq_core.results.csv_export import to_csv  # noqa: PLC0415
+
+    governance = governance_of(bundle, cleansed=False)
+    return {
+        "report.html": render_report(result, profile=profile, governance=governance),
+        "result.csv": to_csv(result.validation),
+    }
 
 
 def _baseline(path: Path | None) -> ProfileResult | None:
@@ -467,6 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
     cleanse.set_defaults(handler=cmd_cleanse)
 
     add_run_parser(commands, _scoped, _moment)
+    add_report_parser(commands)
     add_serve_parser(commands)
     add_token_parser(commands)
 

@@ -548,16 +548,45 @@ def finalise_run(ports: RunPorts, inp: p.FinaliseInput) -> p.FinaliseOutput:
             status="failed" if failed else "succeeded",
             metrics={"actions": len(inp.actions), "failed": len(failed)},
         )
+    exported, problem = _write_exports(ports, run, result)
+    metrics: dict[str, JsonValue] = {"status": result.status.value}
+    if problem:
+        metrics["exports_error"] = problem
     _step(
         ports,
         run,
         p.Stage.FINALISE,
         inp.finished_at,
         status=result.status.value,
-        metrics={"status": result.status.value},
-        outputs={"result": inp.result_path},
+        metrics=metrics,
+        outputs={"result": inp.result_path} | exported,
     )
     return p.FinaliseOutput(status=result.status.value, result_path=inp.result_path, result_sha256=sha256)
+
+
+def _write_exports(ports: RunPorts, run: p.RunRef, result: RunResult) -> tuple[dict[str, str], str | None]:
+    """report.html, validation.gx.json and result.csv next to result.json (after the actions, so
+    the report lists them). They are views of result.json: a failure to write them is recorded
+    on the finalise step and never costs the run its verdict."""
+    from dq_core.reporting import exports, governance_of  # noqa: PLC0415
+
+    files = ports.files(run)
+    try:
+        try:
+            governance = governance_of(load_bundle(ports, run, run.folder + "bundle.json"))
+        except ObjectNotFound:
+            governance = None  # the run stopped before its bundle was stored
+        try:
+            steps = ports.lineage.steps(run.tenant, run.run_id)
+        except ObjectNotFound:
+            steps = []
+        made = exports.run_exports(
+            result, profile=_profile_at(files, run.folder + "profile.json"), steps=steps, governance=governance
+        )
+        written = {exports.OUTPUT_KEYS[name]: files.write_bytes(run.folder + name, data) for name, data in made.items()}
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        return {}, f"{type(exc).__name__}: {exc}"
+    return written, None
 
 
 def run_action(ports: RunPorts, inp: p.ActionInput) -> ActionOutcome:

@@ -1,0 +1,88 @@
+"""``dq report``: render ``report.html`` from a run's ``result.json``.
+
+The run folder (``dq run --out``, ``dq validate --out``, or a downloaded run folder) is
+read as it is: ``result.json``, and when they are next to it ``profile.json`` (charts),
+``cleansing.json`` (when the result has no cleansing part) and ``bundle.json`` (which
+columns are classified). The lineage steps come from the embedded lineage store
+(``--home``) when it recorded the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from dq_core.bundle.models import ResolvedBundle
+from dq_core.cleansing.engine import CleansingReport
+from dq_core.cli.output import DEFAULT_HOME, EXIT_OK, _out
+from dq_core.errors import InputError, ObjectNotFound
+from dq_core.lineage.models import StepRecord
+from dq_core.profiling.models import ProfileResult
+from dq_core.reporting import governance_of, render_report
+from dq_core.results.run import RunResult
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _read(path: Path, model: type[M], what: str) -> M:
+    try:
+        return model.model_validate_json(path.read_bytes())
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read it: {exc.strerror}") from None
+    except ValidationError as exc:
+        raise InputError(f"{path}: not {what} ({exc.error_count()} problem(s))") from None
+
+
+def _beside(folder: Path, name: str, model: type[M], what: str) -> M | None:
+    path = folder / name
+    return _read(path, model, what) if path.is_file() else None
+
+
+def _steps(home: Path, result: RunResult) -> list[StepRecord]:
+    database = home / "lineage.db"
+    if not database.is_file():
+        return []
+    from dq_core.local.sqlite_lineage import SqliteLineageStore  # noqa: PLC0415
+
+    try:
+        return SqliteLineageStore(str(database)).steps(result.tenant, result.run_id)
+    except ObjectNotFound:
+        return []
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    source: Path = args.source
+    result_path = source / "result.json" if source.is_dir() else source
+    if not result_path.is_file():
+        raise InputError(f"{result_path}: no such file (give a run folder or its result.json)")
+    folder = result_path.parent
+    result = _read(result_path, RunResult, "a dq.run-result/v1 document")
+    if result.cleansing is None:
+        cleansing = _beside(folder, "cleansing.json", CleansingReport, "a cleansing report")
+        result = result.model_copy(update={"cleansing": cleansing})
+    profile = _beside(folder, "profile.json", ProfileResult, "a dq.profile/v1 document")
+    bundle = _beside(folder, "bundle.json", ResolvedBundle, "the run's bundle")
+    html = render_report(
+        result,
+        profile=profile,
+        steps=_steps(args.home, result),
+        governance=governance_of(bundle) if bundle else None,
+    )
+    out: Path = args.out or folder / "report.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    _out(f"{result.status.value.upper()}: report of run {result.run_id} → {out}")
+    return EXIT_OK
+
+
+def add_report_parser(commands: Any) -> None:
+    report = commands.add_parser("report", help="render report.html from a run folder or its result.json")
+    report.add_argument("source", type=Path, help="a run folder (dq run --out) or a result.json")
+    report.add_argument("--out", type=Path, help="the HTML file to write (default: report.html next to result.json)")
+    report.add_argument(
+        "--home", type=Path, default=DEFAULT_HOME, help="embedded stores holding the run's lineage steps (default: .dq)"
+    )
+    report.set_defaults(handler=cmd_report)
