@@ -202,9 +202,9 @@ _BODY_DOC: Final[dict[str, Any]] = {
     "requestBody": {
         "required": True,
         "description": (
-            "The object as JSON, as in an authoring file of the kind. ``tenant`` and ``environment`` may be"
+            "The object as JSON, as in an authoring file of the kind. `tenant` and `environment` may be"
             " left out (they are the path's tenant and the deployment's environment; naming others is"
-            " refused); ``kind`` may be left out; ``status`` is ignored (every version starts as a draft)."
+            " refused); `kind` may be left out; `status` is ignored (every version starts as a draft)."
         ),
         "content": {
             "application/json": {
