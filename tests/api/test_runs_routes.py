@@ -638,6 +638,8 @@ def test_a_report_is_served_as_html_once_the_run_has_one(
     response = api.get(f"{BASE}/runs/run-01/report", headers=bearer("rita"))
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     assert response.content == page
+    assert response.headers["content-security-policy"].startswith("sandbox allow-scripts; default-src 'none'")
+    assert response.headers["x-content-type-options"] == "nosniff"
 
 
 def test_every_runs_route_is_documented_with_an_operation_id() -> None:
