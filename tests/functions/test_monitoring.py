@@ -275,3 +275,7 @@ def test_an_activity_that_raises_ends_its_span_with_the_error_and_raises(
     assert span.status.status_code is StatusCode.ERROR
     assert [event.name for event in span.events] == ["exception"]
     assert otel.named("dq.action") == []  # no outcome: nothing to report but the failed attempt
+
+
+def test_every_activity_has_a_stage() -> None:
+    assert set(telemetry.STAGE_OF) == set(ActivityName)
