@@ -231,7 +231,13 @@ _BODY_DOC: Final[dict[str, Any]] = {
 BASE: Final = "/api/tenants/{tenant}/config/{kind}"
 
 
-@router.get(BASE, response_model=ObjectList, operation_id="list_config_objects", responses=problems())
+@router.get(
+    BASE,
+    response_model=ObjectList,
+    operation_id="list_config_objects",
+    summary="List the objects of a kind",
+    responses=problems(),
+)
 def list_objects(
     access: Reader,
     service: Registry,
@@ -249,6 +255,7 @@ def list_objects(
     response_model=DraftResult,
     status_code=201,
     operation_id="create_config_draft",
+    summary="Create or update a draft",
     openapi_extra=_BODY_DOC,
     responses={
         200: {"model": DraftResult, "description": "an existing draft updated, or the same content already stored"},
@@ -284,7 +291,13 @@ def create_draft(
     return DraftResult(outcome=created.outcome, before_sha256=created.before_sha256, object=ObjectVersion.of(stored))
 
 
-@router.get(BASE + "/{id}", response_model=ObjectVersion, operation_id="get_config_object", responses=problems())
+@router.get(
+    BASE + "/{id}",
+    response_model=ObjectVersion,
+    operation_id="get_config_object",
+    summary="Get the current version of an object",
+    responses=problems(),
+)
 def get_object(
     access: Reader, service: Registry, kind: KindParam, object_id: IdParam, response: Response
 ) -> ObjectVersion:
@@ -295,7 +308,11 @@ def get_object(
 
 
 @router.get(
-    BASE + "/{id}/versions", response_model=ObjectList, operation_id="list_config_versions", responses=problems()
+    BASE + "/{id}/versions",
+    response_model=ObjectList,
+    operation_id="list_config_versions",
+    summary="List the versions of an object",
+    responses=problems(),
 )
 def list_versions(access: Reader, service: Registry, kind: KindParam, object_id: IdParam) -> ObjectList:
     """Every stored version of an object, oldest first."""
@@ -306,6 +323,7 @@ def list_versions(access: Reader, service: Registry, kind: KindParam, object_id:
     BASE + "/{id}/versions/{version}",
     response_model=ObjectVersion,
     operation_id="get_config_version",
+    summary="Get one version",
     responses=problems(),
 )
 def get_version(
@@ -317,7 +335,13 @@ def get_version(
     return ObjectVersion.of(stored)
 
 
-@router.get(BASE + "/{id}/diff", response_model=ObjectDiff, operation_id="diff_config_versions", responses=problems())
+@router.get(
+    BASE + "/{id}/diff",
+    response_model=ObjectDiff,
+    operation_id="diff_config_versions",
+    summary="Diff two versions",
+    responses=problems(),
+)
 def diff_versions(
     access: Reader,
     service: Registry,
@@ -351,6 +375,7 @@ def _lifecycle_route(action: Action, dependency: object, summary: str) -> Callab
         methods=["POST"],
         response_model=ObjectVersion,
         operation_id=f"{action.value}_config_version",
+        summary=f"{action.value.capitalize()} a version",
         responses=problems(409),
     )
     return act
@@ -371,6 +396,7 @@ promote_version = _lifecycle_route(
     "/api/tenants/{tenant}/audit",
     response_model=AuditLog,
     operation_id="read_audit_log",
+    summary="Read the audit log",
     tags=["audit"],
     responses=problems(),
 )
