@@ -57,6 +57,12 @@ class Created:
     before_sha256: str | None  # the draft's content before, when one was replaced
 
 
+def _short(value: object, limit: int = 60) -> str:
+    """A value from a caller, quoted and cut short enough for a one-line message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _pointer(parent: str, token: str | int) -> str:
     return f"{parent}/{str(token).replace('~', '~0').replace('/', '~1')}"
 
@@ -160,7 +166,7 @@ class RegistryService:
         for field, expected in (("tenant", tenant), ("environment", self.environment), ("kind", kind.value)):
             named = data.get(field)
             if named is not None and (not isinstance(named, str) or named.strip().lower() != expected):
-                raise ConfigError(f"{field}: the body names {named!r}, but this request is for {expected!r}")
+                raise ConfigError(f"{field}: the body names {_short(named)}, but this request is for {expected!r}")
             data[field] = expected
         data.pop("status", None)
         return data
@@ -184,7 +190,7 @@ class RegistryService:
         try:
             data = self.scoped(tenant, kind, document)
         except ConfigError as exc:
-            what = f"{kind.value} {document.get('id', '?')}@{document.get('version', '?')}"
+            what = f"{kind.value} {_short(document.get('id'))}@{_short(document.get('version'))}"
             self._audit(tenant, actor, "denied", what, correlation_id, None, None, f"create: {exc.message}")
             raise
         obj = parse_object(data, "body")

@@ -196,8 +196,11 @@ def test_tenant_and_environment_come_from_the_route_and_the_deployment(api_clien
     assert_problem(prod, 400, "config_invalid")
     wrong_kind = api_client.post(RULES, json={**rules_body(version="2.0.0"), "kind": "catalog"}, headers=bearer("ann"))
     assert_problem(wrong_kind, 400, "config_invalid")
+    huge = api_client.post(RULES, json=rules_body(version="2.0.0", tenant="x" * 100_000), headers=bearer("ann"))
+    assert len(assert_problem(huge, 400, "config_invalid")["detail"]) < 200
     denied = [e for e in audit_events(api_client) if e["action"] == "denied"]
-    assert len(denied) == 3 and all(e["actor"] == "ann" and e["correlation_id"] for e in denied)
+    assert len(denied) == 4 and all(e["actor"] == "ann" and e["correlation_id"] for e in denied)
+    assert all(len(e["detail"]) < 200 for e in denied)
     assert api_client.get(f"{RULES}/core/versions/2.0.0", headers=bearer("ann")).status_code == 404
 
 
