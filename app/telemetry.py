@@ -36,7 +36,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from opentelemetry import metrics, trace
@@ -186,8 +186,13 @@ def _clean(values: Mapping[str, Any]) -> dict[str, str | int | float | bool]:
     return {k: v for k, v in values.items() if v is not None and v != ""}
 
 
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _ns(moment: datetime) -> int:
-    return int(moment.timestamp() * 1_000_000_000)
+    """Nanoseconds since the epoch, exactly (a float timestamp would round them)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return (aware - _EPOCH) // timedelta(microseconds=1) * 1000
 
 
 class ActivityScope:

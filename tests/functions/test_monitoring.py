@@ -15,7 +15,7 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -170,8 +170,9 @@ def test_a_run_emits_one_stage_span_per_activity_call_and_one_run_span(
     assert attributes["run_id"] == result.run_id and "stage" not in attributes
     duration_ms = round((result.finished_at - result.started_at).total_seconds() * 1000)
     assert attributes["duration_ms"] == duration_ms
-    assert run_span.start_time == int(result.started_at.timestamp() * 1e9)
-    assert run_span.end_time == int(result.finished_at.timestamp() * 1e9)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    assert run_span.start_time == (result.started_at - epoch) // timedelta(microseconds=1) * 1000
+    assert run_span.end_time == (result.finished_at - epoch) // timedelta(microseconds=1) * 1000
     assert run_span.status.status_code is not StatusCode.ERROR  # a failed verdict is not an outage
 
     actions = otel.named("dq.action")
