@@ -57,7 +57,7 @@ class ReportGovernance:
         if not self.known:
             return "values not shown: without the run's bundle the column's classification is unknown"
         if column in self.unmasked:
-            return f"{self.sensitive[column]} column kept unmasked in the outputs: values not shown"
+            return f"{self.sensitive[column]} column, not masked in the profiled data: values not shown"
         return None
 
 

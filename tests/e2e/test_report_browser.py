@@ -208,3 +208,26 @@ def test_dq_report_refuses_what_is_not_a_result(tmp_path: Path) -> None:
     _assert_bad_input(dq("report", str(tmp_path)), "result.json: no such file")
     (tmp_path / "result.json").write_text('{"schema_id": "something else"}')
     _assert_bad_input(dq("report", str(tmp_path)), "not a dq.run-result/v1 document")
+
+
+def test_dq_validate_out_writes_a_report_without_personal_values(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    done = dq(
+        "validate",
+        str(SAMPLE),
+        "--contract",
+        "customers",
+        "--out",
+        str(out),
+        "--record",
+        "--home",
+        str(tmp_path / "home"),
+    )
+    assert done.returncode == 1, done.stderr
+    result = json.loads((out / "result.json").read_text())
+    html = (out / "report.html").read_text()
+    assert f'data-metric="rules_failed">{result["validation"]["summary"]["failed"]}<' in html
+    assert "alice.martin@example.com" in SAMPLE.read_text() and "alice.martin@example.com" not in html
+    assert html.count("not masked in the profiled data: values not shown") == len(PERSONAL)  # nothing was cleansed
+    with (out / "result.csv").open(encoding="utf-8") as handle:
+        assert len(list(csv.DictReader(handle))) == len(result["validation"]["rules"])

@@ -261,7 +261,7 @@ def test_profile_values_of_unmasked_classified_columns_are_not_shown(demo_govern
     html = render_report(_result([_rule("a", "passed")]), profile=profile, governance=demo_governance)
     assert "sha256:aaaa" in html and "GB" in html
     assert "15200.5" not in html and "15,200" not in html and "-45.25" not in html
-    assert "confidential column kept unmasked in the outputs: values not shown" in html
+    assert "confidential column, not masked in the profiled data: values not shown" in html
 
 
 def test_without_governance_no_profile_value_is_shown(demo_governance: ReportGovernance) -> None:
