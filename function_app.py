@@ -8,17 +8,11 @@ from app.telemetry import configure_monitoring
 from orchestrators.blueprint import bp as orchestrators_bp
 from triggers.api import bp as api_bp
 from triggers.blob_events import bp as blob_events_bp
-from triggers.health import bp as health_bp
-from triggers.runs import bp as runs_bp
 from triggers.schedules import bp as schedules_bp
-from triggers.uploads import bp as uploads_bp
 
 configure_monitoring()  # DQ_LOG_FORMAT; Application Insights when its connection string is set
-app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
+app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)  # the API's own trigger is anonymous: it checks tokens
 app.register_functions(api_bp)
-app.register_functions(health_bp)
-app.register_functions(runs_bp)
-app.register_functions(uploads_bp)
 app.register_functions(blob_events_bp)
 app.register_functions(schedules_bp)
 app.register_functions(orchestrators_bp)

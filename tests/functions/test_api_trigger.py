@@ -17,7 +17,7 @@ from app.local_extension import LocalDurableExtension
 from app.settings import get_settings
 from dq_core.runs.stages import RunPorts
 from tests.auth_support import JwksServer, TokenFactory
-from tests.functions.conftest import call
+from tests.functions.conftest import call, started
 
 HOST = "http://localhost:7071"
 
@@ -95,6 +95,35 @@ def test_a_tenant_route_needs_a_valid_token_for_that_tenant(
     other = invoke(functions, request("GET", "/api/tenants/fabrikam/config/contracts", Authorization=token), extension)
     assert other.status_code == 403
     assert json.loads(other.get_body())["code"] == "forbidden"
+
+
+def test_a_run_starts_on_the_durable_client_of_the_invocation(
+    functions: dict[str, Any], entra: RunPorts, extension: LocalDurableExtension, factory: TokenFactory
+) -> None:
+    body = json.dumps({"input_uri": "landing/crm/customers.csv", "etag": '"0x8DC2C"'}).encode()
+    token = factory.bearer(tenants=["contoso"], roles=["DQ.Operator"])
+    req = request(
+        "POST",
+        "/api/tenants/contoso/jobs/customers_daily/runs",
+        body,
+        **{"Authorization": token, "Content-Type": "application/json"},
+    )
+    response = invoke(functions, req, extension)
+    assert response.status_code == 202, response.get_body()
+    answer = json.loads(response.get_body())
+    assert answer["instance_id"] == "contoso:customers_daily:0x8DC2C"
+    assert response.headers["Location"] == answer["status_url"]
+    assert answer["status_url"].startswith(f"{HOST}/api/tenants/contoso/instances/")
+    started_with = started(extension, "contoso:customers_daily:0x8DC2C")
+    assert (started_with["tenant"], started_with["environment"], started_with["ingestion_mode"]) == (
+        "contoso",
+        "dev",
+        "http",
+    )
+    # the status URL is answered by the same trigger, through the invocation's client
+    status = invoke(functions, request("GET", answer["status_url"].removeprefix(HOST), Authorization=token), extension)
+    assert status.status_code == 200, status.get_body()
+    assert json.loads(status.get_body())["runtime_status"] == "Completed"
 
 
 def test_unknown_paths_are_problem_404s(

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import azure.functions as func
 import pytest
 
 from dq_core.runs.payloads import ActivityName, OrchestratorName
 from tests.conftest import ROOT
 
-ENTRY_POINTS = {"api", "health", "start_run", "upload_file", "on_blob_created", "start_scheduled_runs"}
+ENTRY_POINTS = {"api", "on_blob_created", "start_scheduled_runs"}
 
 
 def bindings(functions: dict[str, Any], name: str) -> dict[str, dict[str, Any]]:
@@ -24,24 +23,6 @@ def bindings(functions: dict[str, Any], name: str) -> dict[str, dict[str, Any]]:
 def test_every_function_is_registered_once(functions: dict[str, Any]) -> None:
     expected = ENTRY_POINTS | {o.value for o in OrchestratorName} | {a.value for a in ActivityName}
     assert set(functions) == expected
-
-
-def test_app_indexes_the_health_route(functions: dict[str, Any]) -> None:
-    trigger = bindings(functions, "health")["httpTrigger"]
-    assert (trigger["route"], trigger["methods"]) == ("health", ["GET"])
-
-
-@pytest.mark.parametrize(
-    ("name", "route"),
-    [("start_run", "tenants/{tenant}/jobs/{job_id}/runs"), ("upload_file", "tenants/{tenant}/uploads/{dataset}")],
-)
-def test_http_starters_are_post_routes_with_a_durable_client(functions: dict[str, Any], name: str, route: str) -> None:
-    found = bindings(functions, name)
-    trigger = found["httpTrigger"]
-    assert (trigger["route"], trigger["methods"], trigger["authLevel"]) == (route, ["POST"], "FUNCTION")
-    assert found["http"]["direction"] == "OUT"
-    assert found["durableClient"]["direction"] == "IN"
-    assert callable(functions[name].get_user_function().client_function)
 
 
 def test_blob_events_arrive_through_event_grid(functions: dict[str, Any]) -> None:
@@ -85,15 +66,3 @@ def test_host_json_never_replaces_a_running_instance() -> None:
     # start_run checks the status first; the task hub settles two callers racing past that check
     host = json.loads((ROOT / "host.json").read_text(encoding="utf-8"))
     assert host["extensions"]["durableTask"]["overridableExistingInstanceStates"] == "NonRunningStates"
-
-
-def test_health_answers_with_the_environment(functions: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.settings import get_settings
-
-    monkeypatch.setenv("DQ_ENVIRONMENT", "dev")
-    get_settings.cache_clear()
-    handler = functions["health"].get_user_function()
-    response = handler(func.HttpRequest(method="GET", url="/api/health", body=b""))
-    get_settings.cache_clear()
-    assert response.status_code == 200
-    assert json.loads(response.get_body()) == {"status": "ok", "environment": "dev"}
