@@ -21,6 +21,7 @@ from dq_core.local.sqlite_lineage import SqliteLineageStore
 from dq_core.ports import ContractStore, LineageStore
 from dq_core.runs.stages import RunPorts
 from dq_core.security.principal import Principal, Role, Unauthenticated
+from tests.integration.conftest import contract_store  # noqa: F401 - the port suites' SQLite + PostgreSQL stores
 
 TENANT = "contoso"
 

@@ -5,7 +5,6 @@ through TestClient; callers picked by name (see conftest)."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,12 +14,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.api.context import ApiContext
 from app.api.main import create_app
 from app.api.routes_config import MAX_BODY_BYTES, KindPath
 from dq_core import service
 from dq_core.config.base import Kind
 from dq_core.config.canonical import to_plain
+from dq_core.ports import ContractStore
 from dq_core.services.registry import diff_documents
 from tests.api.conftest import TENANT, bearer, make_context
 from tests.conftest import LIBRARIES
@@ -121,38 +120,20 @@ class LifecycleOverHttp:
         assert denied[0]["before_sha256"] == before["sha256"] and denied[0]["after_sha256"] is None
 
 
-class TestLifecycleOverSqlite(LifecycleOverHttp):
-    @pytest.fixture
-    def client(self, api_client: TestClient) -> TestClient:
-        return api_client
-
-
 @pytest.mark.integration
-class TestLifecycleOverPostgres(LifecycleOverHttp):
-    """The same routes over the real PostgreSQL registry."""
+class TestLifecycleOverEveryRegistry(LifecycleOverHttp):
+    """The same routes over the embedded SQLite registry and the real PostgreSQL one
+    (the shared ``contract_store`` fixture of the port suites)."""
 
     @pytest.fixture
-    def client(self, tmp_path: Path) -> Iterator[TestClient]:
-        import psycopg
+    def client(self, contract_store: ContractStore, tmp_path: Path) -> Iterator[TestClient]:
+        ctx = make_context(tmp_path, contracts=contract_store)
+        with TestClient(create_app(ctx), raise_server_exceptions=False) as client:
+            yield client
 
-        from adapters.postgres.contract_store import PostgresContractStore
-
-        dsn = os.environ.get("DQ_TEST_PG_DSN")
-        if not dsn:
-            pytest.fail("DQ_TEST_PG_DSN is not set: run the suite with scripts/test.sh (it starts PostgreSQL)")
-        schema = "t" + uuid.uuid4().hex[:12]
-        store = PostgresContractStore.connect(dsn, schema=schema)
-        try:
-            with TestClient(create_app(make_context(tmp_path, contracts=store)), raise_server_exceptions=False) as c:
-                yield c
-        finally:
-            store.close()
-            with psycopg.connect(dsn, autocommit=True) as db:
-                db.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-
-    def test_the_registry_really_is_postgres(self, client: TestClient) -> None:
-        ctx: ApiContext = client.app.state.ctx  # type: ignore[attr-defined]
-        assert type(ctx.contracts).__name__ == "PostgresContractStore"
+    def test_the_routes_use_the_store_given(self, client: TestClient, contract_store: ContractStore) -> None:
+        assert client.post(RULES, json=rules_body(), headers=bearer("ann")).status_code == 201
+        assert contract_store.versions(TENANT, "dev", Kind.RULE_LIBRARY, "core") == ["1.0.0"]
 
 
 # --- drafts --------------------------------------------------------------------------------
