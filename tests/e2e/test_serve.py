@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -16,6 +18,8 @@ from tests.registry_support import demo_registry
 from tests.serve_support import free_port, serve_env, served
 
 CONTRACTS = "/api/tenants/{tenant}/config/contracts"
+SAMPLE = LIBRARIES / "contoso" / "samples" / "customers.csv"
+SECRETS = {"DQ_SECRET_CONTOSO__DQ_MASK_SALT": "a-test-salt-for-hashing-0123456789"}  # the demo's masking salt
 
 
 def test_serve_hosts_the_api_with_entra_tokens(tmp_path: Path) -> None:
@@ -23,7 +27,7 @@ def test_serve_hosts_the_api_with_entra_tokens(tmp_path: Path) -> None:
     home.mkdir()
     demo_registry(home / "registry.db")  # the demo tenant contoso/dev, published
     factory = TokenFactory()
-    with factory.serve() as jwks, served(home, factory.settings_env(jwks.url)) as api:
+    with factory.serve() as jwks, served(home, {**factory.settings_env(jwks.url), **SECRETS}) as api:
         health = httpx.get(f"{api.url}/api/health").json()
         assert health == {"status": "ok", "environment": "dev", "auth": "on"}
         document = httpx.get(f"{api.url}/api/openapi.json").json()
@@ -44,6 +48,25 @@ def test_serve_hosts_the_api_with_entra_tokens(tmp_path: Path) -> None:
         assert elsewhere.status_code == 403
         assert elsewhere.json()["code"] == "forbidden"
         assert jwks.requests >= 1  # the server fetched the issuer's keys over HTTP
+
+        # an upload runs the demo job through the real orchestrator on the local Durable extension
+        operator = {"Authorization": factory.bearer(tenants=["contoso"], roles=["DQ.Operator"])}
+        uploaded = httpx.put(
+            api.url + "/api/tenants/contoso/uploads/customers",
+            params={"filename": "customers.csv"},
+            content=SAMPLE.read_bytes(),
+            headers={**operator, "Content-Type": "text/csv"},
+        )
+        assert uploaded.status_code == 202, uploaded.text
+        status_url = uploaded.json()["status_url"]
+        assert status_url.startswith(f"{api.url}/api/tenants/contoso/instances/contoso:customers_daily:")
+        status = _follow(status_url, operator)
+        assert status["runtime_status"] == "Completed", status
+        (run_id,) = status["run_ids"]
+        result = httpx.get(f"{api.url}/api/tenants/contoso/runs/{run_id}/result", headers={"Authorization": token})
+        assert result.status_code == 200, result.text
+        assert result.json()["run_id"] == run_id
+        assert result.json()["status"] in ("passed", "failed")
     assert f"{api.url}/api" in api.stdout
     assert "Ctrl-C" in api.stdout
 
@@ -84,6 +107,19 @@ def test_a_port_in_use_is_one_line_and_exit_2(tmp_path: Path) -> None:
         taken = _dq("serve", "--home", str(tmp_path / "other"), "--port", port, env=_env("local", "off"))
         assert taken.returncode == 2
         assert taken.stderr.strip() == f"config_invalid: cannot listen on 127.0.0.1:{port}: Address already in use"
+
+
+def _follow(url: str, headers: dict[str, str], timeout: float = 180.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = httpx.get(url, headers=headers)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        if body["runtime_status"] not in ("Pending", "Running"):
+            return body
+        time.sleep(0.5)
+    msg = f"{url} still running after {timeout} s"
+    raise AssertionError(msg)
 
 
 def _dq(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
