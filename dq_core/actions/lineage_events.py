@@ -167,6 +167,9 @@ def _describe(exc: BaseException) -> str:
 
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
         return f"HTTP {exc.response.status_code}"
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None  # urllib3's MaxRetryError
+    if isinstance(reason, BaseException):
+        exc = reason
     return f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
 
 

@@ -363,3 +363,11 @@ def test_queue_message_goes_to_the_tenants_local_queue(tmp_path: Path) -> None:
     assert body["event_id"] == f"{RUN_ID}:q" and body["verdict"] == "failed"
     assert (tmp_path / "queues" / "contoso" / "dq-events").is_dir()
     assert pl.DataFrame(body["failed_rules"]).height == 1
+
+
+def test_openlineage_to_a_closed_port_is_retried_and_names_the_cause(tmp_path: Path) -> None:
+    ctx = action_context(tmp_path)
+    outcome = run_openlineage(_lineage(f"http://127.0.0.1:{closed_port()}", max_attempts=2), ctx)
+    assert (outcome.status, outcome.attempts) == ("failed", 2)
+    assert outcome.detail.startswith("START gave up after 2 attempts: NewConnectionError")
+    assert "Connection refused" in outcome.detail
