@@ -224,6 +224,24 @@ def test_an_upload_runs_the_demo_job_and_is_followed_to_its_result(ports: RunPor
         assert again.headers["location"] == accepted["status_url"]
         assert real.instance_ids() == [accepted["instance_id"]]
 
+        # started by job without an ETag: a second run of the uploaded file, with overrides
+        second = client.post(
+            f"{BASE}/jobs/customers_daily/runs",
+            json={"input_uri": accepted["blob_path"], "overrides": {"chunk_rows": 5}},
+            headers=bearer("otto"),
+        )
+        assert second.status_code == 202, second.text
+        status = follow(client, second.json()["status_url"])
+        assert status["runtime_status"] == "Completed", status["output"]
+        (rerun,) = status["run_ids"]
+        rerun_record = ports.lineage.get_run("contoso", rerun)
+        assert rerun_record.status == "failed" and rerun_record.ingestion_mode is IngestionMode.HTTP
+        assert rerun_record.input_uri == accepted["blob_path"] and rerun_record.trigger["actor"] == "otto"
+        chunks = client.get(f"{BASE}/runs/{rerun}/lineage", headers=bearer("rita")).json()["steps"]
+        assert next(s for s in chunks if s["step"] == "ingest")["metrics"]["chunks"] > 1  # chunk_rows 5 applied
+        newest_first = [flat(pages(client, limit=1)), flat(pages(client, status="failed"))]
+        assert newest_first == [[rerun, run_id], [rerun, run_id]]
+
 
 # --- starting and following (stand-in run_job) ----------------------------------------------------
 
