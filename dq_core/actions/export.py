@@ -10,9 +10,12 @@ data row) and ``profile`` (one per column). The run's earlier rows are replaced.
 
 from __future__ import annotations
 
+import time
+
 from pydantic import JsonValue
 
 from dq_core.actions.context import ActionContext, need_port
+from dq_core.actions.transport import Sleep, call_with_retries
 from dq_core.errors import ConfigError
 from dq_core.libraries.actions import ExportTarget, StorageExportAction
 from dq_core.ports import ExportRow
@@ -39,17 +42,23 @@ def _blob_names(ctx: ActionContext, include: tuple[str, ...]) -> list[tuple[str,
     return names
 
 
-def export_to_blobs(action: StorageExportAction, ctx: ActionContext) -> ActionOutcome:
+def export_to_blobs(action: StorageExportAction, ctx: ActionContext, sleep: Sleep) -> ActionOutcome:
     prefix = (action.prefix or "").strip("/")
     if not prefix:
         raise ConfigError(f"action {action.id}: a blob export needs a prefix")
     folder = f"{prefix}/{ctx.run_id}/"
-    written = []
-    for source, name in _blob_names(ctx, action.include):
-        data, _ = ctx.blobs.get(ctx.tenant, source)
-        ctx.blobs.put(ctx.tenant, folder + name, data, overwrite=True)
-        written.append(name)
-    return ctx.outcome(action.id, action.type, "delivered", 1, f"{len(written)} files to {folder}")
+
+    def copy() -> int:
+        names = _blob_names(ctx, action.include)
+        for source, name in names:
+            data, _ = ctx.blobs.get(ctx.tenant, source)
+            ctx.blobs.put(ctx.tenant, folder + name, data, overwrite=True)
+        return len(names)
+
+    tried = call_with_retries(action, copy, sleep=sleep)
+    if tried.error is not None:
+        return ctx.outcome(action.id, action.type, "failed", tried.attempts, tried.error)
+    return ctx.outcome(action.id, action.type, "delivered", tried.attempts, f"{tried.value} files to {folder}")
 
 
 def _run_row(result: RunResult) -> JsonValue:
@@ -89,14 +98,18 @@ def export_rows(ctx: ActionContext, include: tuple[str, ...]) -> list[ExportRow]
     return rows
 
 
-def export_to_table(action: StorageExportAction, ctx: ActionContext) -> ActionOutcome:
+def export_to_table(action: StorageExportAction, ctx: ActionContext, sleep: Sleep) -> ActionOutcome:
     exporter = need_port(ctx.rows, "a database for table exports (the PostgreSQL RowExporter)")
     table = action.table or ""
-    count = exporter.export(ctx.tenant, table, ctx.run_id, export_rows(ctx, action.include))
-    return ctx.outcome(action.id, action.type, "delivered", 1, f"{count} rows to table {table}")
+    rows = export_rows(ctx, action.include)
+    tried = call_with_retries(action, lambda: exporter.export(ctx.tenant, table, ctx.run_id, rows), sleep=sleep)
+    if tried.error is not None:
+        return ctx.outcome(action.id, action.type, "failed", tried.attempts, tried.error)
+    return ctx.outcome(action.id, action.type, "delivered", tried.attempts, f"{tried.value} rows to table {table}")
 
 
-def run_export(action: StorageExportAction, ctx: ActionContext) -> ActionOutcome:
+def run_export(action: StorageExportAction, ctx: ActionContext, *, sleep: Sleep = time.sleep) -> ActionOutcome:
+    """Retried like every action: a TransientError of the store or database (see RetryPolicy)."""
     if action.target is ExportTarget.BLOB:
-        return export_to_blobs(action, ctx)
-    return export_to_table(action, ctx)
+        return export_to_blobs(action, ctx, sleep)
+    return export_to_table(action, ctx, sleep)

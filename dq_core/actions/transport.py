@@ -14,12 +14,15 @@ import hmac
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Generic, TypeVar
 
 import httpx
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from dq_core.libraries.actions import DeliveryPolicy
+from dq_core.errors import ConfigError, DQError, TransientError
+from dq_core.libraries.actions import DeliveryPolicy, RetryPolicy
+
+T = TypeVar("T")
 
 MAX_WAIT_SECONDS: Final = 30.0
 RETRYABLE_STATUS: Final = frozenset({408, 429})
@@ -56,7 +59,7 @@ class _Retryable(Exception):
         self.detail, self.status_code = detail, status_code
 
 
-def retrying(policy: DeliveryPolicy, transient: Callable[[BaseException], bool], sleep: Sleep) -> Retrying:
+def retrying(policy: RetryPolicy, transient: Callable[[BaseException], bool], sleep: Sleep) -> Retrying:
     """The retry loop of every network action: ``max_attempts``, exponential backoff with jitter."""
     return Retrying(
         stop=stop_after_attempt(policy.max_attempts),
@@ -120,3 +123,31 @@ def send(request: HttpRequest, policy: DeliveryPolicy, *, sleep: Sleep = time.sl
     if final.status_code not in _OK:
         return Delivery(False, attempts, final.status_code, f"refused: {_snippet(final)}", final.content)
     return Delivery(True, attempts, final.status_code, f"HTTP {final.status_code}", final.content)
+
+
+@dataclass(frozen=True)
+class Tried(Generic[T]):
+    """What a port call under retries came to: its value, or why it did not get through."""
+
+    value: T | None
+    attempts: int
+    error: str | None = None
+
+
+def call_with_retries(policy: RetryPolicy, call: Callable[[], T], *, sleep: Sleep = time.sleep) -> Tried[T]:
+    """Call a port (a queue, a database) under the policy: a TransientError is retried, any other
+    refusal is final; a ConfigError (nothing could be sent) is raised as it is."""
+    attempts = 0
+    value: T | None = None
+    try:
+        for step in retrying(policy, lambda exc: isinstance(exc, TransientError), sleep):
+            with step:
+                attempts += 1
+                value = call()
+    except TransientError as exc:
+        return Tried(None, attempts, f"gave up after {attempts} attempts: {exc.one_line()}")
+    except ConfigError:
+        raise
+    except DQError as exc:
+        return Tried(None, attempts, f"refused: {exc.one_line()}")
+    return Tried(value, attempts)

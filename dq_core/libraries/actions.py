@@ -52,13 +52,18 @@ def _url(value: str) -> str:
 Url = Annotated[str, Field(min_length=1)]
 
 
-class DeliveryPolicy(Model):
-    """How hard a network delivery tries: per-attempt timeout, attempts, and the first backoff
-    (doubled after each failed attempt, with random jitter, capped at 30 s)."""
+class RetryPolicy(Model):
+    """How hard an action tries: attempts, and the first backoff (doubled after each failed
+    attempt, with random jitter, capped at 30 s)."""
 
-    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     max_attempts: int = Field(default=3, ge=1, le=10)
     backoff_seconds: float = Field(default=1.0, gt=0, le=60)
+
+
+class DeliveryPolicy(RetryPolicy):
+    """A network delivery's retries, and the timeout of each attempt."""
+
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
 
 class WebhookAction(ActionCommon, DeliveryPolicy):
@@ -133,7 +138,7 @@ class ExportTarget(StrEnum):
     POSTGRES = "postgres"
 
 
-class StorageExportAction(ActionCommon):
+class StorageExportAction(ActionCommon, RetryPolicy):
     type: Literal["storage_export"]
     target: ExportTarget
     prefix: str | None = None  # blob prefix inside the tenant's container
@@ -151,7 +156,7 @@ class StorageExportAction(ActionCommon):
         return self
 
 
-class QueueAction(ActionCommon):
+class QueueAction(ActionCommon, RetryPolicy):
     type: Literal["queue"]
     queue: Id  # inside the tenant's own storage namespace
 

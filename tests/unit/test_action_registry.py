@@ -118,3 +118,36 @@ def test_local_queue_refuses_names_that_leave_the_tenants_folder(tmp_path: Path)
     for tenant, queue in (("../x", "q"), ("contoso", "../q"), ("contoso", "")):
         with pytest.raises(ConfigError):
             queues.send(tenant, queue, "{}")
+
+
+class FlakyQueue:
+    """A QueueSender whose first ``failures`` sends raise ``error``."""
+
+    def __init__(self, failures: int, error: Exception) -> None:
+        self.failures, self.error, self.sent = failures, error, 0
+
+    def send(self, tenant: str, queue: str, message: str) -> str:
+        if self.failures:
+            self.failures -= 1
+            raise self.error
+        self.sent += 1
+        return f"m{self.sent}"
+
+
+def test_queue_and_export_retry_transient_errors_and_stop_at_a_refusal(tmp_path: Path) -> None:
+    from dq_core.actions.queues import run_queue
+    from dq_core.errors import TerminalError, TransientError
+
+    action = QueueAction.model_validate({"id": "q", "type": "queue", "queue": "one", "max_attempts": 3})
+    waits: list[float] = []
+    busy = FlakyQueue(2, TransientError("queue service busy"))
+    outcome = run_queue(action, action_context(tmp_path, queues=busy), sleep=waits.append)
+    assert (outcome.status, outcome.attempts, outcome.detail) == ("delivered", 3, "message m1 on queue one")
+    assert len(waits) == 2
+    down = FlakyQueue(5, TransientError("queue service busy"))
+    outcome = run_queue(action, action_context(tmp_path, queues=down), sleep=waits.append)
+    assert (outcome.status, outcome.attempts) == ("failed", 3)
+    assert outcome.detail == "gave up after 3 attempts: transient: queue service busy"
+    refused = FlakyQueue(5, TerminalError("queue refused: 403"))
+    outcome = run_queue(action, action_context(tmp_path, queues=refused), sleep=waits.append)
+    assert (outcome.status, outcome.attempts, outcome.detail) == ("failed", 1, "refused: dq_error: queue refused: 403")
