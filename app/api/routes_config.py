@@ -407,8 +407,11 @@ def read_audit_log(
     until: Annotated[Timestamp | None, Query(description="to (exclusive); default: now")] = None,
 ) -> AuditLog:
     """The tenant's audit events in [since, until), oldest first (DQ.Admin)."""
-    end = _utc(until) if until else datetime.now(UTC)
-    start = _utc(since) if since else end - AUDIT_WINDOW
+    try:
+        end = _utc(until) if until else datetime.now(UTC)
+        start = _utc(since) if since else end - AUDIT_WINDOW
+    except OverflowError:  # e.g. until=0001-01-01T00:00:00Z: a day before it is no date
+        raise ConfigError("since and until must be times between the years 1 and 9999 in UTC") from None
     return AuditLog(since=start, until=end, events=service.audit_log(access.tenant, start, end))
 
 

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -94,3 +95,21 @@ def test_every_operation_answers_within_its_schema(api: Served) -> None:
     assert not positive & {401, 403}, seen
     assert {200, 404} <= positive, seen
     assert sum(seen.values()) >= len(operations) * 2, seen
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"until": "0001-01-01T00:00:00Z"},  # a day before it is no date
+        {"since": "0001-01-01T00:00:00+05:00"},  # before year 1 in UTC
+        {"until": "9999-12-31T23:59:59-05:00"},  # after year 9999 in UTC
+    ],
+)
+def test_times_at_the_edge_of_the_calendar_are_400s_not_500s(api: Served, query: dict[str, str]) -> None:
+    # found by schemathesis (GET /audit answered 500 for these)
+    for path in ("audit", "runs"):
+        response = httpx.get(
+            f"{api.url}/api/tenants/{TENANT}/{path}", params=query, headers={"Authorization": api.authorization}
+        )
+        assert response.status_code == 400, (path, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
