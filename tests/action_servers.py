@@ -37,6 +37,7 @@ class Receiver:
     script: list[int] = field(default_factory=list)
     default: int = 200
     delay: float = 0.0  # seconds before answering (to make a client time out)
+    retry_after: str | None = None  # a Retry-After header on failure answers
     answer: bytes = b'{"ok": true}'
     requests: list[Received] = field(default_factory=list)
     deliveries: dict[str, Received] = field(default_factory=dict)
@@ -62,6 +63,8 @@ class Receiver:
         payload = self.answer if 200 <= status < 300 else b'{"error": "scripted failure"}'
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json")
+        if self.retry_after is not None and not 200 <= status < 300:
+            handler.send_header("Retry-After", self.retry_after)
         handler.send_header("Content-Length", str(len(payload)))
         handler.end_headers()
         handler.wfile.write(payload)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Final, Generic, TypeVar
 
 import httpx
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from dq_core.errors import ConfigError, DQError, TransientError
 from dq_core.libraries.actions import DeliveryPolicy, RetryPolicy
@@ -54,18 +54,34 @@ class Delivery:
 
 
 class _Retryable(Exception):
-    def __init__(self, detail: str, status_code: int | None = None) -> None:
+    def __init__(self, detail: str, status_code: int | None = None, retry_after: float | None = None) -> None:
         super().__init__(detail)
-        self.detail, self.status_code = detail, status_code
+        self.detail, self.status_code, self.retry_after = detail, status_code, retry_after
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """A 429's or 503's ``Retry-After`` in seconds (the HTTP-date form is not used by webhooks)."""
+    value = response.headers.get("Retry-After", "").strip()
+    return float(value) if value.isdigit() else None
 
 
 def retrying(policy: RetryPolicy, transient: Callable[[BaseException], bool], sleep: Sleep) -> Retrying:
-    """The retry loop of every network action: ``max_attempts``, exponential backoff with jitter."""
+    """The retry loop of every network action: ``max_attempts``, exponential backoff with jitter;
+    a server's ``Retry-After`` lengthens a wait (never beyond 30 s)."""
+    backoff = wait_exponential_jitter(
+        multiplier=policy.backoff_seconds, max=MAX_WAIT_SECONDS, jitter=policy.backoff_seconds
+    )
+
+    def wait(state: RetryCallState) -> float:
+        seconds = float(backoff(state))
+        failure = state.outcome.exception() if state.outcome else None
+        if isinstance(failure, _Retryable) and failure.retry_after is not None:
+            seconds = min(max(seconds, failure.retry_after), MAX_WAIT_SECONDS)
+        return seconds
+
     return Retrying(
         stop=stop_after_attempt(policy.max_attempts),
-        wait=wait_exponential_jitter(
-            multiplier=policy.backoff_seconds, max=MAX_WAIT_SECONDS, jitter=policy.backoff_seconds
-        ),
+        wait=wait,
         retry=retry_if_exception(transient),
         sleep=sleep,
         reraise=True,
@@ -106,7 +122,7 @@ def send(request: HttpRequest, policy: DeliveryPolicy, *, sleep: Sleep = time.sl
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             raise _Retryable(_describe(exc)) from exc
         if retryable_status(response.status_code):
-            raise _Retryable(_snippet(response), response.status_code)
+            raise _Retryable(_snippet(response), response.status_code, _retry_after(response))
         return response
 
     try:

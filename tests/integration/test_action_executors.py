@@ -371,3 +371,20 @@ def test_openlineage_to_a_closed_port_is_retried_and_names_the_cause(tmp_path: P
     assert (outcome.status, outcome.attempts) == ("failed", 2)
     assert outcome.detail.startswith("START gave up after 2 attempts: NewConnectionError")
     assert "Connection refused" in outcome.detail
+
+
+def test_a_retry_after_header_lengthens_the_wait_up_to_the_cap() -> None:
+    policy = WebhookAction.model_validate(
+        {"id": "w", "type": "webhook", "url": "http://x.invalid", "max_attempts": 3, "backoff_seconds": 0.01}
+    )
+    waits: list[float] = []
+    with http_receiver([429, 503]) as receiver:
+        receiver.retry_after = "7"
+        delivery = transport.send(transport.HttpRequest(url=receiver.url, body=b"{}"), policy, sleep=waits.append)
+    assert delivery.delivered and delivery.attempts == 3
+    assert waits == [7.0, 7.0]
+    waits.clear()
+    with http_receiver([429]) as receiver:
+        receiver.retry_after = "3600"
+        transport.send(transport.HttpRequest(url=receiver.url, body=b"{}"), policy, sleep=waits.append)
+    assert waits == [transport.MAX_WAIT_SECONDS]
