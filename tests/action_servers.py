@@ -109,6 +109,7 @@ class Mailbox:
     host: str = "127.0.0.1"
     port: int = 0
     messages: list[tuple[str, list[str], Message]] = field(default_factory=list)
+    logins: list[str] = field(default_factory=list)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
@@ -116,11 +117,23 @@ class Mailbox:
 
 
 @contextmanager
-def smtp_server() -> Iterator[Mailbox]:
+def smtp_server(credentials: tuple[str, str] | None = None) -> Iterator[Mailbox]:
+    """An SMTP server on 127.0.0.1; with ``credentials`` it checks AUTH logins (over plain text: a test)."""
     from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
 
     mailbox = Mailbox(port=free_port())
-    controller = Controller(mailbox, hostname="127.0.0.1", port=mailbox.port)
+
+    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login.decode(), data.password.decode()) == credentials
+        if ok:
+            mailbox.logins.append(data.login.decode())
+        return AuthResult(success=ok)
+
+    options: dict[str, Any] = {}
+    if credentials is not None:
+        options = {"authenticator": authenticate, "auth_require_tls": False}
+    controller = Controller(mailbox, hostname="127.0.0.1", port=mailbox.port, **options)
     controller.start()
     try:
         yield mailbox

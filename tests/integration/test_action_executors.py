@@ -388,3 +388,19 @@ def test_a_retry_after_header_lengthens_the_wait_up_to_the_cap() -> None:
         receiver.retry_after = "3600"
         transport.send(transport.HttpRequest(url=receiver.url, body=b"{}"), policy, sleep=waits.append)
     assert waits == [transport.MAX_WAIT_SECONDS]
+
+
+def test_email_logs_in_with_the_password_secret_and_a_server_without_auth_is_final(tmp_path: Path) -> None:
+    spec = {"id": "mail", "type": "email", "starttls": False, "username": "dq-bot", "password": "secret://smtp"}
+    spec |= {"sender": "dq-bot@contoso.example", "to": ["team@contoso.example"], **FAST}
+    ctx = action_context(tmp_path, secrets={"smtp": "right-password"})
+    with smtp_server(credentials=("dq-bot", "right-password")) as mailbox:
+        action = EmailAction.model_validate({**spec, "smtp_host": mailbox.host, "smtp_port": mailbox.port})
+        good = run_email(action, ctx)
+    assert (good.status, good.attempts) == ("delivered", 1), good.detail
+    assert mailbox.logins == ["dq-bot"] and len(mailbox.messages) == 1
+    with smtp_server() as no_auth:
+        action = EmailAction.model_validate({**spec, "smtp_host": no_auth.host, "smtp_port": no_auth.port})
+        refused = run_email(action, ctx)
+    assert (refused.status, refused.attempts) == ("failed", 1)
+    assert refused.detail.startswith("refused: SMTPNotSupportedError") and no_auth.messages == []
