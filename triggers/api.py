@@ -11,6 +11,7 @@ own authentication, which checks the Entra ID bearer token of every route but
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -19,9 +20,12 @@ import azure.functions as func
 
 from app.api.hosting import api_context, bound_client, request_starter
 from app.api.main import create_app
+from app.api.problems import PROBLEM_JSON, ProblemDetails
 from app.runtime import run_ports
+from dq_core.errors import DQError
 
 bp = df.Blueprint()
+log = logging.getLogger("dq.api")
 
 _LOCK = threading.Lock()
 _ADAPTER: func.AsgiMiddleware | None = None
@@ -44,8 +48,15 @@ def reset() -> None:
 
 
 async def answer(req: func.HttpRequest, context: func.Context | None, client: Any) -> func.HttpResponse:
+    try:
+        adapter = asgi()
+    except DQError as exc:  # settings the app cannot run with (e.g. no token issuer): say so, every time
+        log.error("the API cannot start: %s", exc.one_line())
+        detail = "the API is not configured correctly; the operators can see why in the logs"
+        body = ProblemDetails(title="service misconfigured", status=500, detail=detail, code=exc.code)
+        return func.HttpResponse(body.model_dump_json(exclude_none=True), status_code=500, mimetype=PROBLEM_JSON)
     with bound_client(client):
-        response: func.HttpResponse = await asgi().handle_async(req, context)
+        response: func.HttpResponse = await adapter.handle_async(req, context)
     return response
 
 

@@ -134,6 +134,26 @@ def test_unknown_paths_are_problem_404s(
     assert json.loads(response.get_body())["code"] == "not_found"
 
 
+def test_settings_the_api_cannot_run_with_are_a_500_problem_without_details(
+    functions: dict[str, Any], ports: RunPorts, extension: LocalDurableExtension, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DQ_ENVIRONMENT", "prod")
+    monkeypatch.setenv("DQ_AUTH_MODE", "entra")  # and no issuer: refused when the app is built
+    monkeypatch.delenv("DQ_AUTH_TENANT_ID", raising=False)
+    get_settings.cache_clear()
+    triggers.api.reset()
+    try:
+        response = invoke(functions, request("GET", "/api/health"), extension)
+    finally:
+        triggers.api.reset()
+        get_settings.cache_clear()
+    assert response.status_code == 500
+    assert response.mimetype == "application/problem+json"
+    body = json.loads(response.get_body())
+    assert body["code"] == "config_invalid"
+    assert "DQ_AUTH" not in body["detail"]  # the reason is in the logs, not told to callers
+
+
 def test_the_request_durable_client_is_bound_only_for_the_request() -> None:
     with pytest.raises(NoDurableClient):
         request_starter()
