@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.settings import AppSettings, get_settings
 from dq_core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from dq_core.runs.stages import RunPorts
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,20 @@ class Stores:
     secrets: Any  # SecretStore
     queues: Any = None  # QueueSender: the queue action (None: not available on this host)
     rows: Any = None  # RowExporter: the storage_export action's tables (None: no database)
+
+    def run_ports(self, *, secrets: Any = None, allow_local_files: bool = False) -> RunPorts:
+        """The ports a run's stages use, from these stores (``secrets`` overrides the store's)."""
+        from dq_core.runs.stages import RunPorts  # noqa: PLC0415 - polars; only when a run is hosted
+
+        return RunPorts(
+            contracts=self.contracts,
+            lineage=self.lineage,
+            blobs=self.blobs,
+            secrets=secrets if secrets is not None else self.secrets,
+            queues=self.queues,
+            rows=self.rows,
+            allow_local_files=allow_local_files,
+        )
 
 
 def _credential() -> Any:

@@ -21,15 +21,7 @@ def run_ports() -> RunPorts:
     global _PORTS  # noqa: PLW0603 - the composition root's one cache
     with _LOCK:
         if _PORTS is None:
-            wired = stores(Path(".dq"))
-            _PORTS = RunPorts(
-                contracts=wired.contracts,
-                lineage=wired.lineage,
-                blobs=wired.blobs,
-                secrets=wired.secrets,
-                queues=wired.queues,
-                rows=wired.rows,
-            )
+            _PORTS = stores(Path(".dq")).run_ports()
         return _PORTS
 
 

@@ -32,9 +32,9 @@ from app.local_extension import LocalDurableExtension
 from app.runtime import use_ports
 from app.settings import AppSettings, get_settings
 from app.starting import Starter
+from app.telemetry import configure_monitoring
 from dq_core import service
 from dq_core.errors import ConfigError
-from dq_core.runs.stages import RunPorts
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 7071
@@ -100,8 +100,9 @@ async def _serve(server: uvicorn.Server, sock: socket.socket) -> None:
 def serve(options: ServeOptions, *, settings: AppSettings | None = None, say: Callable[[str], None] = print) -> None:
     """Serve the API until SIGINT or SIGTERM. Configuration errors raise before anything listens."""
     settings = settings or get_settings()
+    configure_monitoring()  # the dq loggers to stderr (DQ_LOG_FORMAT); Application Insights when set
     wired = stores(options.home, settings)
-    ports = RunPorts(contracts=wired.contracts, lineage=wired.lineage, blobs=wired.blobs, secrets=wired.secrets)
+    ports = wired.run_ports()
     if options.libraries is not None:
         say(sync_libraries(wired.contracts, options.libraries))
     holder: list[Starter] = []

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 
 from app.api import problems
@@ -28,4 +30,25 @@ def create_app(ctx: ApiContext) -> FastAPI:
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    _without_default_422(app)
     return app
+
+
+def _without_default_422(app: FastAPI) -> None:
+    """FastAPI documents a 422 "Validation Error" on every operation; this API answers
+    request validation errors as 400 problems (app.api.problems), so the document says that."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    responses = operation.get("responses", {})
+                    if responses.get("422", {}).get("description") == "Validation Error":
+                        del responses["422"]
+            for name in ("HTTPValidationError", "ValidationError"):
+                schema.get("components", {}).get("schemas", {}).pop(name, None)
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]

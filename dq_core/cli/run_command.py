@@ -108,7 +108,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     bundle = _bundle(args)
     bootstrap = importlib.import_module("app.bootstrap")
     local_run = importlib.import_module("app.local_run")
-    stages = importlib.import_module("dq_core.runs.stages")
     wired = bootstrap.stores(args.home)
     secrets: SecretStore = wired.secrets
     if args.salt_file is not None:
@@ -135,9 +134,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             ingest=IngestOptions(format=args.format, encoding=args.encoding, delimiter=args.delimiter),
         ),
     )
-    ports = stages.RunPorts(
-        contracts=wired.contracts, lineage=wired.lineage, blobs=wired.blobs, secrets=secrets, allow_local_files=True
-    )
+    ports = wired.run_ports(secrets=secrets, allow_local_files=True)
     summary, outcome = local_run.run_locally(request, ports, workers=args.workers, on_status=_Progress())
     if summary is None:
         _err(f"run_failed: the orchestration stopped: {' '.join((outcome.error or '').split())[:300]}")
