@@ -19,7 +19,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any, Final
+from typing import Final
 
 import azure.durable_functions as df
 import uvicorn
@@ -27,18 +27,22 @@ from azure.durable_functions.models.utils import http_utils
 
 from app.api.hosting import api_context
 from app.api.main import create_app
-from app.bootstrap import stores
+from app.bootstrap import Stores, stores
 from app.local_extension import LocalDurableExtension
 from app.runtime import use_ports
 from app.settings import AppSettings, get_settings
 from app.starting import Starter
 from app.telemetry import configure_monitoring
 from dq_core import service
-from dq_core.errors import ConfigError
+from dq_core.config.base import Environment, Status
+from dq_core.errors import ConfigError, DQError
+from dq_core.registry.lifecycle import Action
+from dq_core.services.registry import RegistryService
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 7071
 SYNC_ACTOR: Final = "dq-serve"
+LOCAL_REVIEWER: Final = "dq-serve-reviewer"  # approves what SYNC_ACTOR stored (an author cannot approve)
 
 
 class _Stop(Exception):
@@ -54,14 +58,38 @@ class ServeOptions:
     log_level: str = "info"
 
 
-def sync_libraries(contracts: Any, libraries: Path) -> str:
-    """Store every object of the authoring files under ``libraries`` in the registry (new versions as
-    drafts; unchanged ones are left alone); a one-line summary. The first problem of the files raises."""
+def sync_libraries(wired: Stores, libraries: Path, environment: str) -> str:
+    """Store every object of the authoring files under ``libraries`` in the registry; a one-line
+    summary. The first problem of the files raises.
+
+    Outside ``local`` new versions enter as drafts, as with ``dq contracts sync``. In the
+    ``local`` environment (a developer's server) the files are served as they are: every
+    object is stored under ``local`` whatever environment its file names, then approved by
+    ``dq-serve-reviewer`` and published, each change audited, so jobs can run at once.
+    """
     workspace = service.workspace_from_directory(libraries)
     if workspace.problems:
         raise workspace.problems[0]
-    report = service.sync_to_store(workspace, contracts, actor=SYNC_ACTOR)
-    return f"{libraries} -> registry: {report.summary()}"
+    if environment != Environment.LOCAL.value:
+        report = service.sync_to_store(workspace, wired.contracts, actor=SYNC_ACTOR)
+        return f"{libraries} -> registry: {report.summary()}"
+    registry = RegistryService(wired.contracts, wired.lineage, environment)
+    published, conflicting = 0, []
+    for obj in sorted(workspace.index, key=lambda o: (o.tenant, o.kind.value, o.id, o.version)):
+        local = obj.model_copy(update={"environment": Environment.LOCAL})
+        try:
+            wired.contracts.put(local, actor=SYNC_ACTOR)
+            status = wired.contracts.record(local.tenant, environment, local.key).status
+            if status is Status.DRAFT:
+                status = registry.act(local.tenant, local.key, Action.APPROVE, actor=LOCAL_REVIEWER).status
+            if status is Status.APPROVED:
+                registry.act(local.tenant, local.key, Action.PUBLISH, actor=LOCAL_REVIEWER)
+        except DQError as exc:
+            conflicting.append(f"{local.tenant} {local.key}: {exc.message}")
+            continue
+        published += 1
+    summary = f"{libraries} -> registry (environment local): {published} published"
+    return summary + (f", {len(conflicting)} refused ({conflicting[0]})" if conflicting else "")
 
 
 @contextmanager
@@ -104,7 +132,7 @@ def serve(options: ServeOptions, *, settings: AppSettings | None = None, say: Ca
     wired = stores(options.home, settings)
     ports = wired.run_ports()
     if options.libraries is not None:
-        say(sync_libraries(wired.contracts, options.libraries))
+        say(sync_libraries(wired, options.libraries, settings.environment.value))
     holder: list[Starter] = []
     ctx = api_context(ports, lambda: holder[0], home=options.home, settings=settings)
     config = uvicorn.Config(

@@ -81,11 +81,18 @@ def test_serve_with_the_local_key_of_dq_token(tmp_path: Path) -> None:
     with served(home, settings, "--libraries", str(LIBRARIES)) as api:
         assert httpx.get(f"{api.url}/api/health").json()["auth"] == "on"
         url = api.url + CONTRACTS.format(tenant="contoso")
-        assert httpx.get(url, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        listed = httpx.get(url, headers={"Authorization": f"Bearer {token}"})
         assert httpx.get(url, headers={"Authorization": f"Bearer {token[:-4]}AAAA"}).status_code == 401
         assert httpx.get(url).status_code == 401
-    # --libraries stored the demo tenant's objects in the embedded registry before serving
-    assert "registry: 10 created" in api.stdout
+        audit = httpx.get(api.url + "/api/tenants/contoso/audit", headers={"Authorization": f"Bearer {token}"})
+    # --libraries served the demo tenant's files in environment local: stored, approved by the
+    # local reviewer (not the author) and published, so its jobs can run at once
+    assert "registry (environment local): 10 published" in api.stdout
+    assert listed.status_code == 200
+    assert [(c["id"], c["environment"], c["status"]) for c in listed.json()["items"]] == [
+        ("customers", "local", "published")
+    ]
+    assert audit.status_code == 403  # a Reader may not read the audit log
 
 
 def test_auth_is_off_only_in_local_and_health_says_so(tmp_path: Path) -> None:
