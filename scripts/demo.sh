@@ -39,3 +39,21 @@ echo "== dq profile libraries/contoso/samples/customers.csv --out out/demo"
 echo
 echo "== dq contracts export-odcs customers (first lines)"
 .venv/bin/dq contracts export-odcs customers --tenant contoso --env dev | head -n 20
+echo
+echo "== dq serve: the HTTP API with a local test token (upload the extract, follow the run, fetch its report)"
+# Environment local with the local signing key: tokens from `dq token mint`, no Entra ID.
+export DQ_ENVIRONMENT=local DQ_AUTH_MODE=local-key
+DQ_SECRET_CONTOSO__DQ_MASK_SALT=$(cat .dq/mask-salt); export DQ_SECRET_CONTOSO__DQ_MASK_SALT
+serve_home=.dq/serve
+[ -s "$serve_home/auth/local-signing-key.pem" ] || .venv/bin/dq token keygen --home "$serve_home"
+token=$(.venv/bin/dq token mint --tenant contoso --role DQ.Operator --home "$serve_home")
+port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p out/demo/api
+.venv/bin/dq serve --home "$serve_home" --libraries libraries --port "$port" >out/demo/api/serve.log 2>&1 &
+serve_pid=$!
+trap 'kill "$serve_pid" 2>/dev/null || true' EXIT
+.venv/bin/python scripts/demo_api.py "http://127.0.0.1:$port" "$token" libraries/contoso/samples/customers.csv out/demo/api
+kill "$serve_pid" 2>/dev/null || true
+wait "$serve_pid" 2>/dev/null || true
+trap - EXIT
+echo "(the server's log: out/demo/api/serve.log)"
