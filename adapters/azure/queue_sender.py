@@ -4,7 +4,11 @@ The queue of a tenant's ``queue`` is ``{prefix}{tenant}-{queue}``. Queue names a
 only lower-case letters, digits and single hyphens (3-63 characters, starting and ending
 with a letter or digit), so the name is used as it is when it obeys those rules and
 refused with a ConfigError otherwise: rewriting (``_`` to ``-``) could send two tenants
-or two queues to one queue. Queues are created on the first send that finds none.
+or two queues to one queue. For the same reason a tenant id with a hyphen is refused:
+queue ids may hold hyphens, so tenant ``acme-eu`` with queue ``orders`` and tenant
+``acme`` with queue ``eu-orders`` would both name ``dq-acme-eu-orders``; with hyphen-free
+tenants the first hyphen after the prefix ends the tenant, and every name has one owner.
+Queues are created on the first send that finds none.
 Messages are base64-encoded text (what an Azure Functions queue trigger reads).
 """
 
@@ -39,6 +43,11 @@ class AzureQueueSender:
 
     def queue_name(self, tenant: str, queue: str) -> str:
         """The tenant's queue; ConfigError when tenant and queue cannot name one one-to-one."""
+        if "-" in tenant:  # see the module doc: the name would not say which tenant owns it
+            raise ConfigError(
+                f"tenant {tenant!r} cannot name an Azure queue: a tenant id with '-' could share a queue "
+                "name with another tenant's queue"
+            )
         name = f"{self._prefix}{tenant}-{queue}"
         if not tenant or not queue or not _QUEUE_RE.match(name) or not _MIN <= len(name) <= _MAX:
             raise ConfigError(

@@ -77,6 +77,18 @@ def test_tenants_never_share_a_queue(queue_sender: tuple[AzureQueueSender, Queue
     assert _received(service, f"{prefix}fabrikam-alerts") == ["for fabrikam"]
 
 
+def test_a_hyphenated_tenant_cannot_reach_another_tenants_queue(
+    queue_sender: tuple[AzureQueueSender, QueueServiceClient, str],
+) -> None:
+    """Tenant ``acme`` with queue ``eu-orders`` and tenant ``acme-eu`` with queue ``orders``
+    would both name ``{prefix}acme-eu-orders``: the hyphenated tenant is refused."""
+    sender, service, prefix = queue_sender
+    sender.send("acme", "eu-orders", "for acme")
+    with pytest.raises(ConfigError, match="tenant 'acme-eu' cannot name an Azure queue"):
+        sender.send("acme-eu", "orders", "for acme-eu")
+    assert _received(service, f"{prefix}acme-eu-orders") == ["for acme"]
+
+
 def test_names_outside_azure_queue_rules_are_refused_not_rewritten(
     queue_sender: tuple[AzureQueueSender, QueueServiceClient, str],
 ) -> None:
