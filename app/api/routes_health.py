@@ -1,8 +1,10 @@
 """``/api/health`` (liveness) and ``/api/health/ready`` (the stores answer). No auth: probes
-call them; they say whether auth is on and never reveal a tenant's data."""
+call them; they say whether auth is on and never reveal a tenant's data, nor why a store
+failed (its host, port or user name): that goes to the logs."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -14,6 +16,7 @@ from app.api.problems import problems
 from dq_core.errors import DQError, TransientError
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger("dq.api")
 
 
 class Health(BaseModel):
@@ -41,8 +44,9 @@ def readiness(ctx: Ctx) -> Readiness:
                 ctx.contracts.tenants(ctx.environment)
             else:
                 ctx.ports.lineage.list_runs("health", now - timedelta(seconds=1), now, limit=1)
-        except DQError as exc:
-            raise TransientError(f"{name} store not ready: {exc.message}") from exc
+        except DQError as exc:  # anyone may call this: the cause goes to the logs only
+            log.warning("readiness: %s store not ready: %s", name, exc.one_line())
+            raise TransientError(f"{name} store not ready (the cause is in the logs)") from None
         checks[name] = "ok"
     return Readiness(
         status="ok", environment=ctx.environment, auth="on" if ctx.authenticator.enabled else "off", checks=checks
