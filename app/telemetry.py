@@ -55,6 +55,10 @@ RUN_DURATION: Final = "dq.run.duration"
 ROWS_PROCESSED: Final = "dq.rows.processed"
 RULES_FAILED: Final = "dq.rules.failed"
 ACTIONS_FAILED: Final = "dq.actions.failed"
+QUIETED_LOGGERS: Final = ("httpx",)
+"""Libraries whose INFO records carry secrets: httpx logs every request's full URL, and a Teams
+or Slack webhook URL is a credential. The Functions worker sends the root logger's INFO
+records to the host (and on to Application Insights), so these log from WARNING only."""
 SUCCEEDED: Final = "succeeded"
 FAILED: Final = "failed"
 
@@ -159,7 +163,10 @@ def configure_telemetry(connection_string: str | None = None, **options: Any) ->
 
 
 def configure_monitoring() -> None:
-    """The Functions app's start-up: log format from settings, Application Insights when set."""
+    """The Functions app's start-up: log format from settings, Application Insights when set;
+    the libraries of QUIETED_LOGGERS log warnings and errors only."""
+    for name in QUIETED_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         configure_logging()
     except Exception as exc:  # noqa: BLE001 - a bad DQ_LOG_FORMAT must not stop the app from indexing
