@@ -15,6 +15,7 @@ See docs/security.md.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -34,12 +35,24 @@ def auth_mode(settings: AppSettings) -> str:
     return "off" if settings.environment is Environment.LOCAL else "entra"
 
 
-def build_authenticator(settings: AppSettings, home: Path) -> Authenticator:
-    """The authenticator for these settings; ConfigError (one line) when they cannot be honoured."""
+def build_authenticator(settings: AppSettings, home: Path, *, functions_host: bool = False) -> Authenticator:
+    """The authenticator for these settings; ConfigError (one line) when they cannot be honoured.
+
+    On the Functions host (``functions_host``) auth off or the local key also needs
+    ``DQ_ENVIRONMENT=local`` set explicitly (a deployment that forgot the setting must not
+    default into an open API) and is refused outright on an Azure host (``WEBSITE_SITE_NAME``).
+    """
     mode, environment = auth_mode(settings), settings.environment
     if mode in ("off", "local-key") and environment is not Environment.LOCAL:
         msg = f"DQ_AUTH_MODE={mode} is allowed only in environment local (DQ_ENVIRONMENT is {environment.value})"
         raise ConfigError(msg)
+    if mode in ("off", "local-key") and functions_host:
+        if os.environ.get("WEBSITE_SITE_NAME"):
+            msg = f"DQ_AUTH_MODE={mode} is refused on an Azure host: set DQ_ENVIRONMENT and the DQ_AUTH_ settings"
+            raise ConfigError(msg)
+        if "environment" not in settings.model_fields_set:
+            msg = f"DQ_AUTH_MODE={mode} on a Functions host needs DQ_ENVIRONMENT=local set explicitly (it is not set)"
+            raise ConfigError(msg)
     if mode == "off":
         return AuthOff(environment)
     if mode == "local-key":

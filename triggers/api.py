@@ -36,7 +36,7 @@ def asgi() -> func.AsgiMiddleware:
     global _ADAPTER  # noqa: PLW0603 - the host's one app
     with _LOCK:
         if _ADAPTER is None:
-            _ADAPTER = func.AsgiMiddleware(create_app(api_context(run_ports(), request_starter)))  # type: ignore[no-untyped-call]
+            _ADAPTER = func.AsgiMiddleware(create_app(api_context(run_ports(), request_starter, functions_host=True)))  # type: ignore[no-untyped-call]
         return _ADAPTER
 
 

@@ -57,6 +57,7 @@ def api_context(
     *,
     home: Path = Path(".dq"),
     settings: AppSettings | None = None,
+    functions_host: bool = False,
 ) -> ApiContext:
     """The API's context over ``ports``: the registry, and the authenticator and environment of the
     settings (``home`` holds the local signing key of ``DQ_AUTH_MODE=local-key``)."""
@@ -64,7 +65,7 @@ def api_context(
     return ApiContext(
         ports=ports,
         contracts=job_registry(ports.contracts),
-        authenticator=build_authenticator(settings, home),
+        authenticator=build_authenticator(settings, home, functions_host=functions_host),
         environment=settings.environment.value,
         starter=starter,
     )

@@ -50,6 +50,18 @@ def test_off_and_local_key_are_refused_outside_local(environment: str, mode: str
     assert "\n" not in caught.value.one_line()
 
 
+def test_a_functions_host_never_defaults_into_auth_off(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # DQ_ENVIRONMENT forgotten: the default environment is local, but the Functions host refuses
+    with pytest.raises(ConfigError, match="needs DQ_ENVIRONMENT=local set explicitly"):
+        build_authenticator(AppSettings(), tmp_path, functions_host=True)
+    assert isinstance(build_authenticator(AppSettings(), tmp_path), AuthOff)  # dq serve on a laptop
+    monkeypatch.setenv("DQ_ENVIRONMENT", "local")
+    assert isinstance(build_authenticator(AppSettings(), tmp_path, functions_host=True), AuthOff)  # func start
+    monkeypatch.setenv("WEBSITE_SITE_NAME", "func-dq-dev")  # an App Service / Functions host in Azure
+    with pytest.raises(ConfigError, match="refused on an Azure host"):
+        build_authenticator(AppSettings(), tmp_path, functions_host=True)
+
+
 def test_entra_mode_derives_issuers_and_keys_from_the_tenant(tmp_path: Path) -> None:
     settings = AppSettings(environment="prod", auth_tenant_id=TENANT, auth_audiences="api://dq-api, dq-client-id")
     validator = build_authenticator(settings, tmp_path)
