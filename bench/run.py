@@ -3,6 +3,7 @@
     .venv/bin/python bench/run.py                       # 200k and 2M rows, Parquet
     .venv/bin/python bench/run.py --sizes 200000,2000000,10000000 --repeats 5
     .venv/bin/python bench/run.py --only orchestration  # dq run against the engines (bench/orchestration.py)
+    .venv/bin/python bench/run.py --only api            # dq serve under HTTP load, tokens, reports (bench/api.py)
 
 For each size it times, on the same Parquet file, each task in a fresh process
 (median of --repeats runs; peak RSS of that process, and its growth over the
@@ -35,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 import polars as pl
 
-from bench import cleansing, orchestration
+from bench import api, cleansing, orchestration
 from bench.generate import COUNTRIES, STATUSES, customers
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
@@ -326,7 +327,14 @@ def main() -> None:
     parser.add_argument("--cleanse-repeats", type=int, default=3)
     parser.add_argument("--orch-sizes", default="200000,2000000", help="rows for dq run against the engines")
     parser.add_argument("--trace", action="store_true", help="orchestration: also trace one dq run in-process")
-    parser.add_argument("--only", choices=("engines", "cleansing", "orchestration"), help="run one half")
+    parser.add_argument(
+        "--api-seconds", type=float, default=5.0, help="api: seconds of load per endpoint and concurrency"
+    )
+    parser.add_argument("--api-concurrency", default="1,8", help="api: concurrent clients")
+    parser.add_argument(
+        "--api-shipped-only", action="store_true", help="api: skip the second server with TCP_NODELAY (bench patch)"
+    )
+    parser.add_argument("--only", choices=("engines", "cleansing", "orchestration", "api"), help="run one part")
     parser.add_argument("--data", type=Path, default=ROOT / "bench" / "data")
     parser.add_argument("--task", choices=sorted(TASKS))
     parser.add_argument("--path", type=Path)
@@ -334,7 +342,7 @@ def main() -> None:
     if args.task:
         print(json.dumps(run_task(args.task, args.path, args.repeats)))
         return
-    halves = {args.only} if args.only else {"engines", "cleansing", "orchestration"}
+    halves = {args.only} if args.only else {"engines", "cleansing", "orchestration", "api"}
     target = ROOT / "bench" / "results.json"
     results: dict[str, Any] = (
         json.loads(target.read_text()) if target.exists() else {}
@@ -346,6 +354,9 @@ def main() -> None:
     if "orchestration" in halves:
         sizes = [int(s) for s in args.orch_sizes.split(",")]
         results["orchestration"] = orchestration.orchestration_runs(sizes, args.repeats or 3, args.data, args.trace)
+    if "api" in halves:
+        concurrencies = [int(c) for c in args.api_concurrency.split(",")]
+        results["api"] = api.api_runs(args.api_seconds, concurrencies, args.data, not args.api_shipped_only)
     target.write_text(json.dumps(results, indent=2) + "\n")
     if "orchestration" in halves and not all(line["results_equal"] for line in results["orchestration"]):
         raise SystemExit("dq run and the engines called directly disagree (see above and bench/results.json)")
