@@ -34,7 +34,7 @@ from pydantic import Field, JsonValue, field_validator, model_validator
 
 from app.starting import Starter, StartOutcome, StartsFailed, etag_key, instance_id, start_run
 from dq_core.errors import ConfigError, DQError, ObjectNotFound
-from dq_core.jobs.matching import is_app_written, jobs_for_blob, jobs_for_dataset, published_jobs
+from dq_core.jobs.matching import APP_WRITTEN_PREFIXES, is_app_written, jobs_for_blob, jobs_for_dataset, published_jobs
 from dq_core.jobs.models import JobDefinition
 from dq_core.lineage.models import IngestionMode
 from dq_core.payloads import Payload
@@ -50,6 +50,10 @@ DATASET_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"
 _FILE_NAME: Final = re.compile(r"^[^/\\\x00-\x1f\x7f]{1,200}$")
 _METADATA_KEY: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,127}$")
 _TENANT_KEYS: Final = ("tenant", "dq_tenant", "dqtenant", "x-dq-tenant")
+
+
+NOT_INPUTS: Final = tuple(p for p in APP_WRITTEN_PREFIXES if p != "uploads/")
+"""What a start may not name: the app's own outputs (an upload, stored by the app, may run again)."""
 
 
 class BadStartRequest(ConfigError):
@@ -185,6 +189,8 @@ async def start_job(
     starting: Starting, tenant: str, job_id: str, body: StartRunBody, *, actor: str, correlation_id: str | None
 ) -> StartOutcome:
     """Start the newest published version of ``job_id`` on ``body.input_uri``."""
+    if body.input_uri.startswith(NOT_INPUTS):  # run folders hold unmasked working files
+        raise BadStartRequest(f"{body.input_uri} is under a folder the app writes itself: it starts no run")
     job = next((j for j in await _live_jobs(starting, tenant) if j.id == job_id), None)
     if job is None:
         raise ObjectNotFound(f"job {job_id!r} has no published version in {tenant}/{starting.environment}")

@@ -299,6 +299,7 @@ def test_without_an_etag_every_start_is_a_new_run(api: TestClient, stand_in: Loc
         ({}, "input_uri"),
         ({"input_uri": "file:///etc/passwd"}, "must be a path in the tenant's container"),
         ({"input_uri": "landing/../../other"}, "must not contain"),
+        ({"input_uri": "runs/r1/work/chunk-00000.parquet"}, "folder the app writes itself"),
         ({"input_uri": "landing/x.csv", "color": "red"}, "color"),
         ({"input_uri": "landing/x.csv", "overrides": {"chunk_rows": 0}}, "chunk_rows"),
         ({"input_uri": "landing/x.csv", "etag": '""'}, "etag: the ETag is empty"),
