@@ -116,6 +116,35 @@ def _fan_out(
     return results
 
 
+def _run_actions(context: df.DurableOrchestrationContext, inputs: Sequence[p.ActionInput]) -> Steps:
+    """Every fired action at once; each outcome on its own, so one action's failure (an activity
+    that raised, or a terminal error) is that action's outcome alone and never another's."""
+    outcomes: list[ActionOutcome | None] = [None] * len(inputs)
+    pending = [
+        (context.call_activity(p.ActivityName.RUN_ACTION.value, item.model_dump(mode="json"), expected_type=dict), i)
+        for i, item in enumerate(inputs)
+    ]
+    while pending:
+        done = yield context.task_any([task for task, _ in pending])
+        index = next(i for task, i in pending if task is done)
+        pending = [(task, i) for task, i in pending if task is not done]
+        try:
+            if isinstance(done.result, Exception):
+                raise done.result
+            outcomes[index] = ActionOutcome.model_validate(_unwrap(p.Stage.ACT, done.result))
+        except Exception as exc:  # noqa: BLE001 - an action's failure never loses the run's result
+            item = inputs[index]
+            outcomes[index] = ActionOutcome(
+                action_id=item.action_id,
+                type="unknown",
+                trigger=item.trigger,
+                status="failed",
+                attempts=1,
+                detail=_failure(exc).message,
+            )
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
 def actions_for(resolved: p.ResolveOutput, status: str, anomalies: int) -> list[tuple[str, str]]:
     """(action id, trigger) pairs that fire for a verdict; each action at most once."""
     fired = [Trigger.ALWAYS, {"passed": Trigger.ON_SUCCESS, "failed": Trigger.ON_FAILURE}.get(status, Trigger.ON_ERROR)]
@@ -280,25 +309,7 @@ def run_file_steps(context: df.DurableOrchestrationContext, file_run: p.FileRun)
             )
             for action_id, trigger in fired
         ]
-        tasks = [
-            context.call_activity(p.ActivityName.RUN_ACTION.value, item.model_dump(mode="json"), expected_type=dict)
-            for item in action_inputs
-        ]
-        try:
-            raw = yield context.task_all(tasks)
-            actions = [ActionOutcome.model_validate(_unwrap(p.Stage.ACT, item)) for item in raw]
-        except Exception as exc:  # noqa: BLE001 - an action's failure never loses the run's result
-            actions = [
-                ActionOutcome(
-                    action_id=item.action_id,
-                    type="unknown",
-                    trigger=item.trigger,
-                    status="failed",
-                    attempts=1,
-                    detail=_failure(exc).message,
-                )
-                for item in action_inputs
-            ]
+        actions = yield from _run_actions(context, action_inputs)
 
     progress.at(p.Stage.FINALISE)
     finalise = p.FinaliseInput(

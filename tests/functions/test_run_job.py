@@ -241,6 +241,21 @@ def test_a_failing_action_never_changes_the_verdict(ports: RunPorts) -> None:
     assert result.status.value == "failed" and [a.status for a in result.actions] == ["failed"] * len(run["actions"])
 
 
+def test_one_action_whose_activity_fails_leaves_the_other_actions_outcomes_alone(ports: RunPorts) -> None:
+    calls = Calls(
+        {"run_action": 1}
+    )  # the first action activity to run raises; the others deliver or fail by themselves
+    outcome = drive(calls, request(SAMPLE))
+    run = outcome.output["runs"][0]
+    assert run["status"] == "failed"
+    assert len(run["actions"]) >= 2
+    lost = [a for a in run["actions"] if a["type"] == "unknown"]
+    assert len(lost) == 1 and "briefly unavailable" in lost[0]["detail"] and lost[0]["status"] == "failed"
+    executed = [a for a in run["actions"] if a["type"] != "unknown"]
+    assert len(executed) == len(run["actions"]) - 1 and all(a["attempts"] >= 1 for a in executed)
+    assert [a.action_id for a in result_of(ports, outcome).actions] == [a["action_id"] for a in run["actions"]]
+
+
 def test_several_input_files_run_one_sub_orchestration_each(ports: RunPorts, tmp_path: Path) -> None:
     second = tmp_path / "customers_second.csv"
     second.write_bytes(SAMPLE.read_bytes())
