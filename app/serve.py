@@ -108,7 +108,7 @@ def _stop_on_signals() -> Iterator[None]:
 def listen(host: str, port: int) -> socket.socket:
     """A socket bound to ``host:port`` (0: any free port); ConfigError when it cannot be."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only then
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
