@@ -21,12 +21,9 @@ Measured:
   a tampered token (the 401 path): requests per second and p50/p95/p99 latency at each
   concurrency. Client and server share the machine's cores, so these are floors for one
   ``dq serve`` process, not a deployment's capacity.
-- The same load on a second ``dq serve`` over the same home, started through
-  :func:`serve_nodelay` (bench instrumentation, like the orchestration half's tracer): its
-  listening socket re-made from the same descriptor so asyncio sets TCP_NODELAY on each
-  connection. As shipped, ``app.serve.listen`` creates the socket with protocol 0, asyncio then
-  leaves Nagle on, and every keep-alive answer waits ~40 ms for the client's delayed ACK
-  (``--api-shipped-only`` skips this second server).
+  (The first run of this part found every keep-alive answer waiting ~40 ms for the client's
+  delayed ACK: ``app.serve.listen`` made its socket with protocol 0, so asyncio left Nagle
+  on. It now names IPPROTO_TCP; tests/unit/test_serve_socket.py keeps it so.)
 - ``TokenValidator.authenticate`` in-process (the authenticator ``dq serve`` builds for
   ``local-key``), with ``timeit``: a valid token, and a tampered one (``Unauthenticated``).
 - ``render_report`` in-process on the run folders of ``dq run`` (result, profile, bundle's
@@ -112,12 +109,10 @@ def admin_token(home: Path) -> str:
 
 
 @contextmanager
-def served(home: Path, *, nodelay: bool = False) -> Iterator[str]:
-    """``dq serve`` in a subprocess on a free port, healthy; stopped with SIGINT, which must end it cleanly.
-    ``nodelay``: through :func:`serve_nodelay` (the listening socket recreated with its TCP protocol)."""
+def served(home: Path) -> Iterator[str]:
+    """``dq serve`` in a subprocess on a free port, healthy; stopped with SIGINT, which must end it cleanly."""
     port = _free_port()
-    launcher = [__file__, "--serve-nodelay"] if nodelay else ["-m", "dq_core"]
-    command = [sys.executable, *launcher, "serve", "--home", str(home), "--port", str(port)]
+    command = [sys.executable, "-m", "dq_core", "serve", "--home", str(home), "--port", str(port)]
     command += ["--libraries", str(ROOT / "libraries"), "--log-level", "warning"]
     env = _env(**LOCAL, DQ_SECRET_CONTOSO__DQ_MASK_SALT=SALT)
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -365,7 +360,7 @@ def http_load(url: str, token: str, run_id: str, seconds: float, concurrencies: 
     return http
 
 
-def api_runs(seconds: float, concurrencies: list[int], data: Path, nodelay: bool = True) -> dict[str, Any]:
+def api_runs(seconds: float, concurrencies: list[int], data: Path) -> dict[str, Any]:
     from bench import orchestration
 
     started = time.perf_counter()
@@ -398,13 +393,8 @@ def api_runs(seconds: float, concurrencies: list[int], data: Path, nodelay: bool
                 result_size = len(client.get(f"/api/tenants/{TENANT}/runs/{run_ids[0]}/result").content)
             if not contracts["items"]:
                 raise SystemExit("dq serve --libraries libraries lists no contracts for contoso")
-            print(f"dq serve at {url}: {len(run_ids)} upload runs finished; as shipped:", flush=True)
+            print(f"dq serve at {url}: {len(run_ids)} upload runs finished", flush=True)
             http = http_load(url, token, run_ids[0], seconds, concurrencies)
-        http_nodelay = None
-        if nodelay:
-            with served(home, nodelay=True) as url:
-                print(f"dq serve at {url}, listening socket with IPPROTO_TCP (bench patch):", flush=True)
-                http_nodelay = http_load(url, token, run_ids[0], seconds, concurrencies)
         report = {
             "setup": {
                 "cpus": os.cpu_count(),
@@ -414,7 +404,6 @@ def api_runs(seconds: float, concurrencies: list[int], data: Path, nodelay: bool
                 "run_result_bytes": result_size,
             },
             "http": http,
-            "http_tcp_nodelay": http_nodelay,
             "token_validation": tokens,
             "render_report": reports,
             "wall_s": round(time.perf_counter() - started, 1),
@@ -426,22 +415,13 @@ def api_runs(seconds: float, concurrencies: list[int], data: Path, nodelay: bool
 
 
 def markdown(report: dict[str, Any]) -> str:
-    nodelay = report.get("http_tcp_nodelay") or {}
-    lines = [
-        "| endpoint | concurrency | req/s | p50 ms | p95 ms | p99 ms |"
-        + (" req/s, TCP_NODELAY | p50 ms, TCP_NODELAY | p99 ms, TCP_NODELAY |" if nodelay else ""),
-        "|---|---:|---:|---:|---:|---:|" + ("---:|---:|---:|" if nodelay else ""),
-    ]
+    lines = ["| endpoint | concurrency | req/s | p50 ms | p95 ms | p99 ms |", "|---|---:|---:|---:|---:|---:|"]
     for name, points in report["http"].items():
-        for index, point in enumerate(points):
-            line = (
+        for point in points:
+            lines.append(
                 f"| {ENDPOINT_LABELS.get(name, name)} | {point['concurrency']} | {point['rps']:,} | {point['p50_ms']} "
                 f"| {point['p95_ms']} | {point['p99_ms']} |"
             )
-            if nodelay:
-                other = nodelay[name][index]
-                line += f" {other['rps']:,} | {other['p50_ms']} | {other['p99_ms']} |"
-            lines.append(line)
     tokens = report["token_validation"]
     lines += [
         "",
@@ -462,28 +442,7 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def serve_nodelay(argv: list[str]) -> int:
-    """``dq serve`` with its listening socket re-made from the same file descriptor, so Python learns its
-    protocol (IPPROTO_TCP, from SO_PROTOCOL) and asyncio sets TCP_NODELAY on every accepted connection.
-    ``app.serve.listen`` makes it with protocol 0, which asyncio's ``_set_nodelay`` skips: a keep-alive
-    response written in two sends then waits for the client's delayed ACK (~40 ms on Linux)."""
-    import socket as sockets
-
-    import app.serve
-    from dq_core.cli.main import main as dq_main
-
-    shipped = app.serve.listen
-
-    def listen(host: str, port: int) -> sockets.socket:
-        return sockets.socket(fileno=shipped(host, port).detach())
-
-    app.serve.listen = listen
-    return dq_main(argv)
-
-
 def main() -> None:
-    if sys.argv[1:2] == ["--serve-nodelay"]:
-        raise SystemExit(serve_nodelay(sys.argv[2:]))
     parser = argparse.ArgumentParser(description="the API benchmark's load generator")
     parser.add_argument("--load", required=True, help="URL to GET")
     parser.add_argument("--concurrency", type=int, default=1)

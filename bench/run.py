@@ -331,9 +331,6 @@ def main() -> None:
         "--api-seconds", type=float, default=5.0, help="api: seconds of load per endpoint and concurrency"
     )
     parser.add_argument("--api-concurrency", default="1,8", help="api: concurrent clients")
-    parser.add_argument(
-        "--api-shipped-only", action="store_true", help="api: skip the second server with TCP_NODELAY (bench patch)"
-    )
     parser.add_argument("--only", choices=("engines", "cleansing", "orchestration", "api"), help="run one part")
     parser.add_argument("--data", type=Path, default=ROOT / "bench" / "data")
     parser.add_argument("--task", choices=sorted(TASKS))
@@ -356,7 +353,7 @@ def main() -> None:
         results["orchestration"] = orchestration.orchestration_runs(sizes, args.repeats or 3, args.data, args.trace)
     if "api" in halves:
         concurrencies = [int(c) for c in args.api_concurrency.split(",")]
-        results["api"] = api.api_runs(args.api_seconds, concurrencies, args.data, not args.api_shipped_only)
+        results["api"] = api.api_runs(args.api_seconds, concurrencies, args.data)
     target.write_text(json.dumps(results, indent=2) + "\n")
     if "orchestration" in halves and not all(line["results_equal"] for line in results["orchestration"]):
         raise SystemExit("dq run and the engines called directly disagree (see above and bench/results.json)")
