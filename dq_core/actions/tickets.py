@@ -1,5 +1,8 @@
 """Tickets: a Jira issue, an Azure DevOps work item or a ServiceNow incident, over the webhook
-transport (same retries, same ``Idempotency-Key`` header).
+transport (same ``Idempotency-Key`` header). Jira, Azure DevOps and ServiceNow ignore that
+header, so a create is repeated only when it surely did not arrive (no connection, 408,
+429, 503): a timeout or another 5xx after sending is recorded as failed, never retried
+into a duplicate ticket.
 
 Each system has its payload template here: the title from the action's ``title``
 template, the description from the run's notice (verdict, counts, failed rules, report
@@ -83,7 +86,7 @@ def run_ticket(action: TicketAction, ctx: ActionContext) -> ActionOutcome:
         transport.IDEMPOTENCY_HEADER: ctx.idempotency_key(action.id),
     }
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    request = transport.HttpRequest(url=url, body=data, headers=headers, content_type=content_type)
+    request = transport.HttpRequest(url=url, body=data, headers=headers, content_type=content_type, idempotent=False)
     delivery = transport.send(request, action)
     outcome = outcome_of(ctx, action.id, action.type, delivery)
     if delivery.delivered:

@@ -1,7 +1,9 @@
 """The one HTTP transport of the actions: httpx with tenacity retries.
 
 Retried: connection failures, timeouts, a dropped connection, and the answers 408, 429
-and 5xx. Not retried: any other answer (a 4xx means the request itself is wrong). Waits
+and 5xx. Not retried: any other answer (a 4xx means the request itself is wrong). A request
+the receiver cannot deduplicate (``idempotent=False``: creating a ticket) is retried only
+when it surely was not processed: no connection was made, or the answer was 408, 429 or 503. Waits
 grow exponentially from the policy's ``backoff_seconds`` with random jitter, capped at
 30 s; ``max_attempts`` bounds the attempts and ``timeout_seconds`` each one. A delivery
 never raises: it is a value that says whether it got through, after how many attempts.
@@ -26,6 +28,7 @@ T = TypeVar("T")
 
 MAX_WAIT_SECONDS: Final = 30.0
 RETRYABLE_STATUS: Final = frozenset({408, 429})
+NOT_PROCESSED_STATUS: Final = frozenset({408, 429, 503})  # the receiver did not act on the request
 SIGNATURE_HEADER: Final = "X-DQ-Signature"
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 _SERVER_ERROR: Final = 500
@@ -42,6 +45,7 @@ class HttpRequest:
     headers: Mapping[str, str] = field(default_factory=dict)
     method: str = "POST"
     content_type: str = "application/json"
+    idempotent: bool = True  # False: the receiver ignores Idempotency-Key, a repeat may duplicate
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,10 @@ class _Retryable(Exception):
     def __init__(self, detail: str, status_code: int | None = None, retry_after: float | None = None) -> None:
         super().__init__(detail)
         self.detail, self.status_code, self.retry_after = detail, status_code, retry_after
+
+
+class _MaybeProcessed(Exception):
+    """A non-idempotent request failed in a way that may have left it processed: never repeated."""
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -119,9 +127,15 @@ def send(request: HttpRequest, policy: DeliveryPolicy, *, sleep: Sleep = time.sl
         attempts += 1
         try:
             response = client.request(request.method, request.url, content=request.body, headers=headers)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # nothing reached the receiver
+            raise _Retryable(_describe(exc)) from exc
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            if not request.idempotent:
+                raise _MaybeProcessed(f"{_describe(exc)} (not retried: the receiver may have acted on it)") from exc
             raise _Retryable(_describe(exc)) from exc
         if retryable_status(response.status_code):
+            if not request.idempotent and response.status_code not in NOT_PROCESSED_STATUS:
+                raise _MaybeProcessed(f"{_snippet(response)} (not retried: the receiver may have acted on it)")
             raise _Retryable(_snippet(response), response.status_code, _retry_after(response))
         return response
 
@@ -132,6 +146,8 @@ def send(request: HttpRequest, policy: DeliveryPolicy, *, sleep: Sleep = time.sl
                     final = attempt(client)
     except _Retryable as exc:
         return Delivery(False, attempts, exc.status_code, f"gave up after {attempts} attempts: {exc.detail}")
+    except _MaybeProcessed as exc:
+        return Delivery(False, attempts, None, str(exc))
     except httpx.HTTPError as exc:  # a bad URL, an unsupported scheme: retrying cannot help
         refused = _describe(exc)
     if final is None:

@@ -316,6 +316,24 @@ def test_servicenow_incident_payload(tmp_path: Path) -> None:
     assert body["short_description"] == "[DQ] FAILED: customers customers"
 
 
+def test_a_ticket_create_is_never_repeated_once_it_may_have_arrived(tmp_path: Path) -> None:
+    # the ticket systems ignore Idempotency-Key: a 500 or a timeout after sending may have created it
+    ctx = action_context(tmp_path, secrets={"tok": "oauth-token"})
+    with http_receiver([500]) as receiver:
+        failed = run_ticket(_ticket("servicenow", receiver.url, project="Data Governance", max_attempts=3), ctx)
+    assert (failed.status, failed.attempts, len(receiver.requests)) == ("failed", 1, 1)
+    assert "not retried: the receiver may have acted on it" in failed.detail
+    with http_receiver(delay=1.0) as receiver:
+        slow = run_ticket(_ticket("jira", receiver.url, project="DQ", max_attempts=3, timeout_seconds=0.2), ctx)
+    assert (slow.status, slow.attempts) == ("failed", 1) and "Timeout" in slow.detail
+    # refused before processing (503, 429) or no connection at all: repeated, one ticket in the end
+    with http_receiver([503, 429], answer=b'{"result": {"number": "INC0010002"}}') as receiver:
+        created = run_ticket(_ticket("servicenow", receiver.url, project="Data Governance", max_attempts=3), ctx)
+    assert (created.status, created.attempts) == ("delivered", 3) and created.detail.endswith("INC0010002")
+    refused = run_ticket(_ticket("jira", f"http://127.0.0.1:{closed_port()}", project="DQ", max_attempts=2), ctx)
+    assert (refused.status, refused.attempts) == ("failed", 2) and "ConnectError" in refused.detail
+
+
 def test_blob_export_copies_the_run_files_under_the_prefix(tmp_path: Path) -> None:
     ctx = action_context(tmp_path)
     action = StorageExportAction.model_validate(
