@@ -15,7 +15,7 @@ import pytest
 from azure.storage.queue import QueueServiceClient
 
 from adapters.azure.queue_sender import AzureQueueSender
-from adapters.postgres.row_exporter import PostgresRowExporter
+from adapters.postgres.row_exporter import PostgresRowExporter, RowExportError
 from dq_core.actions.export import export_rows, run_export
 from dq_core.actions.queues import run_queue
 from dq_core.errors import ConfigError
@@ -108,13 +108,15 @@ def exporter() -> Iterator[tuple[PostgresRowExporter, str, str]]:
     dsn, schema = _env("DQ_TEST_PG_DSN"), _name()
     yield PostgresRowExporter(dsn, schema=schema), dsn, schema
     with psycopg.connect(dsn, autocommit=True) as db:
-        db.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        for tenant in ("contoso", "fabrikam"):
+            db.execute(f'DROP SCHEMA IF EXISTS "{schema}__{tenant}" CASCADE')
 
 
-def _rows(dsn: str, schema: str, table: str) -> list[tuple[str, str, str, int, object]]:
+def _rows(dsn: str, schema: str, table: str, tenant: str = "contoso") -> list[tuple[str, str, str, int, object]]:
     with psycopg.connect(dsn) as db:
         return db.execute(
-            f"SELECT tenant, run_id, kind, seq, payload FROM {schema}.{table} ORDER BY tenant, run_id, kind, seq"  # noqa: S608
+            f'SELECT tenant, run_id, kind, seq, payload FROM "{schema}__{tenant}".{table}'  # noqa: S608
+            " ORDER BY tenant, run_id, kind, seq"
         ).fetchall()
 
 
@@ -159,12 +161,24 @@ def test_table_export_keeps_tenants_apart_and_refuses_unsafe_table_names(
     rows_port.export("contoso", "shared", "run-1", [ExportRow("run", 0, {"v": 1})])
     rows_port.export("fabrikam", "shared", "run-1", [ExportRow("run", 0, {"v": 2}), ExportRow("rule", 0, {"v": 3})])
     rows_port.export("contoso", "shared", "run-1", [ExportRow("run", 0, {"v": 4})])  # replaces contoso's only
-    assert [(t, k, p) for t, _, k, _, p in _rows(dsn, schema, "shared")] == [
-        ("contoso", "run", {"v": 4}),
+    # each tenant has its own schema: the same table name is two tables, never one shared
+    assert [(t, k, p) for t, _, k, _, p in _rows(dsn, schema, "shared")] == [("contoso", "run", {"v": 4})]
+    assert [(t, k, p) for t, _, k, _, p in _rows(dsn, schema, "shared", "fabrikam")] == [
         ("fabrikam", "rule", {"v": 3}),
         ("fabrikam", "run", {"v": 2}),
     ]
     for table in ("Results", "dq-results", "x; DROP TABLE shared", "pg_catalog", "a" * 64, ""):
         with pytest.raises(ConfigError, match="lower-case identifier"):
             rows_port.export("contoso", table, "run-1", [])
-    assert len(_rows(dsn, schema, "shared")) == 3
+    for tenant in ("", "Contoso", 'x"; DROP SCHEMA public; --', "a" * 63):
+        with pytest.raises(ConfigError, match="export schema"):
+            rows_port.export(tenant, "shared", "run-1", [])
+    assert len(_rows(dsn, schema, "shared")) == 1
+
+
+def test_a_broken_export_connection_string_never_reaches_the_outcome() -> None:
+    exporter = PostgresRowExporter("host=127.0.0.1 user=dq password=hunter2 pw")  # malformed: a bare word
+    with pytest.raises(RowExportError) as refused:
+        exporter.export("contoso", "shared", "run-1", [])
+    assert "hunter2" not in refused.value.message and "pw" not in refused.value.message.split()
+    assert refused.value.message == "export to dq_export__contoso.shared: the export database settings are invalid"
