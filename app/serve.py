@@ -41,6 +41,7 @@ from dq_core.services.registry import RegistryService
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 7071
+LOOPBACK: Final = frozenset({"127.0.0.1", "::1", "localhost"})  # where an API with auth off may listen
 SYNC_ACTOR: Final = "dq-serve"
 LOCAL_REVIEWER: Final = "dq-serve-reviewer"  # approves what SYNC_ACTOR stored (an author cannot approve)
 
@@ -135,6 +136,9 @@ def serve(options: ServeOptions, *, settings: AppSettings | None = None, say: Ca
         say(sync_libraries(wired, options.libraries, settings.environment.value))
     holder: list[Starter] = []
     ctx = api_context(ports, lambda: holder[0], home=options.home, settings=settings)
+    if not ctx.authenticator.enabled and options.host not in LOOPBACK:
+        msg = f"auth is off: dq serve then listens on 127.0.0.1 only, not {options.host} (set DQ_AUTH_MODE)"
+        raise ConfigError(msg)
     config = uvicorn.Config(
         create_app(ctx),
         host=options.host,

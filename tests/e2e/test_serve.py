@@ -101,6 +101,13 @@ def test_auth_is_off_only_in_local_and_health_says_so(tmp_path: Path) -> None:
         assert httpx.get(api.url + CONTRACTS.format(tenant="contoso")).status_code == 200
     assert "auth off" in api.stdout
 
+    open_to_all = ("serve", "--home", str(tmp_path / "home"), "--host", "0.0.0.0", "--port", str(free_port()))  # noqa: S104
+    exposed = _dq(*open_to_all, env=_env("local", "off"))
+    assert exposed.returncode == 2
+    assert exposed.stderr.strip() == (
+        "config_invalid: auth is off: dq serve then listens on 127.0.0.1 only, not 0.0.0.0 (set DQ_AUTH_MODE)"
+    )
+
     refused = _dq("serve", "--home", str(tmp_path / "home"), "--port", str(free_port()), env=_env("dev", "off"))
     assert refused.returncode == 2
     assert refused.stderr.strip().splitlines() == [
