@@ -25,7 +25,7 @@ import ipaddress
 import logging
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 from urllib.parse import unquote, urlsplit
@@ -163,6 +163,7 @@ class Uploaded:
 class Notified:
     path: str
     starts: list[JobStart]
+    failures: list[str] = field(default_factory=list)  # instances that could not be started, each with why
 
 
 # --- start -------------------------------------------------------------------------------------
@@ -375,6 +376,4 @@ async def notify_and_start(
         starts.append(
             JobStart(job_id=match.job.id, instance_id=instance, started=outcome.started, reason=outcome.reason)
         )
-    if failures:
-        raise StartsFailed("; ".join(failures))
-    return Notified(path=path, starts=starts)
+    return Notified(path=path, starts=starts, failures=failures)

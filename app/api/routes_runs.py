@@ -35,6 +35,7 @@ from app.run_starts import (
     start_job,
     upload_and_start,
 )
+from app.starting import StartsFailed
 from dq_core.errors import DQError, ObjectNotFound, TransientError
 from dq_core.lineage.models import AuditEvent
 from dq_core.results.run import RunResult
@@ -272,6 +273,8 @@ async def notify_upload(
     for run in runs:
         if run.started:
             await _audit_start(access, f"job_definition {run.job_id}", f"{run.instance_id} on {notified.path}")
+    if notified.failures:  # after auditing what did start: a retry starts only what is missing
+        raise StartsFailed("; ".join(notified.failures))
     if not any(run.started for run in runs):
         response.status_code = 200
     return NotificationAccepted(path=notified.path, runs=runs)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import azure.durable_functions as df
 import pytest
@@ -477,6 +477,54 @@ def test_a_notification_starts_the_bound_jobs_once(
     assert again.json()["runs"][0]["started"] is False
     assert again.json()["runs"][0]["reason"] == "already started (Completed)"
     assert stand_in.instance_ids() == [instance]
+
+
+class RefusingSomeStarts:
+    """The real Durable client, except that starting one job's instances fails (a store hiccup)."""
+
+    def __init__(self, client: Any, refused_job: str) -> None:
+        self.client, self.refused_job = client, refused_job
+
+    async def get_status(self, instance_id: str) -> Any:
+        return await self.client.get_status(instance_id)
+
+    async def start_new(self, name: str, instance_id: str | None = None, client_input: Any | None = None) -> Any:
+        if instance_id and f":{self.refused_job}:" in instance_id:
+            raise Exception("task hub briefly unavailable")
+        return await self.client.start_new(name, instance_id, client_input)
+
+
+def test_a_partly_failed_notification_audits_what_started_and_a_retry_starts_only_the_rest(
+    ports: RunPorts, stand_in: LocalDurableExtension
+) -> None:
+    publish(ports.contracts, job("customers_mirror", {"type": "blob", "path_pattern": "landing/crm/*.csv"}))
+    etag = ports.blobs.put("contoso", LANDED, SAMPLE.read_bytes())
+    refusing = {"job": "customers_mirror"}
+    ctx = ApiContext(
+        ports=ports,
+        contracts=cast(Any, ports.contracts),
+        authenticator=NamedAuthenticator(),
+        environment="dev",
+        starter=lambda: RefusingSomeStarts(df.DurableOrchestrationClient(stand_in.client_binding()), refusing["job"]),
+    )
+    with TestClient(create_app(ctx), raise_server_exceptions=False) as client:
+        try:
+            failed = notify(client, {"path": LANDED, "etag": etag})
+            assert_problem(failed, 503, "start_failed")
+            assert "customers_mirror" in failed.json()["detail"]
+            refusing["job"] = "nothing"  # the store is back
+            retried = notify(client, {"path": LANDED, "etag": etag})
+        finally:
+            assert client.portal is not None
+            client.portal.call(http_utils._close_session)
+    assert retried.status_code == 202, retried.text
+    assert {(r["job_id"], r["started"]) for r in retried.json()["runs"]} == {
+        ("customers_daily", False),
+        ("customers_mirror", True),
+    }
+    now = datetime.now(UTC)
+    starts = [e for e in ports.lineage.audit("contoso", now - timedelta(hours=1), now) if e.action == "start_run"]
+    assert sorted(e.object for e in starts) == ["job_definition customers_daily", "job_definition customers_mirror"]
 
 
 @pytest.mark.parametrize(
