@@ -4,6 +4,7 @@ that chat messages, e-mails and tickets are made of."""
 from __future__ import annotations
 
 from datetime import datetime
+from string import Formatter
 from typing import Final, Literal
 
 from dq_core.actions.context import ActionContext
@@ -137,10 +138,18 @@ def title(template: str, ctx: ActionContext) -> str:
         "environment": bundle.environment.value,
         "job": bundle.job.id if bundle.job else "",
     }
+    allowed = ", ".join(sorted(values))
+    try:  # plain names only: no attribute or index access ({verdict.__class__}), no nested fields
+        fields = [name for _, name, spec, _ in Formatter().parse(template) if name is not None or spec]
+    except ValueError as exc:
+        raise ConfigError(f"template {template!r}: {exc}") from None
+    for name in fields:
+        if name not in values:
+            raise ConfigError(f"template {template!r}: {{{name}}} is not one of {allowed}")
     try:
         return " ".join(template.format_map(values).split())
     except (KeyError, IndexError, ValueError) as exc:
-        raise ConfigError(f"template {template!r}: {exc!r} is not one of {', '.join(sorted(values))}") from None
+        raise ConfigError(f"template {template!r}: {exc}") from None
 
 
 def text_summary(item: RunNotice, *, limit: int = 20) -> list[str]:

@@ -8,9 +8,11 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from dq_core.actions import transport
 from dq_core.actions.chat import run_chat
@@ -422,3 +424,21 @@ def test_email_logs_in_with_the_password_secret_and_a_server_without_auth_is_fin
         refused = run_email(action, ctx)
     assert (refused.status, refused.attempts) == ("failed", 1)
     assert refused.detail.startswith("refused: SMTPNotSupportedError") and no_auth.messages == []
+
+
+def test_templates_take_plain_names_only(tmp_path: Path) -> None:
+    from dq_core.actions.notice import title
+    from dq_core.errors import ConfigError
+
+    ctx = action_context(tmp_path)
+    plain = title("[DQ] {verdict!s:>7} {contract}/{dataset} {run_id}", ctx)
+    assert plain == f"[DQ] FAILED customers/customers {RUN_ID}"
+    for template, why in (
+        ("{verdict.__class__}", "{verdict.__class__} is not one of"),
+        ("{verdict[0]}", "{verdict[0]} is not one of"),
+        ("{owner}", "{owner} is not one of"),
+        ("{}", "{} is not one of"),
+        ("{verdict", "expected '}'"),
+    ):
+        with pytest.raises(ConfigError, match=re.escape(why)):
+            title(template, ctx)
