@@ -109,6 +109,11 @@ class BlobStore(Protocol):
 
     def list(self, tenant: str, prefix: str = "") -> Sequence[str]: ...
 
+    def delete_prefix(self, tenant: str, prefix: str) -> int:
+        """Delete every blob whose name starts with ``prefix`` (a folder: it must end with '/');
+        how many were deleted. Deleting what is already gone is not an error."""
+        ...
+
 
 class SecretStore(Protocol):
     def get(self, tenant: str, reference: str) -> str:

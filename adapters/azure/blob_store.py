@@ -146,3 +146,22 @@ class AzureBlobStore:
             except ResourceNotFoundError:
                 return []
         return sorted(names)
+
+    def delete_prefix(self, tenant: str, prefix: str) -> int:
+        """Delete the blobs under a folder prefix; how many. A blob gone meanwhile is not an error."""
+        container = self._container(tenant)
+        deleted = 0
+        if not prefix.endswith("/"):
+            msg = f"invalid folder {prefix!r}: a relative path ending with '/'"
+            raise ConfigError(msg)
+        self._check_path(prefix + "_")  # the same rules as a blob name
+        with azure_errors(f"deleting blobs under {prefix} of tenant {tenant}"):
+            try:
+                names = list(container.list_blob_names(name_starts_with=prefix))
+            except ResourceNotFoundError:
+                return 0
+            for name in names:
+                with contextlib.suppress(ResourceNotFoundError):
+                    container.delete_blob(name)
+                    deleted += 1
+        return deleted

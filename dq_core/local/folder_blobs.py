@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
@@ -66,3 +67,21 @@ class LocalBlobStore:
             return []
         names = [p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file() and not p.name.startswith(".")]
         return sorted(n for n in names if n.startswith(prefix))
+
+    def delete_prefix(self, tenant: str, prefix: str) -> int:
+        check_folder(prefix)
+        deleted = 0
+        with _LOCK:
+            for name in self.list(tenant, prefix):
+                with contextlib.suppress(FileNotFoundError):
+                    self._path(tenant, name).unlink()
+                    deleted += 1
+        return deleted
+
+
+def check_folder(prefix: str) -> str:
+    """A folder prefix to delete under: relative, ending with '/', never the whole container."""
+    if not prefix.endswith("/") or prefix.startswith("/") or ".." in prefix.split("/") or prefix == "/":
+        msg = f"invalid folder {prefix!r}: a relative path ending with '/'"
+        raise ConfigError(msg)
+    return prefix

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+from typing import Final
 from urllib.parse import unquote, urlparse
 
 from pydantic import JsonValue
@@ -552,6 +553,7 @@ def finalise_run(ports: RunPorts, inp: p.FinaliseInput) -> p.FinaliseOutput:
     metrics: dict[str, JsonValue] = {"status": result.status.value}
     if problem:
         metrics["exports_error"] = problem
+    metrics |= _delete_working_files(ports, run)
     _step(
         ports,
         run,
@@ -562,6 +564,20 @@ def finalise_run(ports: RunPorts, inp: p.FinaliseInput) -> p.FinaliseOutput:
         outputs={"result": inp.result_path} | exported,
     )
     return p.FinaliseOutput(status=result.status.value, result_path=inp.result_path, result_sha256=sha256)
+
+
+WORKING_FOLDERS: Final = ("ingested/", "work/")
+"""A run's folders of unmasked rows (the rows as ingested, the cleansed rows before masking):
+needed only while the run validates, deleted when it ends. The raw file stays where it landed."""
+
+
+def _delete_working_files(ports: RunPorts, run: p.RunRef) -> dict[str, JsonValue]:
+    """Delete the run's unmasked working files; a failure is recorded, never the run's verdict."""
+    try:
+        deleted = sum(ports.blobs.delete_prefix(run.tenant, run.folder + folder) for folder in WORKING_FOLDERS)
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        return {"working_files_error": f"{type(exc).__name__}: {exc}"}
+    return {"working_files_deleted": deleted}
 
 
 def _write_exports(ports: RunPorts, run: p.RunRef, result: RunResult) -> tuple[dict[str, str], str | None]:

@@ -193,6 +193,20 @@ def test_result_equals_the_engines_run_directly_on_the_whole_file(ports: RunPort
     assert all(email is None or email.startswith("sha256:") for email in cleansed["email"].to_list())
 
 
+def test_the_unmasked_working_files_are_deleted_when_the_run_ends(ports: RunPorts) -> None:
+    outcome = drive(Calls(), request(SAMPLE))
+    run_id = outcome.output["runs"][0]["run_id"]
+    folder = f"runs/{run_id}/"
+    left = ports.blobs.list("contoso", folder)
+    assert not [name for name in left if name.startswith((folder + "work/", folder + "ingested/"))]
+    assert [name for name in left if name.startswith(folder + "cleansed/")]  # the masked output stays
+    assert folder + "report.html" in left and folder + "result.json" in left
+    (finalise,) = [s for s in ports.lineage.steps("contoso", run_id) if s.step == "finalise"]
+    ingest = next(s for s in ports.lineage.steps("contoso", run_id) if s.step == "ingest")
+    deleted = finalise.metrics["working_files_deleted"]
+    assert isinstance(deleted, int) and deleted > int(str(ingest.metrics["chunks"]))  # ingested/ and work/
+
+
 def test_a_transient_failure_is_retried_then_the_run_goes_on(ports: RunPorts) -> None:
     calls = Calls({"ingest_file": 2})
     outcome = drive(calls, request(SAMPLE))

@@ -46,3 +46,20 @@ def test_paths_and_tenants_cannot_escape_the_container(blob_store: Any) -> None:
             blob_store.list(tenant)
     with pytest.raises(DQError):
         blob_store.put("contoso", "../fabrikam/x", b"x")
+
+
+def test_a_folder_is_deleted_with_everything_under_it_and_nothing_else(blob_store: Any) -> None:
+    from dq_core.errors import DQError
+
+    for name in ("runs/r1/work/chunk-0.parquet", "runs/r1/work/chunk-1.parquet", "runs/r1/result.json"):
+        blob_store.put("contoso", name, b"x")
+    blob_store.put("contoso", "runs/r10/work/chunk-0.parquet", b"x")  # a sibling whose name shares the prefix text
+    blob_store.put("fabrikam", "runs/r1/work/chunk-0.parquet", b"x")
+    assert blob_store.delete_prefix("contoso", "runs/r1/work/") == 2
+    assert blob_store.list("contoso", "runs/") == ["runs/r1/result.json", "runs/r10/work/chunk-0.parquet"]
+    assert blob_store.list("fabrikam") == ["runs/r1/work/chunk-0.parquet"]  # another tenant's: untouched
+    assert blob_store.delete_prefix("contoso", "runs/r1/work/") == 0  # gone already: not an error
+    assert blob_store.delete_prefix("nobody", "runs/") == 0  # no container yet
+    for folder in ("runs/r1", "", "/runs/", "../fabrikam/"):
+        with pytest.raises(DQError):
+            blob_store.delete_prefix("contoso", folder)
