@@ -72,23 +72,23 @@ def sync_libraries(wired: Stores, libraries: Path, environment: str) -> str:
     if workspace.problems:
         raise workspace.problems[0]
     if environment != Environment.LOCAL.value:
-        report = service.sync_to_store(workspace, wired.contracts, actor=SYNC_ACTOR)
+        report = service.sync_to_store(workspace, wired.contracts, actor=SYNC_ACTOR, lineage=wired.lineage)
         return f"{libraries} -> registry: {report.summary()}"
+    local = [obj.model_copy(update={"environment": Environment.LOCAL}) for obj in workspace.index]
+    report = service.store_objects(local, wired.contracts, actor=SYNC_ACTOR, lineage=wired.lineage)
     registry = RegistryService(wired.contracts, wired.lineage, environment)
-    published, conflicting = 0, []
-    for obj in sorted(workspace.index, key=lambda o: (o.tenant, o.kind.value, o.id, o.version)):
-        local = obj.model_copy(update={"environment": Environment.LOCAL})
+    published, conflicting = 0, list(report.conflicting)
+    for obj in local:
         try:
-            wired.contracts.put(local, actor=SYNC_ACTOR)
-            status = wired.contracts.record(local.tenant, environment, local.key).status
+            status = wired.contracts.record(obj.tenant, environment, obj.key).status
             if status is Status.DRAFT:
-                status = registry.act(local.tenant, local.key, Action.APPROVE, actor=LOCAL_REVIEWER).status
+                status = registry.act(obj.tenant, obj.key, Action.APPROVE, actor=LOCAL_REVIEWER).status
             if status is Status.APPROVED:
-                registry.act(local.tenant, local.key, Action.PUBLISH, actor=LOCAL_REVIEWER)
+                status = registry.act(obj.tenant, obj.key, Action.PUBLISH, actor=LOCAL_REVIEWER).status
         except DQError as exc:
-            conflicting.append(f"{local.tenant} {local.key}: {exc.message}")
+            conflicting.append(f"{obj.tenant} {obj.key}: {exc.message}")
             continue
-        published += 1
+        published += status is Status.PUBLISHED
     summary = f"{libraries} -> registry (environment local): {published} published"
     return summary + (f", {len(conflicting)} refused ({conflicting[0]})" if conflicting else "")
 

@@ -6,8 +6,11 @@ directory of authoring files (:func:`workspace_from_directory`).
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from dq_core.bundle.check import check_index
@@ -18,9 +21,10 @@ from dq_core.config.index import InMemoryConfigIndex
 from dq_core.contracts.models import DataContract
 from dq_core.errors import ConfigError, LoadError, ObjectNotFound
 from dq_core.jobs.models import JobDefinition
+from dq_core.lineage.models import AuditEvent
 from dq_core.loading.loader import load_directory
-from dq_core.ports import ContractStore
-from dq_core.registry.models import ConflictError
+from dq_core.ports import ContractStore, LineageStore
+from dq_core.registry.models import ConflictError, PutOutcome
 
 
 @dataclass
@@ -134,19 +138,81 @@ class SyncReport:
         )
 
 
-def sync_to_store(workspace: Workspace, store: ContractStore, *, actor: str) -> SyncReport:
+def sync_to_store(
+    workspace: Workspace,
+    store: ContractStore,
+    *,
+    actor: str,
+    lineage: LineageStore | None = None,
+    correlation_id: str | None = None,
+) -> SyncReport:
     """Files -> store, idempotent. Every version enters the store as a draft: approval and
-    publishing go through the lifecycle, whatever status the file says."""
+    publishing go through the lifecycle, whatever status the file says. With ``lineage``
+    each draft written is audited as ``create`` (sha256 before and after) and each refused
+    one as ``denied``, under one correlation id for the whole sync."""
+    return store_objects(workspace.index, store, actor=actor, lineage=lineage, correlation_id=correlation_id)
+
+
+def store_objects(
+    objects: Iterable[Versioned],
+    store: ContractStore,
+    *,
+    actor: str,
+    lineage: LineageStore | None = None,
+    correlation_id: str | None = None,
+) -> SyncReport:
+    """Store each object as a draft (see :func:`sync_to_store`), audited when ``lineage`` is given."""
     report = SyncReport()
-    for obj in sorted(workspace.index, key=lambda o: (o.tenant, o.environment.value, o.kind.value, o.id, o.version)):
+    correlation_id = correlation_id or uuid.uuid4().hex
+    for obj in sorted(objects, key=lambda o: (o.tenant, o.environment.value, o.kind.value, o.id, o.version)):
         label = f"{obj.tenant}/{obj.environment.value} {obj.key}"
+        before = _stored_sha256(store, obj)
         try:
             outcome = store.put(obj, actor=actor)
         except ConflictError as exc:
             report.conflicting.append(f"{label}: {exc.message}")
+            if lineage is not None:
+                _audit(lineage, obj, actor, "denied", correlation_id, before, None, f"sync: {exc.message}")
             continue
         getattr(report, outcome.value).append(label)
+        if lineage is not None and outcome is not PutOutcome.UNCHANGED:
+            after = _stored_sha256(store, obj)
+            _audit(lineage, obj, actor, "create", correlation_id, before, after, f"draft {outcome.value} by sync")
     return report
+
+
+def _stored_sha256(store: ContractStore, obj: Versioned) -> str | None:
+    try:
+        return store.record(obj.tenant, obj.environment.value, obj.key).sha256
+    except ObjectNotFound:
+        return None
+
+
+def _audit(
+    lineage: LineageStore,
+    obj: Versioned,
+    actor: str,
+    action: str,
+    correlation_id: str,
+    before: str | None,
+    after: str | None,
+    detail: str,
+) -> None:
+    lineage.put_audit(
+        AuditEvent(
+            tenant=obj.tenant,
+            at=datetime.now(UTC),
+            event_id=uuid.uuid4().hex,
+            actor=actor,
+            action=action,
+            object=str(obj.key),
+            environment=obj.environment.value,
+            before_sha256=before,
+            after_sha256=after,
+            correlation_id=correlation_id,
+            detail=detail,
+        )
+    )
 
 
 def sync_from_store(store: ContractStore, tenant: str, environment: str, directory: Path) -> list[Path]:

@@ -127,7 +127,8 @@ def cmd_contracts_sync(args: argparse.Namespace) -> int:
         workspace = service.workspace_from_directory(args.directory)
         if workspace.problems:
             raise workspace.problems[0]
-        report = service.sync_to_store(workspace, store, actor=args.actor)
+        lineage = bootstrap.stores(args.home).lineage  # the audit log, as the lifecycle commands write it
+        report = service.sync_to_store(workspace, store, actor=args.actor, lineage=lineage)
         for line in report.conflicting:
             _err(f"conflict: {line}")
         _out(f"sync {args.directory} -> {target}: {report.summary()}")

@@ -111,14 +111,26 @@ def test_lifecycle_commands_enforce_the_rules_and_leave_audit_events(tmp_path: P
     events = SqliteLineageStore(str(home / "lineage.db")).audit(
         "contoso", now - timedelta(hours=1), now + timedelta(hours=1)
     )
-    assert [(e.action, e.actor) for e in events] == [
+    synced = [e for e in events if e.action == "create"]  # the sync's drafts: one event each, one correlation id
+    assert len(synced) == 10 and {e.actor for e in synced} == {"dq-sync"}
+    assert len({e.correlation_id for e in synced}) == 1
+    assert all(e.before_sha256 is None and e.after_sha256 and e.detail == "draft created by sync" for e in synced)
+    changes = [e for e in events if e.action != "create"]
+    assert [(e.action, e.actor) for e in changes] == [
         ("denied", "dq-sync"),
         ("approve", "ann"),
         ("publish", "ann"),
         ("denied", "ann"),
     ]
-    assert all(e.object == "contract customers@1.0.0" and e.correlation_id for e in events)
-    assert events[1].before_sha256 == events[1].after_sha256  # a status change keeps the content hash
+    assert all(e.object == "contract customers@1.0.0" and e.correlation_id for e in changes)
+    assert changes[1].before_sha256 == changes[1].after_sha256  # a status change keeps the content hash
+    contract = next(e for e in synced if e.object == "contract customers@1.0.0")
+    assert contract.after_sha256 == changes[1].before_sha256
+    # the same files again: nothing changes, nothing more is audited
+    assert dq("contracts", "sync", str(libraries), "--to", "sqlite", "--home", str(home)).returncode == 0
+    later = datetime.now(UTC) + timedelta(hours=1)
+    again = SqliteLineageStore(str(home / "lineage.db")).audit("contoso", now - timedelta(hours=1), later)
+    assert len([e for e in again if e.action == "create"]) == 10
 
 
 def _rebuild(pack: Path, out: Path, change: dict[str, bytes | None]) -> None:
