@@ -32,7 +32,8 @@ def run_webhook(action: WebhookAction, ctx: ActionContext) -> ActionOutcome:
     headers[transport.IDEMPOTENCY_HEADER] = ctx.idempotency_key(action.id)
     if action.signing_secret is not None:
         headers[transport.SIGNATURE_HEADER] = transport.sign(ctx.secret(action.signing_secret), body)
-    delivery = transport.send(
-        transport.HttpRequest(url=action.url, body=body, headers=headers, method=action.method), action
-    )
+    url = ctx.secret(action.url) if action.url.startswith("secret://") else action.url
+    if not url.startswith(("http://", "https://")):
+        return ctx.outcome(action.id, action.type, "failed", 0, f"{action.url} does not hold an http(s) URL")
+    delivery = transport.send(transport.HttpRequest(url=url, body=body, headers=headers, method=action.method), action)
     return outcome_of(ctx, action.id, action.type, delivery)

@@ -57,7 +57,7 @@ def _coerce_version(value: Any) -> Any:
     return value
 
 
-def _check_secret_ref(value: str) -> str:
+def check_secret_ref(value: str) -> str:
     if not _SECRET_RE.match(value):
         msg = "secrets are given by reference only, as secret://name (never inline)"
         raise ValueError(msg)
@@ -70,7 +70,7 @@ Id = Annotated[str, BeforeValidator(_normalise_id)]
 Version = Annotated[str, BeforeValidator(_coerce_version), AfterValidator(_check_semver)]
 """A semantic version string, e.g. ``1.2.0``."""
 
-SecretRef = Annotated[str, AfterValidator(_check_secret_ref)]
+SecretRef = Annotated[str, AfterValidator(check_secret_ref)]
 """A reference to a secret in the tenant's secret store: ``secret://name``."""
 
 

@@ -19,6 +19,7 @@ from dq_core.config.base import (
     NonEmptyStr,
     SecretRef,
     Versioned,
+    check_secret_ref,
     sorted_by_id,
     unique_ids,
 )
@@ -66,14 +67,20 @@ class DeliveryPolicy(RetryPolicy):
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
 
+def _url_or_secret(value: str) -> str:
+    """A webhook URL, or ``secret://name`` when the URL itself is a credential (a Logic App's or
+    Power Automate flow's URL carries its signature ``sig=`` in the query)."""
+    return check_secret_ref(value) if value.startswith("secret://") else _url(value)
+
+
 class WebhookAction(ActionCommon, DeliveryPolicy):
     type: Literal["webhook"]
-    url: Url
+    url: Url  # or secret://name: the URL is read from the tenant's secrets when the action runs
     method: Literal["POST", "PUT"] = "POST"
     headers: dict[str, str] = Field(default_factory=dict)
     signing_secret: SecretRef | None = None  # HMAC-SHA256 of the body
 
-    _check_url = field_validator("url")(_url)
+    _check_url = field_validator("url")(_url_or_secret)
 
     @field_validator("headers")
     @classmethod

@@ -442,3 +442,21 @@ def test_templates_take_plain_names_only(tmp_path: Path) -> None:
     ):
         with pytest.raises(ConfigError, match=re.escape(why)):
             title(template, ctx)
+
+
+def test_a_webhook_url_that_is_itself_a_credential_comes_from_the_secrets(tmp_path: Path) -> None:
+    # a Logic App's HTTP trigger URL carries its signature (sig=...) in the query
+    with http_receiver() as receiver:
+        signed = receiver.url + "/workflows/abc/triggers/manual/paths/invoke?api-version=2016-10-01&sig=SIGVALUE"
+        ctx = action_context(tmp_path, secrets={"signing": SIGNING, "logic-app-url": signed})
+        outcome = run_webhook(_webhook("secret://logic-app-url"), ctx)
+    assert outcome.status == "delivered", outcome.detail
+    (request,) = receiver.requests
+    assert request.path.endswith("sig=SIGVALUE")
+    assert "SIGVALUE" not in outcome.detail and "SIGVALUE" not in outcome.model_dump_json()
+    not_a_url = action_context(tmp_path, secrets={"signing": SIGNING, "logic-app-url": "not a url"})
+    refused = run_webhook(_webhook("secret://logic-app-url"), not_a_url)
+    assert (refused.status, refused.attempts) == ("failed", 0)
+    assert refused.detail == "secret://logic-app-url does not hold an http(s) URL"
+    with pytest.raises(ValueError, match="secret://name"):
+        _webhook("secret://")
