@@ -20,8 +20,8 @@ from app import telemetry
 from app.runtime import run_ports
 from dq_core.errors import TerminalError
 from dq_core.results.run import RunError
+from dq_core.runs import closing, stages
 from dq_core.runs import payloads as p
-from dq_core.runs import stages
 
 bp = df.Blueprint()
 log = logging.getLogger("dq.activities")
@@ -38,8 +38,8 @@ ACTIVITIES: dict[p.ActivityName, tuple[Stage, type[BaseModel]]] = {
     p.ActivityName.VALIDATE_DATASET: (stages.validate_dataset, p.ValidateDatasetInput),
     p.ActivityName.CHECK_ANOMALIES: (stages.check_anomalies, p.AnomalyInput),
     p.ActivityName.BUILD_RESULT: (stages.build_result, p.BuildResultInput),
-    p.ActivityName.RUN_ACTION: (stages.run_action, p.ActionInput),
-    p.ActivityName.FINALISE_RUN: (stages.finalise_run, p.FinaliseInput),
+    p.ActivityName.RUN_ACTION: (closing.run_action, p.ActionInput),
+    p.ActivityName.FINALISE_RUN: (closing.finalise_run, p.FinaliseInput),
 }
 """Activity name -> (stage function, input model): every name has exactly one."""
 

@@ -4,6 +4,8 @@ Each function takes its payload and the ports, reads and writes the run's files 
 tenant's container (:class:`~dq_core.runs.files.RunFiles`), writes the lineage step of
 the stage it closes, and returns a small payload. The activities in ``activities/`` are
 thin wrappers over these; ``dq run`` calls the same ones through the same orchestrator.
+The stages after the verdict (``run_action``, ``finalise_run``) are in
+:mod:`dq_core.runs.closing`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Final
 from urllib.parse import unquote, urlparse
 
 from pydantic import JsonValue
@@ -37,7 +38,6 @@ from dq_core.profiling.finish import finish_profile
 from dq_core.profiling.models import ProfileResult, ProfileState
 from dq_core.profiling.state import merge_profile_states, profile_state
 from dq_core.results.run import (
-    ActionOutcome,
     ContractStamp,
     InputStamp,
     JobStamp,
@@ -73,7 +73,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _step(
+def record_step(
     ports: RunPorts,
     run: p.RunRef,
     stage: p.Stage,
@@ -170,7 +170,7 @@ def resolve_run(ports: RunPorts, inp: p.ResolveInput) -> p.ResolveOutput:
     for resolved in bundle.actions:
         for trigger in resolved.triggers:
             action_ids.setdefault(trigger.value, []).append(resolved.action.id)
-    _step(
+    record_step(
         ports,
         run,
         p.Stage.RESOLVE,
@@ -266,7 +266,7 @@ def ingest_file(ports: RunPorts, inp: p.IngestInput) -> p.IngestOutput:
     stamp = InputStamp(
         uri=inp.input.uri, etag=etag, sha256=sha256, format=report.format, bytes=report.bytes, rows=report.rows
     )
-    _step(
+    record_step(
         ports,
         run,
         p.Stage.INGEST,
@@ -302,7 +302,7 @@ def cleanse_dataset(ports: RunPorts, inp: p.CleanseInput) -> p.CleanseOutput:
     published = files.write_chunks(run.folder + "cleansed/", cleansed, inp.chunk_rows)
     rejects_path = files.write_frame(run.folder + "rejects.parquet", rejects)
     report_path = files.write_model(run.folder + "cleansing.json", report)
-    _step(
+    record_step(
         ports,
         run,
         p.Stage.CLEANSE,
@@ -342,7 +342,7 @@ def merge_profile(ports: RunPorts, inp: p.MergeProfileInput) -> p.MergeProfileOu
     states = [ProfileState.model_validate_json(files.read_bytes(path)) for path in inp.states]
     profile = finish_profile(merge_profile_states(states))
     path = files.write_model(inp.run.folder + "profile.json", profile)
-    _step(
+    record_step(
         ports,
         inp.run,
         p.Stage.PROFILE,
@@ -377,7 +377,7 @@ def validate_chunk(ports: RunPorts, inp: p.ChunkInput) -> p.ValidateChunkOutput:
     return p.ValidateChunkOutput(index=inp.index, state=state, failing=failing)
 
 
-def _profile_at(files: RunFiles, path: str | None) -> ProfileResult | None:
+def profile_at(files: RunFiles, path: str | None) -> ProfileResult | None:
     if path is None:
         return None
     try:
@@ -404,15 +404,15 @@ def validate_dataset(ports: RunPorts, inp: p.ValidateDatasetInput) -> p.Validate
     ctx = ValidationContext(
         now=base.now,
         dataset_name=base.dataset_name,
-        current_profile=_profile_at(files, inp.profile_path),
-        baseline_profile=_profile_at(files, baseline_path(bundle)),
+        current_profile=profile_at(files, inp.profile_path),
+        baseline_profile=profile_at(files, baseline_path(bundle)),
         history=_history(ports, run, bundle),
     )
     merged = merge_states(inp.states, ctx.sample_limit)
     result = validate(files.read_frames(inp.chunks).lazy(), bundle, ctx, row_local=merged)
     path = files.write_model(run.folder + "validation.json", result)
     summary = result.summary
-    _step(
+    record_step(
         ports,
         run,
         p.Stage.VALIDATE,
@@ -453,7 +453,7 @@ def check_anomalies(ports: RunPorts, inp: p.AnomalyInput) -> p.AnomalyOutput:
             MetricPoint(tenant=run.tenant, key=metric_key(bundle, key), at=inp.now, value=value, run_id=run.run_id)
         )
     anomalies = anomalies_of(validation)
-    _step(
+    record_step(
         ports,
         run,
         p.Stage.ANOMALY_CHECK,
@@ -474,7 +474,7 @@ def build_result(ports: RunPorts, inp: p.BuildResultInput) -> p.BuildResultOutpu
         if inp.validation
         else None
     )
-    profile = _profile_at(files, inp.profile.profile_path if inp.profile else None)
+    profile = profile_at(files, inp.profile.profile_path if inp.profile else None)
     cleansing = (
         CleansingReport.model_validate_json(files.read_bytes(inp.cleansed.report_path)) if inp.cleansed else None
     )
@@ -501,7 +501,7 @@ def build_result(ports: RunPorts, inp: p.BuildResultInput) -> p.BuildResultOutpu
     )
     path = files.write_bytes(run.folder + "result.json", result.to_json().encode("utf-8"))
     if inp.error is not None and inp.error_stage is not None:
-        _step(
+        record_step(
             ports,
             run,
             inp.error_stage,
@@ -527,106 +527,3 @@ def build_result(ports: RunPorts, inp: p.BuildResultInput) -> p.BuildResultOutpu
     )
     ports.lineage.put_run(record)
     return p.BuildResultOutput(status=status.value, result_path=path, anomalies=len(result.anomalies))
-
-
-def finalise_run(ports: RunPorts, inp: p.FinaliseInput) -> p.FinaliseOutput:
-    """Add the actions' outcomes to result.json, stamp its sha256 on the run, close the lineage."""
-    run, files = inp.run, ports.files(inp.run)
-    result = RunResult.model_validate_json(files.read_bytes(inp.result_path))
-    result = result.model_copy(update={"actions": list(inp.actions)})
-    data = result.to_json().encode("utf-8")
-    files.write_bytes(inp.result_path, data)
-    sha256 = hashlib.sha256(data).hexdigest()
-    record = ports.lineage.get_run(run.tenant, run.run_id)
-    ports.lineage.put_run(record.model_copy(update={"result_sha256": sha256}))
-    failed = [a.action_id for a in inp.actions if a.status == "failed"]
-    if inp.actions:
-        _step(
-            ports,
-            run,
-            p.Stage.ACT,
-            inp.started_at,
-            status="failed" if failed else "succeeded",
-            metrics={"actions": len(inp.actions), "failed": len(failed)},
-        )
-    exported, problem = _write_exports(ports, run, result)
-    metrics: dict[str, JsonValue] = {"status": result.status.value}
-    if problem:
-        metrics["exports_error"] = problem
-    metrics |= _delete_working_files(ports, run)
-    _step(
-        ports,
-        run,
-        p.Stage.FINALISE,
-        inp.finished_at,
-        status=result.status.value,
-        metrics=metrics,
-        outputs={"result": inp.result_path} | exported,
-    )
-    return p.FinaliseOutput(status=result.status.value, result_path=inp.result_path, result_sha256=sha256)
-
-
-WORKING_FOLDERS: Final = ("ingested/", "work/")
-"""A run's folders of unmasked rows (the rows as ingested, the cleansed rows before masking):
-needed only while the run validates, deleted when it ends. The raw file stays where it landed."""
-
-
-def _delete_working_files(ports: RunPorts, run: p.RunRef) -> dict[str, JsonValue]:
-    """Delete the run's unmasked working files; a failure is recorded, never the run's verdict."""
-    try:
-        deleted = sum(ports.blobs.delete_prefix(run.tenant, run.folder + folder) for folder in WORKING_FOLDERS)
-    except Exception as exc:  # noqa: BLE001 - see the docstring
-        return {"working_files_error": f"{type(exc).__name__}: {exc}"}
-    return {"working_files_deleted": deleted}
-
-
-def _write_exports(ports: RunPorts, run: p.RunRef, result: RunResult) -> tuple[dict[str, str], str | None]:
-    """report.html, validation.gx.json and result.csv next to result.json (after the actions, so
-    the report lists them). They are views of result.json: a failure to write them is recorded
-    on the finalise step and never costs the run its verdict."""
-    from dq_core.reporting import exports, governance_of  # noqa: PLC0415
-
-    files = ports.files(run)
-    try:
-        try:
-            governance = governance_of(load_bundle(ports, run, run.folder + "bundle.json"))
-        except ObjectNotFound:
-            governance = None  # the run stopped before its bundle was stored
-        try:
-            steps = ports.lineage.steps(run.tenant, run.run_id)
-        except ObjectNotFound:
-            steps = []
-        made = exports.run_exports(
-            result, profile=_profile_at(files, run.folder + "profile.json"), steps=steps, governance=governance
-        )
-        written = {exports.OUTPUT_KEYS[name]: files.write_bytes(run.folder + name, data) for name, data in made.items()}
-    except Exception as exc:  # noqa: BLE001 - see the docstring
-        return {}, f"{type(exc).__name__}: {exc}"
-    return written, None
-
-
-def run_action(ports: RunPorts, inp: p.ActionInput) -> ActionOutcome:
-    from dq_core.actions import dispatch  # noqa: PLC0415
-
-    bundle = load_bundle(ports, inp.run, inp.bundle_path)
-    result = None
-    if inp.result_path is not None:
-        try:
-            result = RunResult.model_validate_json(ports.files(inp.run).read_bytes(inp.result_path))
-        except ObjectNotFound:
-            result = None  # the actions still fire, with what the bundle and the verdict say
-    ctx = dispatch.ActionContext(
-        bundle=bundle,
-        run_id=inp.run.run_id,
-        trigger=inp.trigger,
-        status=inp.status,
-        result_path=inp.result_path,
-        blobs=ports.blobs,
-        secrets=ports.secrets,
-        result=result,
-        run_folder=inp.run.folder,
-        report_path=inp.run.folder + "report.html",  # written when the run finalises, after the actions
-        queues=ports.queues,
-        rows=ports.rows,
-    )
-    return dispatch.run_action(dispatch.find_action(bundle, inp.action_id), ctx)
