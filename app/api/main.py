@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import problems
 from app.api.context import ApiContext
@@ -31,7 +32,29 @@ def create_app(ctx: ApiContext) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     _without_default_422(app)
+    app.add_middleware(HeadAsGet)
     return app
+
+
+class HeadAsGet:
+    """HEAD answers as GET would, without the body (RFC 9110 9.3.2): probes and caches use it.
+    FastAPI routes a HEAD only to routes that declare it, so a HEAD is routed as a GET and the
+    body the GET would send is dropped (its headers, Content-Length included, stay)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, without_body)
 
 
 def _without_default_422(app: FastAPI) -> None:
