@@ -384,7 +384,7 @@ async def upload_file(
     return await _upload(request, access, dataset, filename, x_file_name, job)
 
 
-@router.put(
+router.put(
     "/uploads/{dataset}",
     operation_id="put_upload_file",
     status_code=202,
@@ -392,16 +392,7 @@ async def upload_file(
     responses=_UPLOAD_RESPONSES,
     openapi_extra=_UPLOAD_OPENAPI,
     summary=_UPLOAD_SUMMARY + " (PUT: the same as POST)",
-)
-async def put_upload_file(
-    dataset: Dataset,
-    access: Operator,
-    request: Request,
-    filename: FileName = None,
-    x_file_name: XFileName = None,
-    job: ChosenJob = None,
-) -> UploadAccepted | JSONResponse:
-    return await _upload(request, access, dataset, filename, x_file_name, job)
+)(upload_file)
 
 
 # --- reading runs --------------------------------------------------------------------------------

@@ -89,3 +89,16 @@ def api_context(tmp_path: Path) -> ApiContext:
 def api_client(api_context: ApiContext) -> Iterator[TestClient]:
     with TestClient(create_app(api_context), raise_server_exceptions=False) as client:
         yield client
+
+
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
+    """An RFC 9457 problem with this status and stable code, and a one-line detail."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status and body["code"] == code
+    assert "\n" not in body["detail"] and "Traceback" not in body["detail"]
+    return body

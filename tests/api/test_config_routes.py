@@ -21,12 +21,11 @@ from dq_core.config.base import Kind
 from dq_core.config.canonical import to_plain
 from dq_core.ports import ContractStore
 from dq_core.services.registry import diff_documents
-from tests.api.conftest import TENANT, bearer, make_context
+from tests.api.conftest import TENANT, assert_problem, bearer, make_context
 from tests.conftest import LIBRARIES
 
 RULES = f"/api/tenants/{TENANT}/config/rule-libraries"
 CORE = f"{RULES}/core/versions/1.0.0"
-PROBLEM = "application/problem+json"
 
 
 def rules_body(version: str = "1.0.0", message: str = "email is required", **extra: Any) -> dict[str, Any]:
@@ -45,15 +44,6 @@ def audit_events(client: TestClient) -> list[dict[str, Any]]:
     assert response.status_code == 200, response.text
     events: list[dict[str, Any]] = response.json()["events"]
     return events
-
-
-def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status and body["code"] == code
-    assert "\n" not in body["detail"] and "Traceback" not in body["detail"]
-    return body
 
 
 def publish(client: TestClient, path: str = CORE) -> None:

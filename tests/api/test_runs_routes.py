@@ -41,13 +41,12 @@ from dq_core.results.run import RunResult
 from dq_core.runs.payloads import OrchestratorName
 from dq_core.runs.stages import RunPorts
 from dq_core.services import runs as runs_service
-from tests.api.conftest import NamedAuthenticator, bearer
+from tests.api.conftest import NamedAuthenticator, assert_problem, bearer
 from tests.conftest import LIBRARIES
 from tests.registry_support import demo_registry, job, publish
 
 SAMPLE = LIBRARIES / "contoso" / "samples" / "customers.csv"
 BASE = "/api/tenants/contoso"
-PROBLEM = "application/problem+json"
 SALT = "a-test-salt-for-hashing-0123456789"
 DONE = ("Completed", "Failed", "Terminated")
 
@@ -63,15 +62,6 @@ def accept_run(context: df.DurableOrchestrationContext) -> Any:
     """A stand-in ``run_job``: completes at once with the request it was started with."""
     yield from ()
     return context.get_input()
-
-
-def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status and body["code"] == code
-    assert "\n" not in body["detail"] and "Traceback" not in body["detail"]
-    return body
 
 
 # --- fixtures ------------------------------------------------------------------------------------
