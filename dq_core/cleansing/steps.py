@@ -24,6 +24,7 @@ from dq_core.libraries.governance import Masking
 from dq_core.libraries.rules import LogicalType
 from dq_core.validation.context import ROW
 from dq_core.validation.env import parse_timestamp_text
+from dq_core.validation.sql_runtime import allowed_words, safe_error
 
 
 @dataclass(frozen=True)
@@ -285,9 +286,8 @@ def quarantine(frame: pl.DataFrame, step: c.QuarantineStep, ctx: CleansingContex
     try:
         hit = frame.select(pl.sql_expr(step.predicate).fill_null(False).alias("q")).to_series()
     except Exception as exc:  # noqa: BLE001 - polars raises several types for bad SQL
-        raise ConfigError(
-            f"cleansing step quarantine: predicate {step.predicate!r} fails: {str(exc).splitlines()[0]}"
-        ) from None
+        shown = safe_error(exc, allowed=allowed_words(step.predicate, names=frame.columns))
+        raise ConfigError(f"cleansing step quarantine: predicate {step.predicate!r} fails: {shown}") from None
     reasons = pl.Series("r", [None] * frame.height, dtype=pl.String).set(hit, step.reason) if frame.height else None
     return StepResult(frame, reasons, ())
 

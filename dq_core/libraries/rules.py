@@ -27,6 +27,7 @@ from dq_core.config.base import (
     sorted_by_id,
     unique_ids,
 )
+from dq_core.libraries.sql_guard import SqlRefusedError, SqlSyntaxError, check_predicate, check_query
 
 Scalar = str | int | float | bool | None
 
@@ -76,9 +77,16 @@ def check_regex(pattern: str) -> str:
 
 
 def check_sql_predicate(text: str) -> str:
-    """A predicate polars SQL can parse (whether its columns exist is known only with data)."""
+    """A predicate over the row's own columns (the SQL allow-list) that polars SQL can parse
+    (whether its columns exist is known only with data)."""
     import polars as pl  # noqa: PLC0415
 
+    try:
+        check_predicate(text)
+    except SqlSyntaxError as exc:
+        raise ValueError(f"not a valid SQL predicate: {exc}") from None
+    except SqlRefusedError as exc:
+        raise ValueError(f"SQL refused: {exc}") from None
     try:
         pl.sql_expr(text)
     except Exception as exc:  # noqa: BLE001 - polars raises several types for SQL it cannot parse
@@ -307,9 +315,20 @@ class ReferentialParams(RuleParams):
     reference_column: NonEmptyStr
 
 
+def check_sql_query(text: str) -> str:
+    """One SELECT over the rule's own table, every function on the allow-list."""
+    try:
+        check_query(text)
+    except SqlRefusedError as exc:
+        raise ValueError(f"SQL refused: {exc}") from None
+    return text
+
+
 class CustomSqlParams(DatasetNoParams):
     query: NonEmptyStr  # polars SQL returning one number; {object} and {property} substituted
     threshold: Threshold
+
+    _sql = field_validator("query")(check_sql_query)
 
 
 class Statistic(StrEnum):

@@ -29,6 +29,7 @@ from dq_core.validation.masking import mask_samples
 from dq_core.validation.results import RuleResult, RuleStatus, Sample, ValidationResult, jsonable
 from dq_core.validation.rowlocal import ROW_LOCAL, checked_columns
 from dq_core.validation.special import SPECIAL
+from dq_core.validation.sql_runtime import allowed_words, ensure_reads_only, safe_error
 
 ERROR = "\x00error"  # the key of a check's values when its query failed
 
@@ -125,7 +126,7 @@ def _scope(check: Check, ctx: ValidationContext, number: int, masks: dict[str, p
         try:
             mask = mask & pl.sql_expr(where).fill_null(False)
         except Exception as exc:  # noqa: BLE001 - polars raises several types for bad SQL
-            msg = f"where {where!r} is not a valid SQL predicate: {str(exc).splitlines()[0]}"
+            msg = f"where {where!r} is not a valid SQL predicate: {safe_error(exc, allowed=allowed_words(where))}"
             raise RuleCompileError(msg) from None
     return ds.Scope(
         mask=mask, row=ROW, sample_limit=ctx.sample_limit, prefix=str(number), filtered=bool(where), masks=masks
@@ -185,11 +186,13 @@ def _collect(frame: pl.LazyFrame, compiled: Compiled) -> dict[str, dict[str, Any
     if not exprs:
         return {}
     masks = {name: expr for per_check in compiled.masks.values() for name, expr in per_check.items()}
+    query = frame.with_columns(**masks).select(exprs)
     try:
-        row = frame.with_columns(**masks).select(exprs).collect().row(0, named=True)
+        ensure_reads_only(query, frame)
+        row = query.collect().row(0, named=True)
     except Exception as exc:  # noqa: BLE001 - isolate the rule that breaks the fused query
         if len(compiled.aggregations) == 1:
-            return {check_id: {ERROR: _short(exc)} for check_id in compiled.aggregations}
+            return {check_id: {ERROR: _short(exc, frame)} for check_id in compiled.aggregations}
         values: dict[str, dict[str, Any]] = {}
         for check_id in compiled.aggregations:
             values.update(_collect(frame, compiled.only(check_id)))
@@ -201,9 +204,9 @@ def _collect(frame: pl.LazyFrame, compiled: Compiled) -> dict[str, dict[str, Any
     return values
 
 
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".strip()
+def _short(exc: BaseException, frame: pl.LazyFrame) -> str:
+    """One line for a rule that broke; quotes column names, never values (sql_runtime.safe_error)."""
+    return safe_error(exc, allowed=frame.collect_schema().names())
 
 
 def _env(schema: pl.Schema, bundle: ResolvedBundle, ctx: ValidationContext) -> CompileEnv:
@@ -387,6 +390,6 @@ def validate(
         except RuleCompileError as exc:
             results.append(_result(check, RuleStatus.ERROR, error=str(exc)))
         except Exception as exc:  # noqa: BLE001 - one rule's failure must not lose the others
-            results.append(_result(check, RuleStatus.ERROR, error=_short(exc)))
+            results.append(_result(check, RuleStatus.ERROR, error=_short(exc, lazy)))
     masked = [mask_samples(result, bundle, ctx.caller_roles) for result in results]
     return ValidationResult.of(masked)

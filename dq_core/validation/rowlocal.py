@@ -13,6 +13,7 @@ import polars as pl
 
 from dq_core.libraries import rules as r
 from dq_core.validation.env import CompileEnv, RuleCompileError, as_text, naive_utc, values_for
+from dq_core.validation.sql_runtime import allowed_words, safe_error
 
 FailsBuilder = Callable[[Any, tuple[str, ...], CompileEnv], pl.Expr]
 
@@ -177,7 +178,8 @@ def row_expression(rule: r.RowExpressionRule, columns: tuple[str, ...], env: Com
     try:
         predicate = pl.sql_expr(rule.params.expression)
     except Exception as exc:  # noqa: BLE001 - polars raises several types for bad expressions
-        msg = f"expression cannot be compiled: {str(exc).splitlines()[0]}"
+        shown = safe_error(exc, allowed=allowed_words(rule.params.expression, names=env.schema.names()))
+        msg = f"expression cannot be compiled: {shown}"
         raise RuleCompileError(msg) from None
     return ~predicate
 

@@ -10,11 +10,13 @@ import polars as pl
 
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.libraries import rules as r
+from dq_core.libraries.sql_guard import SqlRefusedError, check_query
 from dq_core.validation.context import ROW, ValidationContext
 from dq_core.validation.dataset import Finished, _threshold_status
 from dq_core.validation.env import CompileEnv, RuleCompileError
 from dq_core.validation.results import RuleStatus
 from dq_core.validation.rowlocal import _NATIVE
+from dq_core.validation.sql_runtime import ForeignScanError, allowed_words, ensure_reads_only, safe_error
 
 Special = Callable[[Any, tuple[str, ...], pl.LazyFrame, ResolvedBundle, CompileEnv, ValidationContext], Finished]
 
@@ -77,11 +79,19 @@ def custom_sql(
     table = ctx.dataset_name or bundle.dataset.name
     query = rule.params.query.replace("{object}", table).replace("{property}", columns[0] if columns else "")
     try:
+        check_query(query, table=table)  # again at run time: the table is known now
+    except SqlRefusedError as exc:
+        raise RuleCompileError(f"custom SQL refused: {exc}") from None
+    allowed = allowed_words(query, rule.where, names=env.schema.names())
+    try:
         scoped = frame.filter(pl.sql_expr(rule.where)) if rule.where else frame
-        answer = pl.SQLContext({table: scoped}, eager=False).execute(query).collect()
+        planned = pl.SQLContext({table: scoped}, eager=False).execute(query)
+        ensure_reads_only(planned, frame)
+        answer = planned.collect()
+    except ForeignScanError:
+        raise
     except Exception as exc:  # noqa: BLE001 - polars raises several types for bad SQL
-        msg = f"custom SQL failed: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"
-        raise RuleCompileError(msg) from None
+        raise RuleCompileError(f"custom SQL failed: {safe_error(exc, allowed=allowed)}") from None
     if answer.height != 1 or answer.width < 1:
         msg = f"custom SQL must return one value, it returned {answer.height} row(s) × {answer.width} column(s)"
         raise RuleCompileError(msg)
