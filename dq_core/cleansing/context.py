@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from dq_core.bundle.models import ResolvedBundle
+from dq_core.validation.masking import hidden_in_outputs
 
 REASON = "_dq_reject_reason"
 STEP = "_dq_reject_step"
@@ -16,3 +18,8 @@ class CleansingContext:
     salt: bytes | None = None  # from the secret store (governance salt_secret); needed to hash
     sample_clusters: int = 100  # duplicate clusters listed in the report
     defer_masking: bool = False  # leave mask steps to ``mask_output`` (orchestrated runs)
+
+    @cached_property
+    def hidden(self) -> frozenset[str]:
+        """Columns whose values reject reasons and reports never show (governance)."""
+        return hidden_in_outputs(self.bundle)

@@ -19,6 +19,7 @@ from dq_core.cleansing.steps import _CAST, STEPS, StepResult, _failure_reasons, 
 from dq_core.libraries.cleansing import CleansingStepSpec, DeduplicateStep
 from dq_core.payloads import Payload
 from dq_core.validation.context import ROW
+from dq_core.validation.masking import MASK
 
 CONFORM = "conform_types"
 FORMULAS = "reject_formulas"
@@ -106,7 +107,7 @@ def _conform(frame: pl.DataFrame, ctx: CleansingContext, masked: set[str]) -> St
         logical[name] = column.logical_type.value
     if not results:
         return StepResult(frame)
-    parts = [_failure_reasons(frame, (name,), results, f"is not {logical[name]}") for name in results]
+    parts = [_failure_reasons(frame, (name,), results, f"is not {logical[name]}", ctx.hidden) for name in results]
     joined = pl.select(pl.concat_str(parts, separator="; ", ignore_nulls=True).alias("r")).to_series()
     reasons = pl.select(pl.when(joined != "").then(joined)).to_series()
     return StepResult(frame.with_columns(results.values()), reasons, tuple(results))
@@ -123,13 +124,27 @@ def _typed(frame: pl.DataFrame, column: str | None, ctx: CleansingContext) -> pl
     return cast_expr(column, dtype, frame.schema[column])
 
 
-def _formulas(frame: pl.DataFrame) -> StepResult:
+def _hide_keys(report: DedupReport, hidden: frozenset[str]) -> DedupReport:
+    """Duplicate-cluster examples keyed by a sensitive column show ``***``, not the value."""
+    if not hidden & {name for cluster in report.examples for name in cluster.key}:
+        return report
+    examples = [
+        cluster.model_copy(
+            update={"key": {k: MASK if k in hidden and v is not None else v for k, v in cluster.key.items()}}
+        )
+        for cluster in report.examples
+    ]
+    return report.model_copy(update={"examples": examples})
+
+
+def _formulas(frame: pl.DataFrame, hidden: frozenset[str]) -> StepResult:
     """Rows with a formula-looking text cell (``=HYPERLINK(...)``) go to the rejects."""
     text = [c for c in frame.columns if not c.startswith("_dq_") and frame.schema[c] == pl.String]
     if not text:
         return StepResult(frame)
     hits = {c: frame.select(pl.when(~pl.col(c).str.contains(FORMULA)).then(pl.col(c))).to_series() for c in text}
-    return StepResult(frame, _failure_reasons(frame, tuple(text), hits, "looks like a spreadsheet formula"), ())
+    reasons = _failure_reasons(frame, tuple(text), hits, "looks like a spreadsheet formula", hidden)
+    return StepResult(frame, reasons, ())
 
 
 def cleanse(frame: pl.DataFrame, ctx: CleansingContext) -> CleansingOutput:
@@ -146,6 +161,7 @@ def cleanse(frame: pl.DataFrame, ctx: CleansingContext) -> CleansingOutput:
         before = frame
         if isinstance(spec, DeduplicateStep):
             frame, found = deduplicate(frame, spec, ctx.sample_clusters, _typed(frame, spec.order_column, ctx))
+            found = _hide_keys(found, ctx.hidden)
             dedup = found if dedup is None else dedup.model_copy(update={"clusters": dedup.clusters + found.clusters})
             metrics.append(
                 StepMetrics(
@@ -163,7 +179,7 @@ def cleanse(frame: pl.DataFrame, ctx: CleansingContext) -> CleansingOutput:
             )
             continue
         if spec is None:
-            result = _formulas(frame) if name == FORMULAS else _conform(frame, ctx, masked)
+            result = _formulas(frame, ctx.hidden) if name == FORMULAS else _conform(frame, ctx, masked)
         else:
             result = STEPS[spec.type](frame, spec, ctx)
         if spec is not None and spec.type == "mask":

@@ -24,6 +24,7 @@ from dq_core.libraries.governance import Masking
 from dq_core.libraries.rules import LogicalType
 from dq_core.validation.context import ROW
 from dq_core.validation.env import parse_timestamp_text
+from dq_core.validation.masking import MASK
 from dq_core.validation.sql_runtime import allowed_words, safe_error
 
 
@@ -62,12 +63,21 @@ def _map_distinct(series: pl.Series, convert: Callable[[Any], Any]) -> pl.Series
 
 
 def _failure_reasons(
-    frame: pl.DataFrame, columns: tuple[str, ...], results: dict[str, pl.Series], what: str
+    frame: pl.DataFrame,
+    columns: tuple[str, ...],
+    results: dict[str, pl.Series],
+    what: str,
+    hidden: frozenset[str] = frozenset(),
 ) -> pl.Series:
-    """'phone: column phone: "not available" is not a valid phone number; ...' per failing row."""
+    """'column phone: not available is not a valid phone number; ...' per failing row.
+
+    The value of a ``hidden`` column (governance: sensitive, and not raw for readers) is
+    never written: 'column email: *** is not a valid e-mail address'."""
     parts = [
         pl.when(pl.col(column).is_not_null() & results[column].is_null()).then(
-            pl.format(f"column {column}: {{}} {what}", pl.col(column).cast(pl.String))
+            pl.lit(f"column {column}: {MASK} {what}")
+            if column in hidden
+            else pl.format(f"column {column}: {{}} {what}", pl.col(column).cast(pl.String))
         )
         for column in columns
     ]
@@ -76,9 +86,14 @@ def _failure_reasons(
 
 
 def _apply_failures(
-    frame: pl.DataFrame, columns: tuple[str, ...], results: dict[str, pl.Series], on_error: str, what: str
+    frame: pl.DataFrame,
+    columns: tuple[str, ...],
+    results: dict[str, pl.Series],
+    on_error: str,
+    what: str,
+    hidden: frozenset[str] = frozenset(),
 ) -> StepResult:
-    reasons = _failure_reasons(frame, columns, results, what) if on_error == "reject" else None
+    reasons = _failure_reasons(frame, columns, results, what, hidden) if on_error == "reject" else None
     updates = []
     for column in columns:
         converted = results[column]
@@ -128,7 +143,7 @@ def parse_dates(frame: pl.DataFrame, step: c.ParseDatesStep, ctx: CleansingConte
         return _apply_failures(frame, step.columns, iso, "keep", "")
     updates = [results[col].alias(col) for col in step.columns]
     reasons = (
-        _failure_reasons(frame, step.columns, results, "is not a date in " + ", ".join(step.formats))
+        _failure_reasons(frame, step.columns, results, "is not a date in " + ", ".join(step.formats), ctx.hidden)
         if step.on_error == "reject"
         else None
     )
@@ -151,9 +166,8 @@ def phone(frame: pl.DataFrame, step: c.PhoneStep, ctx: CleansingContext) -> Step
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
     results = {col: _map_distinct(frame[col].cast(pl.String), e164) for col in step.columns}
-    return _apply_failures(
-        frame, step.columns, results, step.on_error, f"is not a valid phone number (region {region})"
-    )
+    what = f"is not a valid phone number (region {region})"
+    return _apply_failures(frame, step.columns, results, step.on_error, what, ctx.hidden)
 
 
 def email(frame: pl.DataFrame, step: c.EmailStep, ctx: CleansingContext) -> StepResult:
@@ -168,7 +182,7 @@ def email(frame: pl.DataFrame, step: c.EmailStep, ctx: CleansingContext) -> Step
             return None
 
     results = {col: _map_distinct(frame[col].cast(pl.String), normalise) for col in step.columns}
-    return _apply_failures(frame, step.columns, results, step.on_error, "is not a valid e-mail address")
+    return _apply_failures(frame, step.columns, results, step.on_error, "is not a valid e-mail address", ctx.hidden)
 
 
 def map_values(frame: pl.DataFrame, step: c.MapValuesStep, ctx: CleansingContext) -> StepResult:
@@ -189,7 +203,8 @@ def map_values(frame: pl.DataFrame, step: c.MapValuesStep, ctx: CleansingContext
         col: _map_distinct(frame[col].cast(pl.String), lambda v: mapping.get(key(str(v)))) for col in step.columns
     }
     on_error = {"keep": "keep", "set_null": "set_null", "reject": "reject"}[step.unmapped]
-    return _apply_failures(frame, step.columns, results, on_error, f"is not in code list {step.code_list}")
+    what = f"is not in code list {step.code_list}"
+    return _apply_failures(frame, step.columns, results, on_error, what, ctx.hidden)
 
 
 _CAST: dict[LogicalType, pl.DataType] = {
@@ -243,7 +258,7 @@ def cast(frame: pl.DataFrame, step: c.CastStep, ctx: CleansingContext) -> StepRe
         col: frame.select(cast_expr(col, dtype, frame.schema[col]).alias(col)).to_series() for col in step.columns
     }
     reasons = (
-        _failure_reasons(frame, step.columns, results, f"is not {step.logical_type.value}")
+        _failure_reasons(frame, step.columns, results, f"is not {step.logical_type.value}", ctx.hidden)
         if step.on_error == "reject"
         else None
     )

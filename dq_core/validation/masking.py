@@ -20,6 +20,13 @@ def may_see_raw(bundle: ResolvedBundle, roles: frozenset[Role]) -> bool:
     return bool(roles & set(bundle.governance.raw_value_roles))
 
 
+def hidden_in_outputs(bundle: ResolvedBundle) -> frozenset[str]:
+    """Columns whose values a run's written outputs (rejects, cleansing report, evidence pack)
+    may not show: those outputs are readable by DQ.Reader, so a sensitive value appears in
+    them only when the governance profile lets a Reader see raw values."""
+    return frozenset() if may_see_raw(bundle, frozenset({Role.READER})) else sensitive_columns(bundle)
+
+
 def mask_samples(result: RuleResult, bundle: ResolvedBundle, roles: frozenset[Role]) -> RuleResult:
     if not result.unexpected_samples or may_see_raw(bundle, roles):
         return result

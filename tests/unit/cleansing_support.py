@@ -22,12 +22,16 @@ def bundle_with(
     classifications: list[dict[str, Any]] | None = None,
     unexpected_columns: str = "keep",
     phone_region: str | None = None,
+    raw_value_roles: list[str] | None = None,
 ) -> ResolvedBundle:
+    governance: dict[str, Any] = {"classifications": classifications or []}
+    if raw_value_roles is not None:
+        governance["raw_value_roles"] = raw_value_roles
     objects: list[dict[str, Any]] = [
         {**HEADER, "kind": "cleansing_policy", "id": "policy", "steps": steps},
         {**HEADER, "kind": "infra_profile", "id": "infra", "limits": limits or {}},
         {**HEADER, "kind": "schema_library", "id": "schemas", "code_lists": code_lists or []},
-        {**HEADER, "kind": "governance_profile", "id": "gov", "classifications": classifications or []},
+        {**HEADER, "kind": "governance_profile", "id": "gov", **governance},
         {
             **HEADER,
             "kind": "catalog",
