@@ -26,6 +26,7 @@ class Stores:
     secrets: Any  # SecretStore
     queues: Any = None  # QueueSender: the queue action (None: not available on this host)
     rows: Any = None  # RowExporter: the storage_export action's tables (None: no database)
+    allow_private_networks: bool = False  # DQ_ACTIONS_ALLOW_PRIVATE_NETWORKS: where actions may connect
 
     def run_ports(self, *, secrets: Any = None, allow_local_files: bool = False) -> RunPorts:
         """The ports a run's stages use, from these stores (``secrets`` overrides the store's)."""
@@ -39,6 +40,7 @@ class Stores:
             queues=self.queues,
             rows=self.rows,
             allow_local_files=allow_local_files,
+            allow_private_networks=self.allow_private_networks,
         )
 
 
@@ -138,4 +140,5 @@ def stores(home: Path = Path(".dq"), settings: AppSettings | None = None) -> Sto
         secrets=_secrets(settings),
         queues=_queues(settings, home),
         rows=_row_exporter(settings),
+        allow_private_networks=settings.actions_allow_private_networks,
     )

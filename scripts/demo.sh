@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
 ensure_venv "."
+# Actions may call receivers on this machine (127.0.0.1, a private network): a laptop's choice,
+# never a deployment's (off by default and in Azure; docs/actions.md).
+export DQ_ACTIONS_ALLOW_PRIVATE_NETWORKS=true
 echo "== dq libraries check libraries/"
 .venv/bin/dq libraries check libraries/
 echo

@@ -6,14 +6,17 @@ from __future__ import annotations
 import functools
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 
@@ -39,6 +42,9 @@ class Receiver:
     delay: float = 0.0  # seconds before answering (to make a client time out)
     retry_after: str | None = None  # a Retry-After header on failure answers
     answer: bytes = b'{"ok": true}'
+    failure_answer: bytes = b'{"error": "scripted failure"}'
+    location: str | None = None  # a Location header on every answer (a redirect, with a 3xx status)
+    reason: str | None = None  # the reason phrase of the status line (default: the standard one)
     requests: list[Received] = field(default_factory=list)
     deliveries: dict[str, Received] = field(default_factory=dict)
     duplicates: int = 0
@@ -60,9 +66,11 @@ class Receiver:
                     self.deliveries[key] = item
         if self.delay:
             time.sleep(self.delay)
-        payload = self.answer if 200 <= status < 300 else b'{"error": "scripted failure"}'
-        handler.send_response(status)
+        payload = self.answer if 200 <= status < 300 else self.failure_answer
+        handler.send_response(status, self.reason)
         handler.send_header("Content-Type", "application/json")
+        if self.location is not None:
+            handler.send_header("Location", self.location)
         if self.retry_after is not None and not 200 <= status < 300:
             handler.send_header("Retry-After", self.retry_after)
         handler.send_header("Content-Length", str(len(payload)))
@@ -72,11 +80,21 @@ class Receiver:
 
 @contextmanager
 def http_receiver(
-    script: list[int] | None = None, *, default: int = 200, answer: bytes = b'{"ok": true}', delay: float = 0.0
+    script: list[int] | None = None,
+    *,
+    default: int = 200,
+    answer: bytes = b'{"ok": true}',
+    delay: float = 0.0,
+    host: str = "127.0.0.1",
+    tls: ssl.SSLContext | None = None,
 ) -> Iterator[Receiver]:
+    """A receiver on ``host`` (127.0.0.1, or ::1); with ``tls`` (see :func:`tls_server_context`) it speaks HTTPS."""
     receiver = Receiver(script=list(script or []), default=default, answer=answer, delay=delay)
 
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # what a client following a 302/303 would send
+            receiver.handle(self)
+
         def do_POST(self) -> None:
             receiver.handle(self)
 
@@ -86,9 +104,15 @@ def http_receiver(
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    class Server(ThreadingHTTPServer):
+        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+    server = Server((host, 0), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    netloc = f"[{host}]" if ":" in host else host
+    receiver.url = f"{'https' if tls else 'http'}://{netloc}:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield receiver
@@ -98,9 +122,53 @@ def http_receiver(
         thread.join(5)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
+def tls_server_context(folder: Path, name: str) -> tuple[Path, ssl.SSLContext]:
+    """A throw-away CA (its certificate at ``folder/ca.pem``, for SSL_CERT_FILE) and a server
+    context whose certificate, signed by it, names ``name`` (a DNS name) only."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.now(UTC)
+
+    def certificate(subject: str, key: Any, issuer: str, signer: Any, *, ca: bool) -> Any:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if ca:
+            builder = builder.add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+            )
+        else:
+            builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = certificate("dq test CA", ca_key, "dq test CA", ca_key, ca=True)
+    leaf = certificate(name, key, "dq test CA", ca_key, ca=False)
+    folder.mkdir(parents=True, exist_ok=True)
+    ca_path, chain, key_path = folder / "ca.pem", folder / "server.pem", folder / "server.key"
+    ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    chain.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(chain, key_path)
+    return ca_path, context
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.bind((host, 0))
         return int(probe.getsockname()[1])
 
 
@@ -110,19 +178,30 @@ class Mailbox:
     port: int = 0
     messages: list[tuple[str, list[str], Message]] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
+    reply: str = "250 Message accepted for delivery"  # the answer to DATA; not 250: the message is refused
+    connections: int = 0
+
+    async def handle_EHLO(  # noqa: N802 - aiosmtpd's hook
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        self.connections += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
-        return "250 Message accepted for delivery"
+        if self.reply.startswith("250"):
+            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
+        return self.reply
 
 
 @contextmanager
-def smtp_server(credentials: tuple[str, str] | None = None) -> Iterator[Mailbox]:
-    """An SMTP server on 127.0.0.1; with ``credentials`` it checks AUTH logins (over plain text: a test)."""
+def smtp_server(credentials: tuple[str, str] | None = None, *, host: str = "127.0.0.1") -> Iterator[Mailbox]:
+    """An SMTP server on ``host`` (127.0.0.1 or ::1); with ``credentials`` it checks AUTH logins (over
+    plain text: a test). ``connections`` counts the clients that said EHLO (smtplib always does)."""
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult, LoginPassword
 
-    mailbox = Mailbox(port=free_port())
+    mailbox = Mailbox(host=host, port=free_port(host))
 
     def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
         ok = isinstance(data, LoginPassword) and (data.login.decode(), data.password.decode()) == credentials
@@ -133,7 +212,7 @@ def smtp_server(credentials: tuple[str, str] | None = None) -> Iterator[Mailbox]
     options: dict[str, Any] = {}
     if credentials is not None:
         options = {"authenticator": authenticate, "auth_require_tls": False}
-    controller = Controller(mailbox, hostname="127.0.0.1", port=mailbox.port, **options)
+    controller = Controller(mailbox, hostname=host, port=mailbox.port, **options)
     controller.start()
     try:
         yield mailbox
@@ -252,11 +331,18 @@ def action_context(
     actions: tuple[Any, ...] = (),
     queues: Any = None,
     rows: Any = None,
+    allow_private_networks: bool = True,
+    resolve: Any = None,
 ) -> Any:
-    """An ActionContext over a local blob folder holding the run's files (result, rejects, cleansed)."""
+    """An ActionContext over a local blob folder holding the run's files (result, rejects, cleansed).
+
+    The receivers of these tests listen on 127.0.0.1, so the context allows private networks
+    (``DQ_ACTIONS_ALLOW_PRIVATE_NETWORKS``) unless told ``allow_private_networks=False``, as a
+    deployment is by default; ``resolve`` replaces ``getaddrinfo`` (host, port -> addresses)."""
     import polars as pl
 
     from dq_core.actions.context import ActionContext
+    from dq_core.actions.destinations import Destinations, system_resolver
     from dq_core.bundle.models import ResolvedAction
     from dq_core.local.folder_blobs import LocalBlobStore
     from dq_core.runs.files import RunFiles
@@ -289,4 +375,5 @@ def action_context(
         report_path=folder + "report.html",
         queues=queues,
         rows=rows,
+        destinations=Destinations(allow_private_networks=allow_private_networks, resolve=resolve or system_resolver),
     )

@@ -119,5 +119,6 @@ def run_chat(action: ChatAction, ctx: ActionContext) -> ActionOutcome:
     message = teams_message(item) if action.type == "teams" else slack_message(item)
     body = json.dumps(message, ensure_ascii=False).encode("utf-8")
     headers = {transport.IDEMPOTENCY_HEADER: ctx.idempotency_key(action.id)}
-    delivery = transport.send(transport.HttpRequest(url=url, body=body, headers=headers), action)
+    request = transport.HttpRequest(url=url, body=body, headers=headers)
+    delivery = transport.send(request, action, destinations=ctx.destinations)
     return outcome_of(ctx, action.id, action.type, delivery)

@@ -1,11 +1,12 @@
 """What an executor may use: the run, its verdict and result, its files, the tenant's secrets,
-and the optional ports (queues, row export) of this host."""
+the optional ports (queues, row export) of this host, and where its network actions may connect."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
+from dq_core.actions.destinations import Destinations
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.errors import ConfigError
 from dq_core.ports import BlobStore, QueueSender, RowExporter, SecretStore
@@ -28,6 +29,8 @@ class ActionContext:
     report_path: str | None = None  # runs/{run_id}/report.html (written when the run finalises)
     queues: QueueSender | None = None
     rows: RowExporter | None = None
+    # public addresses only, unless the deployment allows private networks (DQ_ACTIONS_ALLOW_PRIVATE_NETWORKS)
+    destinations: Destinations = field(default_factory=Destinations)
 
     @property
     def tenant(self) -> str:

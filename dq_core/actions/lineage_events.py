@@ -9,8 +9,12 @@ are outputs with ``outputStatistics``. A run whose status is ``error`` ends with
 and an ``errorMessage`` run facet; passed and failed runs end with COMPLETE (the job ran;
 its assertions say how the data fared).
 
-Sent through :class:`HttpTransport` (its own retries off), retried here with the same
-policy as every HTTP action; each event has its own ``Idempotency-Key``
+The events are built and serialised by ``openlineage-python`` and emitted by its client through a
+transport of ours that sends them over the actions' one HTTP transport
+(:mod:`dq_core.actions.transport`): the same retry policy, the destination check against the
+connected address, no redirects, no answer body in the outcome. (Its own ``HttpTransport``
+sends with ``requests`` to whatever the name resolves to when it connects and follows
+redirects.) Each event has its own ``Idempotency-Key``
 (``{run_id}:{action_id}:{START|COMPLETE|FAIL}``).
 """
 
@@ -19,9 +23,11 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urljoin
 
+from dq_core.actions import transport
 from dq_core.actions.context import ActionContext
-from dq_core.actions.transport import IDEMPOTENCY_HEADER, Sleep, retryable_status, retrying
+from dq_core.actions.transport import IDEMPOTENCY_HEADER, Sleep
 from dq_core.libraries.actions import OpenLineageAction
 from dq_core.results.run import ActionOutcome, RunResult
 from dq_core.validation.results import RuleStatus
@@ -154,60 +160,55 @@ def events(action: OpenLineageAction, ctx: ActionContext) -> list[RunEvent]:
     return [start, end]
 
 
-def _transient(exc: BaseException) -> bool:
-    import requests  # noqa: PLC0415 - the OpenLineage transport's own client
+def _sink(url: str, headers: dict[str, str], policy: OpenLineageAction, ctx: ActionContext, sleep: Sleep) -> Any:
+    """An OpenLineage ``Transport`` that sends each event over the actions' HTTP transport
+    (checked destination, no redirects, the action's retry policy) and keeps its Delivery."""
+    from openlineage.client.serde import Serde  # noqa: PLC0415
+    from openlineage.client.transport.transport import Transport  # noqa: PLC0415
 
-    if isinstance(exc, requests.HTTPError):
-        return exc.response is not None and retryable_status(exc.response.status_code)
-    return isinstance(exc, (requests.ConnectionError, requests.Timeout))
+    class DeliveryTransport(Transport):
+        kind = "dq-http"
 
+        def __init__(self) -> None:
+            self.deliveries: list[transport.Delivery] = []
 
-def _describe(exc: BaseException) -> str:
-    import requests  # noqa: PLC0415
+        def emit(self, event: Any) -> transport.Delivery:
+            state = event.eventType.value if getattr(event, "eventType", None) else "OTHER"
+            request = transport.HttpRequest(
+                url=url,
+                body=Serde.to_json(event).encode("utf-8"),
+                headers={**headers, IDEMPOTENCY_HEADER: f"{ctx.idempotency_key(policy.id)}:{state}"},
+            )
+            delivery = transport.send(request, policy, destinations=ctx.destinations, sleep=sleep)
+            self.deliveries.append(delivery)
+            return delivery
 
-    if isinstance(exc, requests.HTTPError) and exc.response is not None:
-        return f"HTTP {exc.response.status_code}"
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None  # urllib3's MaxRetryError
-    if isinstance(reason, BaseException):
-        exc = reason
-    return f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+    return DeliveryTransport()
 
 
 def run_openlineage(action: OpenLineageAction, ctx: ActionContext, *, sleep: Sleep = time.sleep) -> ActionOutcome:
     from openlineage.client import OpenLineageClient  # noqa: PLC0415
-    from openlineage.client.transport.http import (  # noqa: PLC0415
-        ApiKeyTokenProvider,
-        HttpConfig,
-        HttpTransport,
-        TokenProvider,
-    )
 
-    api_key = ctx.secret(action.api_key) if action.api_key else None
+    headers = {"Authorization": f"Bearer {ctx.secret(action.api_key)}"} if action.api_key else {}
+    sink = _sink(urljoin(action.url.strip(), action.endpoint), headers, action, ctx, sleep)
+    client = OpenLineageClient(transport=sink)
     attempts = 0
     sent: list[str] = []
-    for event in events(action, ctx):
-        state = event.eventType.value if event.eventType else "OTHER"
-        config = HttpConfig(
-            url=action.url,
-            endpoint=action.endpoint,
-            timeout=action.timeout_seconds,
-            auth=ApiKeyTokenProvider({"api_key": api_key}) if api_key else TokenProvider({}),
-            custom_headers={IDEMPOTENCY_HEADER: f"{ctx.idempotency_key(action.id)}:{state}"},
-            retry={"total": 0, "connect": 0, "read": 0, "status": 0, "allowed_methods": ["POST"]},
-        )
-        client = OpenLineageClient(transport=HttpTransport(config))
-        try:
-            for step in retrying(action, _transient, sleep):
-                with step:
-                    attempts += 1
-                    client.emit(event)
-        except Exception as exc:  # noqa: BLE001 - the transport raises requests' and urllib3's errors
-            how = "gave up" if _transient(exc) else "refused"
-            detail = f"{state} {how} after {attempts} attempts: {_describe(exc)}"
-            if sent:
-                detail = f"{', '.join(sent)} sent; " + detail
-            return ctx.outcome(action.id, action.type, "failed", attempts, detail)
-        finally:
-            client.close()
-        sent.append(state)
+    try:
+        for event in events(action, ctx):
+            state = event.eventType.value if event.eventType else "OTHER"
+            before = len(sink.deliveries)
+            client.emit(event)
+            if len(sink.deliveries) == before:  # the client dropped it (OPENLINEAGE_DISABLED, a filter)
+                return ctx.outcome(action.id, action.type, "skipped", attempts, f"{state} not sent: the client is off")
+            delivery: transport.Delivery = sink.deliveries[-1]
+            attempts += delivery.attempts
+            if not delivery.delivered:
+                detail = f"{state} {delivery.detail}"
+                if sent:
+                    detail = f"{', '.join(sent)} sent; " + detail
+                return ctx.outcome(action.id, action.type, "failed", attempts, detail)
+            sent.append(state)
+    finally:
+        client.close()
     return ctx.outcome(action.id, action.type, "delivered", attempts, f"{' and '.join(sent)} sent to {action.url}")

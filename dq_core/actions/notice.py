@@ -4,11 +4,11 @@ that chat messages, e-mails and tickets are made of."""
 from __future__ import annotations
 
 from datetime import datetime
-from string import Formatter
 from typing import Final, Literal
 
 from dq_core.actions.context import ActionContext
 from dq_core.errors import ConfigError
+from dq_core.libraries.actions import template_parts
 from dq_core.payloads import Payload
 from dq_core.results.run import RunError, RunResult
 from dq_core.validation.results import RuleStatus, ValidationSummary
@@ -125,9 +125,16 @@ def notice(ctx: ActionContext, action_id: str, *, base_url: str | None = None) -
     )
 
 
+class TemplateError(ConfigError):
+    """A subject or title template asks for something other than plain fields."""
+
+    code = "template_invalid"
+
+
 def title(template: str, ctx: ActionContext) -> str:
     """A subject or ticket title from a template with {verdict}, {contract}, {dataset}, {run_id},
-    {tenant}, {environment}, {job}."""
+    {tenant}, {environment}, {job}: plain fields only (``template_parts``), checked again here for a
+    bundle stored before the authoring check existed, and filled without ``str.format``."""
     bundle = ctx.bundle
     values = {
         "verdict": ctx.status.upper(),
@@ -138,18 +145,12 @@ def title(template: str, ctx: ActionContext) -> str:
         "environment": bundle.environment.value,
         "job": bundle.job.id if bundle.job else "",
     }
-    allowed = ", ".join(sorted(values))
-    try:  # plain names only: no attribute or index access ({verdict.__class__}), no nested fields
-        fields = [name for _, name, spec, _ in Formatter().parse(template) if name is not None or spec]
-    except ValueError as exc:
-        raise ConfigError(f"template {template!r}: {exc}") from None
-    for name in fields:
-        if name not in values:
-            raise ConfigError(f"template {template!r}: {{{name}}} is not one of {allowed}")
     try:
-        return " ".join(template.format_map(values).split())
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ConfigError(f"template {template!r}: {exc}") from None
+        parts = template_parts(template)
+    except ValueError as exc:
+        raise TemplateError(str(exc).removeprefix("template_invalid: ")) from None
+    text = "".join(literal + (values[name] if name is not None else "") for literal, name in parts)
+    return " ".join(text.split())
 
 
 def text_summary(item: RunNotice, *, limit: int = 20) -> list[str]:

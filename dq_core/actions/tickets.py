@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+from typing import Final
 from urllib.parse import quote
 
 from pydantic import JsonValue
@@ -27,6 +29,7 @@ from dq_core.libraries.actions import TicketAction, TicketSystem
 from dq_core.results.run import ActionOutcome
 
 LABEL = "data-quality"
+TICKET_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")  # DQ-42, 77, INC0010001, a sys_id
 ADO_API_VERSION = "7.1"
 
 
@@ -87,7 +90,7 @@ def run_ticket(action: TicketAction, ctx: ActionContext) -> ActionOutcome:
     }
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
     request = transport.HttpRequest(url=url, body=data, headers=headers, content_type=content_type, idempotent=False)
-    delivery = transport.send(request, action)
+    delivery = transport.send(request, action, destinations=ctx.destinations)
     outcome = outcome_of(ctx, action.id, action.type, delivery)
     if delivery.delivered:
         created = _created(delivery.body)
@@ -97,7 +100,8 @@ def run_ticket(action: TicketAction, ctx: ActionContext) -> ActionOutcome:
 
 
 def _created(body: bytes) -> str:
-    """The new ticket's key or id, when the answer names it (Jira key, work item id, sys_id)."""
+    """The new ticket's key or id, when the answer names it (Jira key, work item id, sys_id) and it
+    looks like one: nothing else of the answer reaches the outcome."""
     try:
         answer = json.loads(body)
     except ValueError:
@@ -109,6 +113,6 @@ def _created(body: bytes) -> str:
         answer = result
     for name in ("key", "id", "number", "sys_id"):
         value = answer.get(name)
-        if isinstance(value, (str, int)) and not isinstance(value, bool):
+        if isinstance(value, (str, int)) and not isinstance(value, bool) and TICKET_ID.fullmatch(str(value)):
             return str(value)
     return ""

@@ -7,6 +7,12 @@ when it surely was not processed: no connection was made, or the answer was 408,
 grow exponentially from the policy's ``backoff_seconds`` with random jitter, capped at
 30 s; ``max_attempts`` bounds the attempts and ``timeout_seconds`` each one. A delivery
 never raises: it is a value that says whether it got through, after how many attempts.
+
+Where it may go (:mod:`dq_core.actions.destinations`): before every attempt the host is resolved
+and each of its addresses checked; the request is sent to a checked address, so a DNS answer
+that changes in between cannot redirect it. A redirect is never followed: a 3xx is a failed
+delivery with its status code. The outcome records a status code and a short reason in this
+platform's words, never the receiver's body or reason phrase.
 """
 
 from __future__ import annotations
@@ -16,11 +22,13 @@ import hmac
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Final, Generic, TypeVar
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
+from dq_core.actions.destinations import DestinationRefused, Destinations, DestinationUnresolved
 from dq_core.errors import ConfigError, DQError, TransientError
 from dq_core.libraries.actions import DeliveryPolicy, RetryPolicy
 
@@ -33,6 +41,8 @@ SIGNATURE_HEADER: Final = "X-DQ-Signature"
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 _SERVER_ERROR: Final = 500
 _OK: Final = range(200, 300)
+_REDIRECT: Final = range(300, 400)
+MAX_ANSWER_BYTES: Final = 64 * 1024  # of a 2xx answer, read only for a created ticket's id
 USER_AGENT: Final = "dq-platform-actions/1"
 
 Sleep = Callable[[float], None]
@@ -53,8 +63,8 @@ class Delivery:
     delivered: bool
     attempts: int
     status_code: int | None
-    detail: str
-    body: bytes = b""
+    detail: str  # the status code and a short reason of this platform's words, never the answer's body
+    body: bytes = b""  # a 2xx answer (at most MAX_ANSWER_BYTES), only parsed for a ticket's id; never recorded
 
 
 class _Retryable(Exception):
@@ -105,56 +115,132 @@ def retryable_status(status_code: int) -> bool:
     return status_code in RETRYABLE_STATUS or status_code >= _SERVER_ERROR
 
 
-def _snippet(response: httpx.Response) -> str:
-    text = " ".join(response.text.split())[:200]
-    return f"HTTP {response.status_code}" + (f": {text}" if text else "")
+def status_line(status_code: int) -> str:
+    """``HTTP 404 Not Found``: the code and its standard phrase, never the receiver's own text."""
+    try:
+        phrase = HTTPStatus(status_code).phrase
+    except ValueError:
+        phrase = ""
+    return f"HTTP {status_code} {phrase}".rstrip()
 
 
 def _describe(exc: Exception) -> str:
+    """A transport failure in one line. A protocol error's text can quote the receiver's bytes
+    (h11: ``illegal status line: b'...'``), so it is named by its type alone."""
+    if isinstance(exc, (httpx.ProtocolError, httpx.DecodingError)):
+        return type(exc).__name__
     text = " ".join(str(exc).split())[:200]
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def send(request: HttpRequest, policy: DeliveryPolicy, *, sleep: Sleep = time.sleep) -> Delivery:
-    """Deliver one request under the policy (see module doc); never raises for the network."""
-    headers = {"Content-Type": request.content_type, "User-Agent": USER_AGENT, **request.headers}
-    attempts = 0
-    final: httpx.Response | None = None
-    refused: str | None = None
+@dataclass(frozen=True)
+class _Answer:
+    status_code: int
+    body: bytes
 
-    def attempt(client: httpx.Client) -> httpx.Response:
+
+def _read_capped(response: httpx.Response, seconds: float) -> bytes:
+    """A 2xx answer's body, for a ticket's id: at most MAX_ANSWER_BYTES within ``seconds``, else
+    nothing (a larger or slower answer is not read on; the delivery stands)."""
+    chunks: list[bytes] = []
+    size, start = 0, time.monotonic()
+    try:
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES or time.monotonic() - start > seconds:
+                return b""
+            chunks.append(chunk)
+    except httpx.HTTPError:
+        return b""
+    return b"".join(chunks)
+
+
+def _target(url: str) -> httpx.URL:
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        raise ConfigError("the action's URL is not a valid URL") from None
+    if parsed.scheme not in ("http", "https") or not parsed.raw_host:
+        raise ConfigError("the action's URL is not an http(s) URL with a host")
+    return parsed
+
+
+def send(
+    request: HttpRequest, policy: DeliveryPolicy, *, destinations: Destinations, sleep: Sleep = time.sleep
+) -> Delivery:
+    """Deliver one request under the policy (see module doc); never raises for the network.
+
+    Before each attempt the URL's host is resolved and every address checked against
+    ``destinations``; the request goes to a checked address (the name is sent as ``Host`` and as
+    the TLS server name, so the certificate is verified against it). Redirects are not followed.
+    """
+    try:
+        url = _target(request.url)
+    except ConfigError as exc:
+        return Delivery(False, 0, None, exc.one_line())
+    host = url.raw_host.decode("ascii")
+    port = url.port or (443 if url.scheme == "https" else 80)
+    headers = {"Content-Type": request.content_type, "User-Agent": USER_AGENT, **request.headers}
+    headers["Host"] = url.netloc.decode("ascii")
+    extensions = {"sni_hostname": host} if url.scheme == "https" else {}
+    attempts = 0
+    final: _Answer | None = None
+
+    def exchange(client: httpx.Client, address: str) -> _Answer:
+        with client.stream(
+            request.method, url.copy_with(host=address), content=request.body, headers=headers, extensions=extensions
+        ) as response:
+            code = response.status_code
+            if retryable_status(code):
+                if not request.idempotent and code not in NOT_PROCESSED_STATUS:
+                    raise _MaybeProcessed(f"{status_line(code)} (not retried: the receiver may have acted on it)")
+                raise _Retryable(status_line(code), code, _retry_after(response))
+            body = _read_capped(response, policy.timeout_seconds) if code in _OK else b""
+            return _Answer(code, body)
+
+    def attempt(client: httpx.Client) -> _Answer:
         nonlocal attempts
-        attempts += 1
         try:
-            response = client.request(request.method, request.url, content=request.body, headers=headers)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # nothing reached the receiver
-            raise _Retryable(_describe(exc)) from exc
-        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            if not request.idempotent:
-                raise _MaybeProcessed(f"{_describe(exc)} (not retried: the receiver may have acted on it)") from exc
-            raise _Retryable(_describe(exc)) from exc
-        if retryable_status(response.status_code):
-            if not request.idempotent and response.status_code not in NOT_PROCESSED_STATUS:
-                raise _MaybeProcessed(f"{_snippet(response)} (not retried: the receiver may have acted on it)")
-            raise _Retryable(_snippet(response), response.status_code, _retry_after(response))
-        return response
+            addresses = destinations.addresses(host, port)  # again before every attempt
+        except DestinationUnresolved as exc:
+            attempts += 1
+            raise _Retryable(exc.one_line()) from None
+        attempts += 1
+        for index, address in enumerate(addresses):
+            try:
+                return exchange(client, address)
+            except httpx.ConnectError as exc:  # nothing reached the receiver: its next address
+                if index == len(addresses) - 1:
+                    raise _Retryable(_describe(exc)) from exc
+            except httpx.ConnectTimeout as exc:
+                raise _Retryable(_describe(exc)) from exc
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                if not request.idempotent:
+                    raise _MaybeProcessed(f"{_describe(exc)} (not retried: the receiver may have acted on it)") from exc
+                raise _Retryable(_describe(exc)) from exc
+        raise _Retryable("no address to connect to")  # unreachable: addresses() is never empty
 
     try:
         with httpx.Client(timeout=policy.timeout_seconds, follow_redirects=False) as client:
             for step in retrying(policy, lambda exc: isinstance(exc, _Retryable), sleep):
                 with step:
                     final = attempt(client)
+    except DestinationRefused as exc:  # nothing is sent to a refused address, and no retry can help
+        return Delivery(False, attempts, None, exc.one_line())
     except _Retryable as exc:
         return Delivery(False, attempts, exc.status_code, f"gave up after {attempts} attempts: {exc.detail}")
     except _MaybeProcessed as exc:
         return Delivery(False, attempts, None, str(exc))
-    except httpx.HTTPError as exc:  # a bad URL, an unsupported scheme: retrying cannot help
-        refused = _describe(exc)
+    except httpx.HTTPError as exc:  # an unsupported request: retrying cannot help
+        return Delivery(False, attempts, None, f"refused: {_describe(exc)}")
     if final is None:
-        return Delivery(False, attempts, None, refused or "no response")
-    if final.status_code not in _OK:
-        return Delivery(False, attempts, final.status_code, f"refused: {_snippet(final)}", final.content)
-    return Delivery(True, attempts, final.status_code, f"HTTP {final.status_code}", final.content)
+        return Delivery(False, attempts, None, "no response")
+    code = final.status_code
+    if code in _REDIRECT:
+        return Delivery(False, attempts, code, f"refused: {status_line(code)} (redirects are not followed)")
+    if code not in _OK:
+        return Delivery(False, attempts, code, f"refused: {status_line(code)}")
+    return Delivery(True, attempts, code, status_line(code), final.body)
 
 
 @dataclass(frozen=True)

@@ -35,5 +35,6 @@ def run_webhook(action: WebhookAction, ctx: ActionContext) -> ActionOutcome:
     url = ctx.secret(action.url) if action.url.startswith("secret://") else action.url
     if not url.startswith(("http://", "https://")):
         return ctx.outcome(action.id, action.type, "failed", 0, f"{action.url} does not hold an http(s) URL")
-    delivery = transport.send(transport.HttpRequest(url=url, body=body, headers=headers, method=action.method), action)
+    request = transport.HttpRequest(url=url, body=body, headers=headers, method=action.method)
+    delivery = transport.send(request, action, destinations=ctx.destinations)
     return outcome_of(ctx, action.id, action.type, delivery)

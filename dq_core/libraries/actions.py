@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated, Literal
+from string import Formatter
+from typing import Annotated, Final, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -25,6 +26,43 @@ from dq_core.config.base import (
 )
 
 _CREDENTIAL_HEADER = re.compile(r"auth|token|secret|key|password|signature", re.IGNORECASE)
+
+TEMPLATE_FIELDS: Final = ("contract", "dataset", "environment", "job", "run_id", "tenant", "verdict")
+
+
+def template_parts(template: str) -> list[tuple[str, str | None]]:
+    """A subject or title template as (literal text, field name or None); ValueError names the first
+    thing refused. Fields are plain names of TEMPLATE_FIELDS: no attribute or index
+    (``{verdict.__class__}``), no conversion (``{run_id!r}``) and no format spec
+    (``{run_id:>1000000000}`` would pad to a gigabyte)."""
+    allowed = ", ".join(TEMPLATE_FIELDS)
+    try:
+        parsed = list(Formatter().parse(template))
+    except ValueError as exc:
+        msg = f"template_invalid: {exc}"
+        raise ValueError(msg) from None
+    parts: list[tuple[str, str | None]] = []
+    for literal, name, spec, conversion in parsed:
+        if name is None:
+            parts.append((literal, None))
+            continue
+        field = ("{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}")[:80]
+        if conversion is not None:
+            msg = f"template_invalid: {field}: conversions (!r, !s, !a) are not allowed"
+            raise ValueError(msg)
+        if spec:
+            msg = f"template_invalid: {field}: format specs (width, precision, alignment) are not allowed"
+            raise ValueError(msg)
+        if name not in TEMPLATE_FIELDS:
+            msg = f"template_invalid: {field} is not one of {allowed}"
+            raise ValueError(msg)
+        parts.append((literal, name))
+    return parts
+
+
+def _template(value: str) -> str:
+    template_parts(value)
+    return value
 
 
 class Trigger(StrEnum):
@@ -111,6 +149,8 @@ class EmailAction(ActionCommon, DeliveryPolicy):
     to: tuple[NonEmptyStr, ...] = Field(min_length=1)
     subject: str = "[DQ] {verdict}: {contract} {dataset}"
 
+    _check_subject = field_validator("subject")(_template)
+
 
 class OpenLineageAction(ActionCommon, DeliveryPolicy):
     type: Literal["openlineage"]
@@ -138,6 +178,7 @@ class TicketAction(ActionCommon, DeliveryPolicy):
     title: str = "[DQ] {verdict}: {contract} {dataset}"
 
     _check_url = field_validator("url")(_url)
+    _check_title = field_validator("title")(_template)
 
 
 class ExportTarget(StrEnum):

@@ -94,6 +94,7 @@ def _write_exports(ports: RunPorts, run: p.RunRef, result: RunResult) -> tuple[d
 
 def run_action(ports: RunPorts, inp: p.ActionInput) -> ActionOutcome:
     from dq_core.actions import dispatch  # noqa: PLC0415
+    from dq_core.actions.destinations import Destinations  # noqa: PLC0415
 
     bundle = load_bundle(ports, inp.run, inp.bundle_path)
     result = None
@@ -115,5 +116,6 @@ def run_action(ports: RunPorts, inp: p.ActionInput) -> ActionOutcome:
         report_path=inp.run.folder + "report.html",  # written when the run finalises, after the actions
         queues=ports.queues,
         rows=ports.rows,
+        destinations=Destinations(allow_private_networks=ports.allow_private_networks),
     )
     return dispatch.run_action(dispatch.find_action(bundle, inp.action_id), ctx)

@@ -64,6 +64,7 @@ class RunPorts:
     allow_local_files: bool = False  # only the local host (dq run) reads file:// inputs
     queues: QueueSender | None = None  # queue actions; None: such an action is recorded failed
     rows: RowExporter | None = None  # table exports; None: such an action is recorded failed
+    allow_private_networks: bool = False  # actions may reach non-public addresses (the deployment's setting)
 
     def files(self, run: p.RunRef) -> RunFiles:
         return RunFiles(self.blobs, run.tenant)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +93,7 @@ def _write_libraries(root: Path, hook: Receiver, broken: Receiver, lineage: Rece
     job_path.write_text(yaml.safe_dump(job, sort_keys=False))
 
 
-def _run(tmp_path: Path, libraries: Path) -> tuple[Any, RunResult, RunPorts]:
+def _run(tmp_path: Path, libraries: Path, *, allow_private_networks: bool = True) -> tuple[Any, RunResult, RunPorts]:
     workspace = service.workspace_from_directory(libraries)
     bundle = service.job_bundle(workspace, service.Scope("contoso", "dev"), "customers_daily")
     blobs = LocalBlobStore(tmp_path / "blobs")
@@ -103,6 +105,7 @@ def _run(tmp_path: Path, libraries: Path) -> tuple[Any, RunResult, RunPorts]:
         secrets=EnvSecretStore(),
         allow_local_files=True,
         queues=LocalQueueSender(tmp_path / "queues"),
+        allow_private_networks=allow_private_networks,  # DQ_ACTIONS_ALLOW_PRIVATE_NETWORKS: receivers on 127.0.0.1
     )
     request = RunRequest(
         tenant="contoso",
@@ -110,7 +113,7 @@ def _run(tmp_path: Path, libraries: Path) -> tuple[Any, RunResult, RunPorts]:
         bundle_path="bundles/e2e.json",
         inputs=(InputRef(uri=(libraries / "contoso" / "samples" / "customers.csv").resolve().as_uri()),),
         ingestion_mode=IngestionMode.LOCAL,
-        overrides=RunOverrides(chunk_rows=8),
+        overrides=RunOverrides(chunk_rows=100),
     )
     summary, outcome = run_locally(request, ports, workers=3)
     assert summary is not None, outcome.error
@@ -133,7 +136,7 @@ def test_a_run_whose_actions_hit_real_servers(
     ):
         monkeypatch.setenv("DQ_SECRET_CONTOSO__SLACK_DQ_CHANNEL_URL", slack.url + "/services/T0/B0/x")
         _write_libraries(libraries_copy, hook, broken, lineage, mailbox.port)
-        run, result, _ = _run(tmp_path, libraries_copy)
+        run, result, _ = _run(tmp_path, libraries_copy, allow_private_networks=True)
 
     # the verdict is the data's: failing actions never change it
     assert run.status == "failed" and result.status.value == "failed" and result.error is None
@@ -197,3 +200,75 @@ def test_the_demo_notifications_fail_fast_when_their_hosts_cannot_be_reached(
     assert outcomes["data_team_webhook"].status == "failed"
     assert "fallback data_team_email failed" in outcomes["data_team_webhook"].detail
     assert outcomes["lineage"].status == "failed"
+
+
+def test_a_deployment_that_does_not_allow_private_networks_refuses_the_local_receivers(
+    tmp_path: Path, libraries_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same run as above with DQ_ACTIONS_ALLOW_PRIVATE_NETWORKS off (a deployment's default):
+    every network action is refused before it connects, and the verdict stands."""
+    monkeypatch.setenv("DQ_SECRET_CONTOSO__DQ_MASK_SALT", "an-e2e-salt-0123456789abcdef")
+    monkeypatch.setenv("DQ_SECRET_CONTOSO__DQ_WEBHOOK_SIGNING_KEY", SIGNING_KEY)
+    with (
+        http_receiver() as hook,
+        http_receiver() as broken,
+        http_receiver() as slack,
+        http_receiver() as lineage,
+        smtp_server() as mailbox,
+    ):
+        monkeypatch.setenv("DQ_SECRET_CONTOSO__SLACK_DQ_CHANNEL_URL", slack.url + "/services/T0/B0/x")
+        _write_libraries(libraries_copy, hook, broken, lineage, mailbox.port)
+        run, result, _ = _run(tmp_path, libraries_copy, allow_private_networks=False)
+    assert run.status == "failed" and result.status.value == "failed" and result.error is None
+    refused = "destination_refused: 127.0.0.1 is a loopback address"
+    outcomes = {a.action_id: (a.status, a.attempts, a.detail) for a in result.actions}
+    assert outcomes == {
+        "data_team_webhook": ("failed", 0, refused),
+        "data_team_email": ("failed", 0, refused),
+        "pager_webhook": ("failed", 0, f"pager_webhook failed ({refused}); fallback slack_channel failed ({refused})"),
+        "lineage": ("failed", 0, f"START {refused}"),
+    }
+    assert hook.requests == broken.requests == slack.requests == lineage.requests == []
+    assert mailbox.connections == 0 and mailbox.messages == []
+
+
+BODY_MARKER = "BODY-MARKER-5c1e"  # what the receivers answer: an internal service's content
+REASON_MARKER = "REASON-MARKER-9d2b"  # the receivers' own reason phrase
+
+
+def test_the_receivers_answers_reach_no_output_of_the_run_and_no_log(
+    tmp_path: Path, libraries_copy: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("DQ_SECRET_CONTOSO__DQ_MASK_SALT", "an-e2e-salt-0123456789abcdef")
+    monkeypatch.setenv("DQ_SECRET_CONTOSO__DQ_WEBHOOK_SIGNING_KEY", SIGNING_KEY)
+    answer = json.dumps({"error": BODY_MARKER, "key": f"{BODY_MARKER} x", "detail": BODY_MARKER * 10}).encode()
+    with (
+        http_receiver(default=400) as hook,
+        http_receiver(default=503) as broken,
+        http_receiver(default=302) as slack,
+        http_receiver(default=200) as lineage,
+        smtp_server() as mailbox,
+        caplog.at_level(logging.DEBUG),
+    ):
+        for receiver in (hook, broken, slack, lineage):
+            receiver.answer = receiver.failure_answer = answer
+            receiver.reason = f"Nope {REASON_MARKER}"
+        slack.location = "http://169.254.169.254/latest/meta-data/"
+        mailbox.reply = f"554 5.7.1 {BODY_MARKER} {REASON_MARKER}"
+        monkeypatch.setenv("DQ_SECRET_CONTOSO__SLACK_DQ_CHANNEL_URL", slack.url + "/services/T0/B0/x")
+        _write_libraries(libraries_copy, hook, broken, lineage, mailbox.port)
+        run, result, ports = _run(tmp_path, libraries_copy, allow_private_networks=True)
+    assert hook.requests and broken.requests and slack.requests and lineage.requests and mailbox.connections
+    details = {a.action_id: a.detail for a in result.actions}
+    assert details["data_team_webhook"] == "refused: HTTP 400 Bad Request"
+    assert details["data_team_email"] == "refused: SMTPDataError: SMTP 554"
+    assert "HTTP 302 Found (redirects are not followed)" in details["pager_webhook"]
+    files = ports.blobs.list("contoso", f"runs/{run.run_id}/")
+    assert {f"runs/{run.run_id}/{name}" for name in ("result.json", "report.html")} <= set(files)
+    for path in files:  # result.json, report.html, result.csv, the GX document, parquet files...
+        content = ports.blobs.get("contoso", path)[0]
+        for marker in (BODY_MARKER, REASON_MARKER):
+            assert marker.encode() not in content, (path, marker)
+    ours = [r.getMessage() for r in caplog.records if r.name != "mail.log"]  # mail.log: the SMTP server's own
+    assert len(ours) > 10 and any(re.search(r"HTTP/1\.[01] 400", line) for line in ours)  # the client side did log
+    assert not [line for line in ours if BODY_MARKER in line]  # none carries an answer's body or SMTP reply

@@ -165,6 +165,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     AZURE_CLIENT_ID: identityClientId
     DQ_ENVIRONMENT: environmentName
     DQ_LOG_FORMAT: 'json'
+    DQ_ACTIONS_ALLOW_PRIVATE_NETWORKS: 'false'
     DQ_STORAGE_ACCOUNT: storageAccountName
     DQ_KEY_VAULT_URL: keyVaultUri
     DQ_PG_SCHEMA: pgSchema
