@@ -9,6 +9,12 @@ thread pool, appends their outcomes as a new episode, and repeats until the
 orchestration is done. Retries, ``task_all`` / ``task_any``, custom status and
 ``new_uuid`` therefore behave as in Azure, and replaying the same history gives the
 same actions.
+
+With a :class:`Journal` the driver saves each (sub-)orchestration's history after every
+episode, and :meth:`ReplayDriver.run` continues an instance whose history the journal
+holds: what completed stays completed, and what was in flight when the host stopped
+(activities, sub-orchestrations, timers) is dispatched again — at least once, as the
+Durable Task framework does after a worker dies.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final, Protocol
 
 from azure.durable_functions import Orchestrator
 from azure.durable_functions.constants import DATETIME_STRING_FORMAT
@@ -30,6 +36,19 @@ from azure.durable_functions.models.history.HistoryEventType import HistoryEvent
 
 Activity = Callable[[str, str], Any]  # (activity name, JSON input) -> JSON-able result
 StatusHook = Callable[[str, Any], None]  # (instance id, custom status)
+History = list[dict[str, Any]]
+
+_OUTCOMES: Final = frozenset(
+    {Ev.TASK_COMPLETED, Ev.TASK_FAILED, Ev.SUB_ORCHESTRATION_INSTANCE_COMPLETED, Ev.SUB_ORCHESTRATION_INSTANCE_FAILED}
+)
+
+
+class Journal(Protocol):
+    """Where the driver keeps the history of each (sub-)orchestration instance while it runs."""
+
+    def save(self, instance_id: str, history: History) -> None: ...
+
+    def load(self, instance_id: str) -> History | None: ...
 
 
 class OrchestrationStuck(RuntimeError):
@@ -78,8 +97,10 @@ class ReplayDriver:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
         on_status: StatusHook | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self._orchestrators = orchestrators
+        self._journal = journal
         self._activity = activity
         self._workers = workers
         self._clock = clock
@@ -96,7 +117,7 @@ class ReplayDriver:
                 "Timestamp": _stamp(moment), **fields}  # fmt: skip
 
     def run(self, name: str, input_: Any, instance_id: str) -> Outcome:
-        """Drive one orchestration to its end."""
+        """Drive one orchestration to its end (from where its journaled history stopped, if any)."""
         with ThreadPoolExecutor(self._workers, thread_name_prefix="dq-activity") as pool:
             return self._drive(name, input_, instance_id, pool)
 
@@ -112,15 +133,25 @@ class ReplayDriver:
     def _drive(self, name: str, input_: Any, instance_id: str, pool: ThreadPoolExecutor) -> Outcome:
         fn = self._orchestrators[name]
         input_json = json.dumps(input_)
-        now = self._clock()
-        history = [
-            self._event(Ev.ORCHESTRATOR_STARTED, now),
-            self._event(Ev.EXECUTION_STARTED, now, Name=name, Version="", Input=input_json),
-        ]
         running: dict[Future[str], tuple[int, str]] = {}  # future -> (task id, kind)
         timers: dict[int, datetime] = {}
         seen: set[int] = set()
+        history = self._journal.load(instance_id) if self._journal is not None else None
+        if history is None:
+            now = self._clock()
+            history = [
+                self._event(Ev.ORCHESTRATOR_STARTED, now),
+                self._event(Ev.EXECUTION_STARTED, now, Name=name, Version="", Input=input_json),
+            ]
+        else:
+            self._redispatch(history, running, timers, seen, pool)
+        collect = bool(running or timers)  # a resumed episode waits for what was in flight first
         while True:
+            if collect:
+                episode = next(e for e in reversed(history) if e["EventType"] == Ev.ORCHESTRATOR_STARTED)
+                self._collect(history, running, timers)
+                episode["Timestamp"] = _stamp(self._clock())  # the episode starts when its outcomes are in
+                self._save(instance_id, history)
             context, state, error = replay(fn, history, instance_id, input_json)
             if error is not None:
                 return Outcome(instance_id, failed=True, error=error, history=history)
@@ -144,10 +175,40 @@ class ReplayDriver:
             if not running and not timers:
                 raise OrchestrationStuck(f"{instance_id}: waiting for an event this host cannot deliver")
             history.append(self._event(Ev.ORCHESTRATOR_COMPLETED, now))
-            episode = self._event(Ev.ORCHESTRATOR_STARTED, now)
-            history.append(episode)  # the SDK reads it as the episode boundary: keep its place
-            self._collect(history, running, timers)
-            episode["Timestamp"] = _stamp(self._clock())  # the episode starts when its outcomes are in
+            history.append(self._event(Ev.ORCHESTRATOR_STARTED, now))  # the SDK reads it as the episode boundary
+            self._save(instance_id, history)
+            collect = True
+
+    def _save(self, instance_id: str, history: History) -> None:
+        if self._journal is not None:
+            self._journal.save(instance_id, history)
+
+    def _redispatch(
+        self,
+        history: History,
+        running: dict[Future[str], tuple[int, str]],
+        timers: dict[int, datetime],
+        seen: set[int],
+        pool: ThreadPoolExecutor,
+    ) -> None:
+        """Dispatch again what a journaled history scheduled and never got the outcome of."""
+        with self._lock:
+            self._sequence = max([self._sequence, *(int(e["EventId"]) for e in history)])
+        answered = {e.get("TaskScheduledId") for e in history if e["EventType"] in _OUTCOMES}
+        fired = {e.get("TimerId") for e in history if e["EventType"] == Ev.TIMER_FIRED}
+        for event in history:
+            kind, task_id = Ev(event["EventType"]), int(event["EventId"])
+            if kind is Ev.TASK_SCHEDULED and task_id not in answered:
+                future = pool.submit(self._call_activity, event["Name"], event["Input"])
+                running[future] = (task_id, "activity")
+            elif kind is Ev.SUB_ORCHESTRATION_INSTANCE_CREATED and task_id not in answered:
+                future = pool.submit(self._call_orchestrator, event["Name"], event["Input"], event["InstanceId"])
+                running[future] = (task_id, "orchestration")
+            elif kind is Ev.TIMER_CREATED and task_id not in fired:
+                timers[task_id] = datetime.strptime(event["FireAt"], DATETIME_STRING_FORMAT).replace(tzinfo=UTC)
+            else:
+                continue
+            seen.add(task_id)
 
     def _schedule(
         self,
@@ -178,11 +239,13 @@ class ReplayDriver:
             history.append(self._event(Ev.TIMER_CREATED, now, EventId=task_id, FireAt=_stamp(fire_at)))
         elif hasattr(action, "instance_id") and hasattr(action, "_input"):
             history.append(self._event(Ev.SUB_ORCHESTRATION_INSTANCE_CREATED, now, EventId=task_id,
-                                       Name=action.function_name, InstanceId=action.instance_id))  # fmt: skip
+                                       Name=action.function_name, InstanceId=action.instance_id,
+                                       Input=action._input))  # fmt: skip
             future = pool.submit(self._call_orchestrator, action.function_name, action._input, action.instance_id)
             running[future] = (task_id, "orchestration")
         else:
-            history.append(self._event(Ev.TASK_SCHEDULED, now, EventId=task_id, Name=action.function_name))
+            history.append(self._event(Ev.TASK_SCHEDULED, now, EventId=task_id, Name=action.function_name,
+                                       Input=action.input_))  # fmt: skip
             running[pool.submit(self._call_activity, action.function_name, action.input_)] = (task_id, "activity")
 
     def _collect(

@@ -21,12 +21,23 @@ Every other route answers 501. A started instance runs in a background thread th
 the SDK's own executor, with the activities on a thread pool. :meth:`client_binding`
 gives the JSON the Functions host would bind to a ``durableClient`` parameter, so
 ``DurableOrchestrationClient(extension.client_binding())`` talks to this server.
+
+With a ``home`` folder the task hub outlives the process (``dq serve`` gives its
+``--home``): :class:`InstanceIndex` keeps every instance (status, custom status, output)
+and the history of each running one in ``{home}/durable/{task hub}.db`` (SQLite, one
+transaction per change). A restarted extension answers for the instances of before, so
+status URLs keep working and a deterministic instance id that exists stays a 409; an
+instance that was Pending or Running when the process died is continued from its
+history, through ``on_restart`` (for ``run_job``: :func:`app.local_run.interrupting`,
+which ends the run with status ``error`` and the reason; see docs/orchestration.md).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import sqlite3
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -34,17 +45,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import IO, Any, Final, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from azure.durable_functions.constants import DATETIME_STRING_FORMAT
 
-from app.local_durable import ReplayDriver
+from app.local_durable import History, ReplayDriver
+from dq_core.errors import ConfigError
 
 log = logging.getLogger("dq.local_extension")
 
 Activity = Callable[[str, str], Any]
+Restart = Callable[[Activity], Activity]  # the activities of an instance continued after a restart
 RPC_PREFIX: Final = "/durabletask/"
 WEBHOOK_PREFIX: Final = "/runtime/webhooks/durabletask/"
 PLACEHOLDER: Final = "INSTANCEID"
@@ -54,6 +68,10 @@ _STATUS_CODES: Final = {"Completed": 200, "Pending": 202, "Running": 202, "Faile
 
 def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(DATETIME_STRING_FORMAT)
+
+
+def _moment(text: str) -> datetime:
+    return datetime.strptime(text, DATETIME_STRING_FORMAT).replace(tzinfo=UTC)
 
 
 @dataclass
@@ -84,6 +102,106 @@ class Instance:
         return body
 
 
+class InstanceIndex:
+    """The task hub on disk: every instance, and the history of each (sub-)orchestration while
+    it runs (the driver's :class:`~app.local_durable.Journal`). One SQLite file; every write is
+    its own transaction, so a killed process leaves the last change whole. One process at a time
+    holds it (an exclusive lock on ``{path}.lock``, which the system drops when the process dies):
+    a second server on the same home would take the first one's running instances for interrupted."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._owner = _hold(path.with_name(path.name + ".lock"))
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS instances (instance_id TEXT PRIMARY KEY, name TEXT NOT NULL, "
+            "input TEXT NOT NULL, runtime_status TEXT NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL, "
+            "custom_status TEXT NOT NULL, output TEXT NOT NULL)"
+        )
+        self._db.execute("CREATE TABLE IF NOT EXISTS histories (instance_id TEXT PRIMARY KEY, history TEXT NOT NULL)")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+            self._owner.close()
+
+    def instances(self) -> list[Instance]:
+        """Every instance, in start order."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT instance_id, name, input, runtime_status, created, updated, custom_status, output "
+                "FROM instances ORDER BY created, rowid"
+            ).fetchall()
+        return [
+            Instance(
+                instance_id=row[0],
+                name=row[1],
+                input=json.loads(row[2]),
+                runtime_status=row[3],
+                created=_moment(row[4]),
+                updated=_moment(row[5]),
+                custom_status=json.loads(row[6]),
+                output=json.loads(row[7]),
+            )
+            for row in rows
+        ]
+
+    def put(self, record: Instance) -> None:
+        values = (
+            record.instance_id,
+            record.name,
+            json.dumps(record.input),
+            record.runtime_status,
+            _stamp(record.created),
+            _stamp(record.updated),
+            json.dumps(record.custom_status),
+            json.dumps(record.output),
+        )
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values)
+
+    def save(self, instance_id: str, history: History) -> None:
+        text = json.dumps(history)
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO histories VALUES (?, ?)", (instance_id, text))
+
+    def load(self, instance_id: str) -> History | None:
+        with self._lock:
+            row = self._db.execute("SELECT history FROM histories WHERE instance_id = ?", (instance_id,)).fetchone()
+        if row is None:
+            return None
+        history: History = json.loads(row[0])
+        return history
+
+    def forget(self, instance_id: str) -> None:
+        """Drop the histories of an instance and of its sub-orchestrations (``{id}:{index}``)."""
+        prefix = instance_id + ":"
+        with self._lock:
+            self._db.execute(
+                "DELETE FROM histories WHERE instance_id = ? OR substr(instance_id, 1, ?) = ?",
+                (instance_id, len(prefix), prefix),
+            )
+
+
+def _hold(path: Path) -> IO[bytes]:
+    """The open lock file, locked exclusively; ConfigError when another process holds it."""
+    handle = path.open("ab")
+    if sys.platform == "win32":  # no flock there: one server per home is then the user's to keep
+        return handle
+    import fcntl  # noqa: PLC0415 - POSIX only
+
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        msg = f"another dq serve uses the home folder {path.parent.parent}: give each server its own --home"
+        raise ConfigError(msg) from None
+    return handle
+
+
 class LocalDurableExtension:
     """The Durable extension's HTTP API for one task hub, served on 127.0.0.1 (see module doc)."""
 
@@ -96,18 +214,23 @@ class LocalDurableExtension:
         workers: int = 4,
         host: str = "127.0.0.1",
         port: int = 0,
+        home: Path | None = None,
+        on_restart: Restart | None = None,
     ) -> None:
         if orchestrators is None or activity is None:
-            from app.local_run import run_activity  # noqa: PLC0415 - imports every activity and stage
+            from app.local_run import interrupting, run_activity  # noqa: PLC0415 - every activity and stage
             from orchestrators.blueprint import ORCHESTRATORS  # noqa: PLC0415
 
             orchestrators = ORCHESTRATORS if orchestrators is None else orchestrators
             activity = run_activity if activity is None else activity
+            on_restart = interrupting if on_restart is None else on_restart
         self._orchestrators = orchestrators
         self._activity = activity
+        self._on_restart = on_restart
         self.task_hub = task_hub
         self._workers = workers
         self._address = (host, port)
+        self._index = None if home is None else InstanceIndex(home / "durable" / f"{task_hub}.db")
         self._instances: dict[str, Instance] = {}
         self._threads: list[threading.Thread] = []
         self._changed = threading.Condition()
@@ -117,6 +240,7 @@ class LocalDurableExtension:
     # --- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> Self:
+        interrupted = self._reopen()
         self._server = ThreadingHTTPServer(self._address, partial(_Handler, owner=self))
         self._server.daemon_threads = True
         self._serving = threading.Thread(
@@ -124,7 +248,20 @@ class LocalDurableExtension:
         )
         self._serving.start()
         log.info("local Durable extension on %s", self.base_url)
+        for record in interrupted:
+            log.warning("instance %s was %s when the host stopped: continuing it", record.instance_id,
+                        record.runtime_status)  # fmt: skip
+            self._launch(record, restarted=True)
         return self
+
+    def _reopen(self) -> list[Instance]:
+        """Load the instances of the index; the ones that were Pending or Running (their host died)."""
+        if self._index is None:
+            return []
+        with self._changed:
+            for record in self._index.instances():
+                self._instances[record.instance_id] = record
+            return [record for record in self._instances.values() if record.runtime_status in RUNNING]
 
     def stop(self, timeout: float = 120.0) -> None:
         """Stop answering, then wait (up to ``timeout`` seconds each) for the running orchestrations."""
@@ -136,6 +273,9 @@ class LocalDurableExtension:
         for thread in list(self._threads):
             thread.join(timeout)
         self._server = self._serving = None
+        if self._index is not None and not any(thread.is_alive() for thread in self._threads):
+            self._index.close()
+            self._index = None  # the extension is not started again (dq serve stops once)
 
     def __enter__(self) -> Self:
         return self.start()
@@ -219,12 +359,21 @@ class LocalDurableExtension:
                 return 409, {"Message": message, "ExceptionMessage": message}
             record = Instance(instance_id=instance_id, name=name, input=input_)
             self._instances[instance_id] = record
-            thread = threading.Thread(target=self._run, args=(record,), name=f"dq-orchestration-{instance_id}")
-            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+            if self._index is not None:
+                self._index.forget(instance_id)  # the history of a Failed instance it replaces
+                self._index.put(record)
             self._changed.notify_all()
-        thread.start()
+        self._launch(record, restarted=False)
         links = json.loads(self.client_binding())["managementUrls"]
         return 202, {key: value.replace(PLACEHOLDER, instance_id) for key, value in links.items()}
+
+    def _launch(self, record: Instance, *, restarted: bool) -> None:
+        thread = threading.Thread(
+            target=self._run, args=(record, restarted), name=f"dq-orchestration-{record.instance_id}"
+        )
+        with self._changed:
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
 
     def _update(self, record: Instance, **changes: Any) -> None:
         with self._changed:
@@ -233,26 +382,37 @@ class LocalDurableExtension:
             for key, value in changes.items():
                 setattr(record, key, value)
             record.updated = datetime.now(UTC)
+            if self._index is not None:
+                self._index.put(record)
             self._changed.notify_all()
 
-    def _run(self, record: Instance) -> None:
+    def _run(self, record: Instance, restarted: bool) -> None:
+        """Drive the instance; after a restart from its saved history, with ``on_restart``'s activities."""
         self._update(record, runtime_status="Running")
+        activity = self._activity
+        if restarted and self._on_restart is not None:
+            activity = self._on_restart(activity)
         driver = ReplayDriver(
             self._orchestrators,
-            self._activity,
+            activity,
             workers=self._workers,
             on_status=lambda _id, status: self._update(record, custom_status=status),
+            journal=self._index,
         )
         try:
             outcome = driver.run(record.name, record.input, record.instance_id)
         except Exception as exc:  # a crashed orchestration is a Failed instance, not a dead thread
             log.exception("orchestration %s crashed", record.instance_id)
             self._update(record, runtime_status="Failed", output=f"{type(exc).__name__}: {exc}")
-            return
-        if outcome.failed:
-            self._update(record, runtime_status="Failed", output=outcome.error, custom_status=outcome.custom_status)
         else:
-            self._update(record, runtime_status="Completed", output=outcome.output, custom_status=outcome.custom_status)
+            if outcome.failed:
+                self._update(record, runtime_status="Failed", output=outcome.error, custom_status=outcome.custom_status)
+            else:
+                status = outcome.custom_status
+                self._update(record, runtime_status="Completed", output=outcome.output, custom_status=status)
+        with self._changed:
+            if self._index is not None and self._instances.get(record.instance_id) is record:
+                self._index.forget(record.instance_id)  # a finished instance needs no history
 
     def status(self, instance_id: str, *, show_input: bool) -> tuple[int, dict[str, Any] | None]:
         """What ``GET .../instances/{id}`` answers: (HTTP status, JSON body or None)."""

@@ -1,4 +1,4 @@
-"""The local host of ``dq run``: the same ``run_job`` orchestrator and activities, in-process.
+"""The local host of ``dq run`` and ``dq serve``: the same ``run_job`` orchestrator and activities, in-process.
 
 The replay driver (:mod:`app.local_durable`) replays the orchestrator and runs its
 activities on a thread pool; the activities use the ports installed here (the embedded
@@ -9,18 +9,51 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from activities.blueprint import execute
-from app.local_durable import Outcome, ReplayDriver
+from app.local_durable import Activity, Outcome, ReplayDriver
 from app.runtime import use_ports
-from dq_core.runs.payloads import ActivityName, JobSummary, OrchestratorName, RunRequest
+from app.telemetry import STAGE_OF
+from dq_core.results.run import RunError
+from dq_core.runs.payloads import ActivityName, Envelope, JobSummary, OrchestratorName, RunRequest
 from dq_core.runs.stages import RunPorts
 from orchestrators.blueprint import ORCHESTRATORS
+
+INTERRUPTED: Final = "interrupted"
+"""The error code of a run whose host stopped (``dq serve`` killed, the machine restarted) mid-run."""
+
+CLOSING: Final = frozenset({ActivityName.BUILD_RESULT, ActivityName.FINALISE_RUN})
+"""What still runs when an interrupted run is continued: its verdict and its close."""
 
 
 def run_activity(name: str, payload: str) -> Any:
     return execute(ActivityName(name), payload)
+
+
+def interrupted_reason(name: ActivityName) -> str:
+    if name is ActivityName.RUN_ACTION:
+        return "interrupted: dq serve stopped during the run; its actions were not run"
+    return f"interrupted: dq serve stopped while the run was in stage {STAGE_OF[name].value}"
+
+
+def interrupting(activity: Activity) -> Activity:
+    """The activities of a run continued after ``dq serve`` stopped in the middle of it.
+
+    ``build_result`` and ``finalise_run`` run; every other activity (the one in flight when the
+    host stopped and whatever the orchestrator asks for next) answers a terminal ``interrupted``
+    error, with the stage, so the run ends as any run whose stage failed: status ``error``, the
+    reason in result.json and on the run, the stage's lineage step ``error``, the working files
+    deleted. Nothing is redone and no action fires at start-up."""
+
+    def answer(name: str, payload: str) -> Any:
+        which = ActivityName(name)
+        if which in CLOSING:
+            return activity(name, payload)
+        error = RunError(code=INTERRUPTED, message=interrupted_reason(which))
+        return Envelope(error=error).model_dump(mode="json")
+
+    return answer
 
 
 def run_locally(

@@ -9,9 +9,11 @@ is :class:`RunAlreadyStarted` (HTTP 409).
 * **start** — a published job on a blob path of the tenant's container; with an ETag the
   instance id is ``{tenant}:{job}:{etag}`` (the same file version starts once), without
   one every call is a new run.
-* **upload** — the bytes are stored at ``uploads/{dataset}/{UTC time}-{uuid8}-{name}``
-  (never overwriting) and the published job bound to the dataset runs on them under
-  ``{tenant}:{job}:{etag}``.
+* **upload** — the bytes are stored at ``uploads/{dataset}/{UTC time}-{uuid8}/{name}``
+  (a folder of its own, never overwriting) and the published job bound to the dataset runs
+  on them under ``{tenant}:{job}:{etag}``. When that instance exists already (the same
+  bytes, where the store's ETag is a content hash) the upload is refused and its folder
+  deleted: a refused upload leaves nothing behind.
 * **notify** — an upload service that wrote the blob itself names it (blob URI or path,
   ETag, its metadata, overrides); the jobs whose blob patterns match start, exactly as
   for an Event Grid ``BlobCreated`` event (the same instance ids: a blob both notified
@@ -225,8 +227,9 @@ def check_file_name(name: str | None) -> str:
     return name
 
 
-def upload_path(dataset: str, name: str, now: datetime) -> str:
-    return f"uploads/{dataset}/{now.astimezone(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}-{name}"
+def upload_folder(dataset: str, now: datetime) -> str:
+    """``uploads/{dataset}/{UTC time}-{uuid8}/``: one folder per upload, so a refused one can be deleted whole."""
+    return f"uploads/{dataset}/{now.astimezone(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}/"
 
 
 async def upload_and_start(
@@ -257,7 +260,8 @@ async def upload_and_start(
             f"several jobs run dataset {dataset!r}: choose one with ?job= ({', '.join(j.id for j in bound)})"
         )
     job = bound[0]
-    path = upload_path(dataset, name, datetime.now(UTC))
+    folder = upload_folder(dataset, datetime.now(UTC))
+    path = folder + name
     etag = await asyncio.to_thread(starting.blobs.put, tenant, path, data)
     request = RunRequest(
         tenant=tenant,
@@ -269,7 +273,12 @@ async def upload_and_start(
         trigger={"type": "upload", "file_name": name, "bytes": len(data), "content_type": content_type, "actor": actor},
         correlation_id=correlation_id,
     )
-    outcome = await _start(starting, instance_id(tenant, job.id, etag_key(etag)), request)
+    try:
+        outcome = await _start(starting, instance_id(tenant, job.id, etag_key(etag)), request)
+    except ConfigError:  # refused (RunAlreadyStarted is one): no run reads the file. After a transient
+        # error a run may have started after all, so the file stays
+        await asyncio.to_thread(starting.blobs.delete_prefix, tenant, folder)
+        raise
     return Uploaded(path=path, etag=etag, job_id=job.id, instance_id=outcome.instance_id)
 
 

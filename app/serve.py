@@ -148,9 +148,14 @@ def serve(options: ServeOptions, *, settings: AppSettings | None = None, say: Ca
         server_header=False,
     )
     server = uvicorn.Server(config)
-    sock = listen(options.host, options.port)
-    use_ports(ports)  # the activities of runs started through the API use the same stores
-    extension = LocalDurableExtension().start()
+    extension = LocalDurableExtension(home=options.home)  # its task hub under home; refused when in use
+    try:
+        sock = listen(options.host, options.port)
+    except ConfigError:
+        extension.stop()  # lets go of the task hub
+        raise
+    use_ports(ports)  # the activities of runs started through the API, and of interrupted ones, use these stores
+    extension.start()
     try:
         holder.append(df.DurableOrchestrationClient(extension.client_binding()))
         url = f"http://{_url_host(options.host)}:{sock.getsockname()[1]}"

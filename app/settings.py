@@ -56,6 +56,9 @@ class AppSettings(BaseSettings):
     storage_connection: SecretStr | None = None  # DQ_STORAGE_CONNECTION: instead of the account, e.g. Azurite
     key_vault_url: str | None = None  # DQ_KEY_VAULT_URL: secrets; else DQ_SECRET_<NAME> variables
     log_format: LogFormat = LogFormat.TEXT  # DQ_LOG_FORMAT: text | json (app/logging_context.py)
+    # DQ_CURSOR_KEY: signs the runs list's paging cursors (app/cursor_keys.py); a Key Vault reference in
+    # Azure; unset: a key file under the home folder
+    cursor_key: Annotated[SecretStr | None, BeforeValidator(_empty_is_none)] = None
     # DQ_ACTIONS_ALLOW_PRIVATE_NETWORKS: actions may reach loopback, link-local and private addresses
     # (a laptop's receivers, the tests); off by default and in Azure (dq_core/actions/destinations.py)
     actions_allow_private_networks: bool = False

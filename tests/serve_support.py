@@ -7,7 +7,8 @@ Use from any test::
         httpx.get(f"{api.url}/api/health")
 
 The home folder may be prepared first (e.g. ``demo_registry(home / "registry.db")``): the
-server's embedded stores live there.
+server's embedded stores live there. :func:`serve_process` is the same server without the
+clean-stop checks, for tests that kill it (and start it again on the same home and port).
 """
 
 from __future__ import annotations
@@ -54,10 +55,10 @@ def serve_env(settings: Mapping[str, str]) -> dict[str, str]:
 
 
 @contextmanager
-def served(home: Path, settings: Mapping[str, str], *extra: str) -> Iterator[Served]:
-    """``dq serve --home HOME --port <free>`` with ``settings`` as its environment, healthy; on exit it
-    is stopped with SIGINT and must end cleanly (exit 0, no traceback)."""
-    port = free_port()
+def serve_process(home: Path, settings: Mapping[str, str], *extra: str, port: int | None = None) -> Iterator[Served]:
+    """``dq serve --home HOME --port PORT`` (a free one by default), healthy; on exit stopped with
+    SIGINT when still running (killed when it does not stop), its output in ``stdout``/``stderr``."""
+    port = port or free_port()
     command = [sys.executable, "-m", "dq_core", "serve", "--home", str(home), "--port", str(port), *extra]
     # files, not pipes: a busy server's access log would fill a pipe nobody reads and block it
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -77,7 +78,15 @@ def served(home: Path, settings: Mapping[str, str], *extra: str) -> Iterator[Ser
             out.seek(0)
             err.seek(0)
             running.stdout, running.stderr = out.read(), err.read()
-    assert process.returncode == 0, running.stderr[-2000:]
+
+
+@contextmanager
+def served(home: Path, settings: Mapping[str, str], *extra: str) -> Iterator[Served]:
+    """``dq serve --home HOME --port <free>`` with ``settings`` as its environment, healthy; on exit it
+    is stopped with SIGINT and must end cleanly (exit 0, no traceback)."""
+    with serve_process(home, settings, *extra) as running:
+        yield running
+    assert running.process.returncode == 0, running.stderr[-2000:]
     assert "Traceback" not in running.stderr, running.stderr[-2000:]
     assert "dq serve: stopped" in running.stdout
 
@@ -99,4 +108,4 @@ def _wait_healthy(running: Served, err: IO[str]) -> None:
     raise AssertionError(msg)
 
 
-__all__ = ["Served", "free_port", "serve_env", "served"]
+__all__ = ["Served", "free_port", "serve_env", "serve_process", "served"]

@@ -9,9 +9,10 @@ when a privileged change is refused.
 from __future__ import annotations
 
 import re
+import secrets
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Final
 
@@ -40,6 +41,8 @@ class ApiContext:
     authenticator: Authenticator
     environment: str
     starter: Callable[[], Starter]
+    # signs the runs list's cursors (app/cursor_keys.py); the hosts pass the deployment's key
+    cursor_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
 
 def context(request: Request) -> ApiContext:

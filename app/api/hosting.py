@@ -19,6 +19,7 @@ from typing import Final
 
 from app.api.context import ApiContext
 from app.auth import build_authenticator
+from app.cursor_keys import cursor_key
 from app.settings import AppSettings, get_settings
 from app.starting import Starter, job_registry
 from dq_core.errors import DQError
@@ -59,8 +60,9 @@ def api_context(
     settings: AppSettings | None = None,
     functions_host: bool = False,
 ) -> ApiContext:
-    """The API's context over ``ports``: the registry, and the authenticator and environment of the
-    settings (``home`` holds the local signing key of ``DQ_AUTH_MODE=local-key``)."""
+    """The API's context over ``ports``: the registry, and the authenticator, environment and cursor key
+    of the settings (``home`` holds the local signing key of ``DQ_AUTH_MODE=local-key`` and, without
+    ``DQ_CURSOR_KEY``, the cursor key)."""
     settings = settings or get_settings()
     return ApiContext(
         ports=ports,
@@ -68,4 +70,5 @@ def api_context(
         authenticator=build_authenticator(settings, home, functions_host=functions_host),
         environment=settings.environment.value,
         starter=starter,
+        cursor_key=cursor_key(settings, home),
     )

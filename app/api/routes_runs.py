@@ -413,10 +413,12 @@ def list_runs(
     since: Annotated[datetime | None, Query(description="started at or after (ISO 8601)")] = None,
     until: Annotated[datetime | None, Query(description="started before (ISO 8601)")] = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = service.DEFAULT_PAGE,
-    cursor: Annotated[str | None, Query(max_length=1024, description="the 'next' of the previous page")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=1024, description="the 'next' of the previous page, with the same filters")
+    ] = None,
 ) -> RunList:
     query = RunQuery(job_id=job_id, status=status, since=since, until=until, limit=limit, cursor=cursor)
-    page = service.list_runs(access.ctx.ports.lineage, access.tenant, query)
+    page = service.list_runs(access.ctx.ports.lineage, access.tenant, query, cursor_key=access.ctx.cursor_key)
     next_url = None
     if page.next is not None:
         next_url = str(request.url.include_query_params(cursor=page.next))

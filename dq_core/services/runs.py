@@ -11,14 +11,22 @@ opaque cursor naming the last run the page examined; the next page starts after 
 lineage store lists by time range only, so the job and status filters are applied here,
 scanning at most :data:`SCAN_BUDGET` runs per page: a page may hold fewer runs than asked
 for and still have a ``next`` (keep following it until ``next`` is null).
+
+Cursors are signed: HMAC-SHA256, with the deployment's key (the caller passes it: the API
+host's, from its settings or its home folder), over the position, the tenant and the
+filters. A cursor the API never gave, one changed by a byte, one given to another tenant or
+sent with other filters is refused (:class:`InvalidRunQuery`) before anything is read.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import re
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
 
@@ -42,6 +50,8 @@ RUN_ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$"
 _RUN_ID: Final = re.compile(RUN_ID_PATTERN)
 _MICRO: Final = timedelta(microseconds=1)
 _FIRST_BATCH: Final = 100
+CURSOR_VERSION: Final = "c1"
+MIN_CURSOR_KEY_BYTES: Final = 32
 
 RunState = Literal["running", "passed", "failed", "error"]
 FINISHED: Final = frozenset({"passed", "failed", "error"})
@@ -97,30 +107,79 @@ def _key(run: RunRecord) -> Key:
     return _utc(run.started_at), run.run_id
 
 
-def encode_cursor(key: Key) -> str:
-    raw = json.dumps({"at": key[0].isoformat(), "run": key[1]}, separators=(",", ":")).encode("utf-8")
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
 
 
-def decode_cursor(cursor: str) -> Key:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw)
-        at, run_id = datetime.fromisoformat(data["at"]), data["run"]
-        if not isinstance(run_id, str):
-            raise TypeError(run_id)
-        key = _utc(at), run_id
-    except (binascii.Error, ValueError, KeyError, TypeError, OverflowError):
-        raise InvalidRunQuery("cursor is not one this API gave: use the 'next' of a page as it is") from None
-    return key
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _moment(value: datetime | None) -> str | None:
+    return None if value is None else _utc(value).isoformat()
+
+
+@dataclass(frozen=True)
+class Cursors:
+    """The cursors of one listing: signed with the deployment's ``secret``, bound to the tenant
+    and the query's filters (not to the page size, which may change from page to page)."""
+
+    secret: bytes = field(repr=False)
+    tenant: str
+    query: RunQuery
+
+    def __post_init__(self) -> None:
+        if len(self.secret) < MIN_CURSOR_KEY_BYTES:
+            msg = f"the cursor key must be at least {MIN_CURSOR_KEY_BYTES} bytes"
+            raise ConfigError(msg)
+
+    def _mac(self, position: str) -> bytes:
+        query = self.query
+        bound = [CURSOR_VERSION, self.tenant, query.job_id, query.status, _moment(query.since), _moment(query.until)]
+        message = json.dumps([*bound, position], separators=(",", ":")).encode("utf-8")
+        return hmac.new(self.secret, message, hashlib.sha256).digest()
+
+    def encode(self, key: Key) -> str:
+        """``c1.{position}.{signature}``: the position (start time, run id) as base64url JSON and
+        its HMAC-SHA256."""
+        raw = json.dumps({"at": key[0].isoformat(), "run": key[1]}, separators=(",", ":")).encode("utf-8")
+        position = _b64(raw)
+        return f"{CURSOR_VERSION}.{position}.{_b64(self._mac(position))}"
+
+    def decode(self, cursor: str) -> Key:
+        """The position of a cursor this API gave for this tenant and these filters; InvalidRunQuery
+        for anything else, before the position is even parsed."""
+        refused = InvalidRunQuery(
+            "cursor is not one this API gave for this query: use the 'next' of a page as it is, with the same filters"
+        )
+        version, _, rest = cursor.partition(".")
+        position, _, signature = rest.partition(".")
+        try:
+            given = _unb64(signature)
+        except (binascii.Error, ValueError):
+            raise refused from None
+        if version != CURSOR_VERSION or not hmac.compare_digest(given, self._mac(position)):
+            raise refused
+        try:  # signed with our key: this parses unless the key leaked
+            data = json.loads(_unb64(position))
+            at, run_id = datetime.fromisoformat(data["at"]), data["run"]
+            if not isinstance(run_id, str):
+                raise TypeError(run_id)
+            key = _utc(at), run_id
+        except (binascii.Error, ValueError, KeyError, TypeError, OverflowError):
+            raise refused from None
+        return key
 
 
 def _matches(run: RunRecord, query: RunQuery) -> bool:
     return (query.job_id is None or run.job_id == query.job_id) and (query.status is None or run.status == query.status)
 
 
-def list_runs(lineage: LineageStore, tenant: str, query: RunQuery, *, now: datetime | None = None) -> RunPage:
-    """One page of the tenant's runs started in [since, until) that match the filters, newest first."""
+def list_runs(
+    lineage: LineageStore, tenant: str, query: RunQuery, *, cursor_key: bytes, now: datetime | None = None
+) -> RunPage:
+    """One page of the tenant's runs started in [since, until) that match the filters, newest first;
+    cursors signed with ``cursor_key`` (see the module doc)."""
     try:
         since = _utc(query.since) if query.since else EPOCH
         until = _utc(query.until) if query.until else _utc(now or datetime.now(UTC)) + timedelta(days=1)
@@ -128,7 +187,8 @@ def list_runs(lineage: LineageStore, tenant: str, query: RunQuery, *, now: datet
         raise InvalidRunQuery("since and until must be times between the years 1 and 9999 in UTC") from None
     if since >= until:
         raise InvalidRunQuery(f"since ({since.isoformat()}) must be before until ({until.isoformat()})")
-    after = decode_cursor(query.cursor) if query.cursor else None
+    cursors = Cursors(cursor_key, tenant, query)
+    after = cursors.decode(query.cursor) if query.cursor else None
     upper = until if after is None or after[0] >= until else after[0] + _MICRO
     batch = max(_FIRST_BATCH, 2 * query.limit)
     found: list[RunRecord] = []
@@ -153,11 +213,11 @@ def list_runs(lineage: LineageStore, tenant: str, query: RunQuery, *, now: datet
                 continue
             if _matches(run, query):
                 if len(found) == query.limit:  # one more exists: this page is full and not the last
-                    return RunPage(runs=found, next=encode_cursor(_key(found[-1])))
+                    return RunPage(runs=found, next=cursors.encode(_key(found[-1])))
                 found.append(run)
             examined += 1
             if examined >= SCAN_BUDGET:
-                return RunPage(runs=found, next=encode_cursor(key))
+                return RunPage(runs=found, next=cursors.encode(key))
         if exhausted:
             break
     return RunPage(runs=found, next=None)

@@ -11,7 +11,9 @@ eve holds every role for fabrikam only.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import os
 import time
 import uuid
@@ -178,7 +180,9 @@ def check_finished_run(client: TestClient, status: dict[str, Any], lineage: Line
 
 
 def test_an_upload_runs_the_demo_job_and_is_followed_to_its_result(ports: RunPorts) -> None:
-    data = SAMPLE.read_bytes()
+    header, *lines = SAMPLE.read_text(encoding="utf-8").splitlines()  # the sample's rows (and defects), 250 of them
+    rows = (f"CUS-{i:06d},{lines[i % len(lines)].split(',', 1)[1]}" for i in range(250))
+    data = "\n".join([header, *rows, ""]).encode("utf-8")
     with LocalDurableExtension() as real, serving(ports, real) as client:
         response = client.put(
             f"{BASE}/uploads/customers",
@@ -189,7 +193,7 @@ def test_an_upload_runs_the_demo_job_and_is_followed_to_its_result(ports: RunPor
         assert response.status_code == 202, response.text
         accepted = response.json()
         assert accepted["blob_path"].startswith("uploads/customers/") and accepted["blob_path"].endswith(
-            "-crm export.csv"
+            "/crm export.csv"
         )
         stored, etag = ports.blobs.get("contoso", accepted["blob_path"])
         assert stored == data and accepted["etag"] == etag
@@ -217,7 +221,7 @@ def test_an_upload_runs_the_demo_job_and_is_followed_to_its_result(ports: RunPor
         # started by job without an ETag: a second run of the uploaded file, with overrides
         second = client.post(
             f"{BASE}/jobs/customers_daily/runs",
-            json={"input_uri": accepted["blob_path"], "overrides": {"chunk_rows": 5}},
+            json={"input_uri": accepted["blob_path"], "overrides": {"chunk_rows": 100}},
             headers=bearer("otto"),
         )
         assert second.status_code == 202, second.text
@@ -228,7 +232,7 @@ def test_an_upload_runs_the_demo_job_and_is_followed_to_its_result(ports: RunPor
         assert rerun_record.status == "failed" and rerun_record.ingestion_mode is IngestionMode.HTTP
         assert rerun_record.input_uri == accepted["blob_path"] and rerun_record.trigger["actor"] == "otto"
         chunks = client.get(f"{BASE}/runs/{rerun}/lineage", headers=bearer("rita")).json()["steps"]
-        assert next(s for s in chunks if s["step"] == "ingest")["metrics"]["chunks"] > 1  # chunk_rows 5 applied
+        assert next(s for s in chunks if s["step"] == "ingest")["metrics"]["chunks"] == 3  # chunk_rows 100 applied
         newest_first = [flat(pages(client, limit=1)), flat(pages(client, status="failed"))]
         assert newest_first == [[rerun, run_id], [rerun, run_id]]
 
@@ -410,13 +414,36 @@ def test_an_upload_names_its_file_by_header_and_chooses_among_several_jobs(
     )
     response = upload(api, b"a\n1\n", params={"job": "customers_adhoc"}, headers={"x-file-name": "drop.csv"})
     assert response.status_code == 202, response.text
-    assert response.json()["job_id"] == "customers_adhoc" and response.json()["blob_path"].endswith("-drop.csv")
+    assert response.json()["job_id"] == "customers_adhoc" and response.json()["blob_path"].endswith("/drop.csv")
     status = follow(api, response.json()["status_url"])
     assert status["output"]["ingestion_mode"] == "upload" and status["output"]["job_id"] == "customers_adhoc"
-    # the same bytes again: a new blob, but the embedded store's ETag is a content hash: one run
+    # the same bytes again: the embedded store's ETag is a content hash, so the same instance: one run
     again = upload(api, b"a\n1\n", params={"job": "customers_adhoc", "filename": "drop.csv"})
     assert assert_problem(again, 409, "run_already_started")
-    assert len(ports.blobs.list("contoso", "uploads/")) == 2 and len(stand_in.instance_ids()) == 1
+    assert len(ports.blobs.list("contoso", "uploads/")) == 1 and len(stand_in.instance_ids()) == 1
+
+
+def test_a_refused_duplicate_upload_stores_nothing(
+    api: TestClient, stand_in: LocalDurableExtension, ports: RunPorts
+) -> None:
+    """Attack (issue 14): the same bytes uploaded again were answered 409 yet stored, every time."""
+    first = upload(api, b"a\n1\n", params={"filename": "drop.csv"})
+    assert first.status_code == 202, first.text
+    follow(api, first.json()["status_url"])
+    for name in ("drop.csv", "again.csv", "drop.csv"):  # POST and PUT alike
+        send = api.put if name == "again.csv" else api.post
+        again = send(
+            f"{BASE}/uploads/customers",
+            params={"filename": name},
+            content=b"a\n1\n",
+            headers=bearer("otto", **{"Content-Type": "text/csv"}),
+        )
+        assert assert_problem(again, 409, "run_already_started")["detail"].startswith(
+            f"instance {first.json()['instance_id']} exists"
+        )
+    assert ports.blobs.list("contoso", "uploads/") == [first.json()["blob_path"]]  # exactly one object
+    assert ports.blobs.get("contoso", first.json()["blob_path"])[0] == b"a\n1\n"
+    assert stand_in.instance_ids() == [first.json()["instance_id"]]
 
 
 # --- notifications ---------------------------------------------------------------------------------
@@ -664,11 +691,60 @@ def test_bad_list_queries_are_400_problems(api: TestClient, history: list[RunRec
         assert_problem(api.get(f"{BASE}/runs", params=params, headers=bearer("rita")), 400, "invalid_request")
     for params in (
         {"cursor": "not-a-cursor"},
-        {"cursor": runs_service.encode_cursor((T0, "x"))[:-3]},
+        {"cursor": "c1.e30.AAAA"},
         {"since": T0.isoformat(), "until": T0.isoformat()},
         {"since": "0001-01-01T00:00:00+05:00"},
     ):
         assert_problem(api.get(f"{BASE}/runs", params=params, headers=bearer("rita")), 400, "invalid_query")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def test_a_cursor_the_api_never_issued_is_a_400(
+    api: TestClient, ports: RunPorts, history: list[RunRecord], stand_in: LocalDurableExtension
+) -> None:
+    """Attack (issue 14): hand-made cursors (base64 JSON naming any time and run) were accepted."""
+    first = api.get(f"{BASE}/runs", params={"limit": 2}, headers=bearer("rita")).json()
+    issued = first["next"]
+    assert [r["run_id"] for r in first["runs"]] == [history[0].run_id, history[1].run_id]
+    version, position, signature = issued.split(".")
+    later = {"at": (T0 + timedelta(hours=4)).isoformat(), "run": "run-04"}
+    forged = {
+        "unsigned, as the old cursors": _b64(json.dumps(later).encode()),
+        "another position, same signature": f"{version}.{_b64(json.dumps(later).encode())}.{signature}",
+        "a flipped signature byte": f"{version}.{position}.{signature[:-2]}{'A' if signature[-2] != 'A' else 'B'}"
+        + signature[-1],
+        "no signature": f"{version}.{position}.",
+        "another version": f"c0.{position}.{signature}",
+        "not base64": f"{version}.{position}.%%%%",
+        "not ascii": f"{version}.{position}.é",
+        "truncated": issued[:-4],
+    }
+    for what, cursor in forged.items():
+        refused = api.get(f"{BASE}/runs", params={"limit": 2, "cursor": cursor}, headers=bearer("rita"))
+        assert "cursor is not one this API gave" in assert_problem(refused, 400, "invalid_query")["detail"], what
+    # the cursor is bound to the filters it was issued under (not to the page size)
+    for other in ({"job_id": "orders_daily"}, {"status": "failed"}, {"since": T0.isoformat()}):
+        refused = api.get(f"{BASE}/runs", params={"cursor": issued, **other}, headers=bearer("rita"))
+        assert_problem(refused, 400, "invalid_query")
+    second = api.get(f"{BASE}/runs", params={"limit": 5, "cursor": issued}, headers=bearer("rita"))
+    assert [r["run_id"] for r in second.json()["runs"]] == [r.run_id for r in history[2:7]]
+
+    # and to its tenant: fabrikam's cursor is refused for contoso, though eve's own listing takes it
+    ports.lineage.put_run(history[1].model_copy(update={"tenant": "fabrikam", "run_id": "theirs-2"}))
+    theirs = api.get("/api/tenants/fabrikam/runs", params={"limit": 1}, headers=bearer("eve")).json()["next"]
+    assert theirs is not None
+    assert_problem(api.get(f"{BASE}/runs", params={"limit": 1, "cursor": theirs}, headers=bearer("rita")), 400,
+                   "invalid_query")  # fmt: skip
+    rest = api.get("/api/tenants/fabrikam/runs", params={"limit": 1, "cursor": theirs}, headers=bearer("eve"))
+    assert rest.status_code == 200 and [r["run_id"] for r in rest.json()["runs"]] == ["theirs"]
+
+    # and to its deployment: another key (another deployment, or a key rotated) does not take it
+    with serving(ports, stand_in) as elsewhere:
+        assert_problem(elsewhere.get(f"{BASE}/runs", params={"cursor": issued}, headers=bearer("rita")), 400,
+                       "invalid_query")  # fmt: skip
 
 
 def test_a_running_run_has_no_result_or_evidence_yet_and_unknown_runs_are_404(

@@ -56,6 +56,9 @@ param keyVaultUri string
 @description('Name of the Key Vault secret that holds the PostgreSQL DSN.')
 param pgDsnSecretName string = 'dq-pg-dsn'
 
+@description('Name of the Key Vault secret that signs the runs list\'s paging cursors (at least 32 random characters): DQ_CURSOR_KEY.')
+param cursorKeySecretName string = 'dq-cursor-key'
+
 @description('Schema of the contract registry: DQ_PG_SCHEMA.')
 param pgSchema string = 'dq'
 
@@ -170,6 +173,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     DQ_KEY_VAULT_URL: keyVaultUri
     DQ_PG_SCHEMA: pgSchema
     DQ_PG_DSN: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${pgDsnSecretName}/)'
+    DQ_CURSOR_KEY: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${cursorKeySecretName}/)'
     DQ_AUTH_MODE: 'entra'
     DQ_AUTH_TENANT_ID: authTenantId
     DQ_AUTH_AUDIENCES: authAudiences
