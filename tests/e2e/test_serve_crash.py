@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from dq_core.config.objects import CONFIG_OBJECT_ADAPTER
 from dq_core.lineage.models import IngestionMode, RunRecord
@@ -91,7 +90,6 @@ def follow(url: str, headers: dict[str, str], timeout: float = 120) -> dict[str,
     raise AssertionError(msg)
 
 
-@pytest.mark.integration
 def test_a_run_killed_mid_stage_ends_in_error_and_its_upload_is_still_a_409(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
