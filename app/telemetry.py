@@ -12,7 +12,17 @@ Every activity goes through :func:`activity` (``activities.blueprint.execute``),
 * after ``finalise_run``, reads result.json and emits the ``dq.run`` span (the verdict,
   from the run's ``started_at`` to its ``finished_at``) and the metrics ``dq.run.duration``
   (s), ``dq.rows.processed``, ``dq.rules.failed``, ``dq.actions.failed`` with the
-  attributes ``tenant``, ``environment`` and ``status``.
+  attributes ``tenant``, ``environment`` and ``status``;
+* when a run ends without a finished ``finalise_run`` (``build_result`` or ``finalise_run``
+  answered an error or raised: the orchestrator then ends the run), emits that run's
+  ``dq.run`` and metrics all the same, from result.json when it was written, else from the
+  activity's payload, with status ``error`` (or result.json's) and the failure as ``error``.
+  Once per run in a process: a repeated failure of the same run is not counted twice.
+
+No URL's path, query or credentials reach an attribute of these spans (:func:`redact_urls`):
+an action's webhook URL is a credential (Teams, Slack, a Logic App's ``sig=``). For the same
+reason :func:`configure_telemetry` turns off the Azure Monitor distro's auto-instrumentation
+of HTTP libraries (:data:`OFF_INSTRUMENTATIONS`), whose spans record every request's full URL.
 
 All spans of one run share one trace, whose id is derived from the run id: Application
 Insights shows a run as one operation (``operation_Id``), whichever worker ran each
@@ -31,8 +41,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import threading
 import time
+import traceback
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,6 +68,25 @@ RUN_DURATION: Final = "dq.run.duration"
 ROWS_PROCESSED: Final = "dq.rows.processed"
 RULES_FAILED: Final = "dq.rules.failed"
 ACTIONS_FAILED: Final = "dq.actions.failed"
+OFF_INSTRUMENTATIONS: Final = (
+    "django",
+    "fastapi",
+    "flask",
+    "httpx",
+    "httpx2",
+    "psycopg2",
+    "requests",
+    "urllib",
+    "urllib3",
+)
+"""The Azure Monitor distro's auto-instrumentations that :func:`configure_telemetry` turns off.
+The HTTP clients' spans (``dependencies``) carry each request's full URL (``url.full``), and
+an action's webhook URL holds its secret in the path or query; FastAPI's (``requests``) the
+API's URLs; the others instrument libraries the app does not use. ``azure_sdk`` stays on:
+Azure SDK calls authenticate with a header, their URLs name resources, never secrets.
+tests/unit/test_telemetry_config.py checks that every instrumentation the installed distro
+knows is either here or ``azure_sdk``."""
+ON_INSTRUMENTATIONS: Final = ("azure_sdk",)
 QUIETED_LOGGERS: Final = ("httpx",)
 """Libraries whose INFO records carry secrets: httpx logs every request's full URL, and a Teams
 or Slack webhook URL is a credential. The Functions worker sends the root logger's INFO
@@ -77,8 +109,29 @@ STAGE_OF: Final[Mapping[p.ActivityName, p.Stage]] = {
 }
 """The run stage each activity belongs to (the ``stage`` dimension)."""
 
+RUN_ENDING: Final = frozenset({p.ActivityName.BUILD_RESULT, p.ActivityName.FINALISE_RUN})
+"""Activities whose failure ends the run before ``finalise_run`` finished: the ``dq.run`` comes from them."""
+
 log = logging.getLogger("dq.telemetry")
 activity_log = logging.getLogger("dq.activities")
+
+_URL: Final = re.compile(r"""(?ix)
+    \b(?P<scheme>[a-z][a-z0-9+.\-]*://)
+    (?P<userinfo>[^/\s?#@'"<>]*@)?
+    (?P<host>[^/\s?#@'"<>]+)
+    (?P<rest>[^\s'"<>]*)
+""")
+
+
+def redact_urls(text: str) -> str:
+    """``text`` with every URL cut to its scheme and host: ``https://hooks.slack.com/…``.
+    A webhook URL carries its secret in the path or query, a DSN-like URL in its user info."""
+
+    def cut(match: re.Match[str]) -> str:
+        hidden = match.group("userinfo") or match.group("rest")
+        return f"{match.group('scheme')}{match.group('host')}{'/…' if hidden else ''}"
+
+    return _URL.sub(cut, text)
 
 
 # --- providers and instruments ---------------------------------------------------------------
@@ -148,6 +201,7 @@ def configure_telemetry(connection_string: str | None = None, **options: Any) ->
 
             # Every run counts in the workbook: no sampling unless OTEL_TRACES_SAMPLER says otherwise.
             settings: dict[str, Any] = {"logger_name": LOGGER, "sampling_ratio": 1.0, **options}
+            settings["instrumentation_options"] = instrumentation_options(options.get("instrumentation_options"))
             configure_azure_monitor(connection_string=connection, **settings)
         except Exception as exc:  # noqa: BLE001 - telemetry never stops the app
             log.warning("Application Insights not configured: %s: %s", type(exc).__name__, exc)
@@ -160,6 +214,16 @@ def configure_telemetry(connection_string: str | None = None, **options: Any) ->
             logger.setLevel(logging.INFO)
         _CONFIGURED = True
         return True
+
+
+def instrumentation_options(overrides: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+    """``instrumentation_options`` for ``configure_azure_monitor``: :data:`OFF_INSTRUMENTATIONS`
+    off, :data:`ON_INSTRUMENTATIONS` on; ``overrides`` (a caller's, per library) win."""
+    chosen = {name: {"enabled": False} for name in OFF_INSTRUMENTATIONS}
+    chosen |= {name: {"enabled": True} for name in ON_INSTRUMENTATIONS}
+    for name, values in (overrides or {}).items():
+        chosen[name] = {**chosen.get(name, {}), **values}
+    return chosen
 
 
 def configure_monitoring() -> None:
@@ -190,7 +254,8 @@ def run_trace(run_id: str) -> Context:
 
 
 def _clean(values: Mapping[str, Any]) -> dict[str, str | int | float | bool]:
-    return {k: v for k, v in values.items() if v is not None and v != ""}
+    """Span attributes: without empty values; text without any URL's path (:func:`redact_urls`)."""
+    return {k: redact_urls(v) if isinstance(v, str) else v for k, v in values.items() if v is not None and v != ""}
 
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -256,14 +321,18 @@ def activity(name: p.ActivityName, payload: Any) -> Iterator[ActivityScope]:
     ):
         try:
             yield scope
-        except Exception as exc:  # a transient failure: the orchestrator's retry policy applies
-            span.record_exception(exc)
-            _fail(span, f"{type(exc).__name__}: {exc}")
-            activity_log.warning("%s raised %s (retried by the orchestrator)", name.value, type(exc).__name__)
+        except Exception as exc:  # transient, and its retries ran out: the orchestrator sees a failure
+            _record_exception(span, exc)
+            reason = f"{type(exc).__name__}: {exc}"
+            _fail(span, reason)
+            activity_log.warning("%s raised %s", name.value, type(exc).__name__)
+            _run_ended_early(scope, reason, instruments)
             raise
         error = (scope.envelope or {}).get("error")
         if error:
-            _fail(span, f"{error.get('code')}: {error.get('message')}")
+            reason = f"{error.get('code')}: {error.get('message')}"
+            _fail(span, reason)
+            _run_ended_early(scope, reason, instruments)
         else:
             span.set_attribute("status", SUCCEEDED)
         activity_log.info(
@@ -278,9 +347,16 @@ def activity(name: p.ActivityName, payload: Any) -> Iterator[ActivityScope]:
 
 
 def _fail(span: trace.Span, message: str) -> None:
+    text = redact_urls(message)[:1000]
     span.set_attribute("status", FAILED)
-    span.set_attribute("error", message[:1000])
-    span.set_status(Status(StatusCode.ERROR, message[:1000]))
+    span.set_attribute("error", text)
+    span.set_status(Status(StatusCode.ERROR, text))
+
+
+def _record_exception(span: trace.Span, exc: BaseException) -> None:
+    """The ``exception`` event, its message and stack trace without any URL's path."""
+    stack = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    span.record_exception(exc, {"exception.message": redact_urls(str(exc)), "exception.stacktrace": redact_urls(stack)})
 
 
 def _after(scope: ActivityScope, value: dict[str, Any], instruments: _Instruments) -> None:
@@ -303,42 +379,141 @@ def _action_span(scope: ActivityScope, outcome: ActionOutcome, instruments: _Ins
     }
     span = instruments.tracer.start_span(ACTION_SPAN, attributes=_clean(attributes), start_time=scope.started_ns)
     if failed:
-        span.set_status(Status(StatusCode.ERROR, outcome.detail[:1000]))
+        span.set_status(Status(StatusCode.ERROR, redact_urls(outcome.detail)[:1000]))
     span.end()
 
 
-def _run_finished(inp: p.FinaliseInput, scope: ActivityScope, instruments: _Instruments) -> None:
+@dataclass(frozen=True)
+class _RunFacts:
+    """What the ``dq.run`` span and the run metrics say about one run."""
+
+    tenant: str
+    environment: str
+    run_id: str
+    status: str
+    started_at: datetime
+    finished_at: datetime
+    rows: int = 0
+    rules_failed: int = 0
+    actions_failed: int = 0
+    contract_id: str | None = None
+    error: str | None = None
+
+    @classmethod
+    def of(cls, result: RunResult, actions: list[ActionOutcome], error: str | None = None) -> _RunFacts:
+        broke = f"{result.error.code}: {result.error.message}" if result.error else None
+        return cls(
+            tenant=result.tenant,
+            environment=result.environment,
+            run_id=result.run_id,
+            status=result.status.value,
+            started_at=result.started_at,
+            finished_at=result.finished_at,
+            rows=_rows(result),
+            rules_failed=result.validation.summary.failed if result.validation else 0,
+            actions_failed=sum(a.status == "failed" for a in actions),
+            contract_id=result.contract.id if result.contract else None,
+            error="; ".join(e for e in (broke, error) if e) or None,
+        )
+
+
+_LOCK_REPORTED = threading.Lock()
+_REPORTED: OrderedDict[str, None] = OrderedDict()
+_REPORTED_MAX: Final = 4096
+
+
+def _first_report(run_id: str) -> bool:
+    """True the first time a run's early end is reported in this process (a retried failure
+    of the same activity would report it again)."""
+    with _LOCK_REPORTED:
+        if run_id in _REPORTED:
+            return False
+        _REPORTED[run_id] = None
+        while len(_REPORTED) > _REPORTED_MAX:
+            _REPORTED.popitem(last=False)
+        return True
+
+
+def _read_result(run: p.RunRef, path: str) -> RunResult:
     from app.runtime import run_ports  # noqa: PLC0415 - the activities' ports (installed by the host)
 
-    result = RunResult.model_validate_json(run_ports().files(inp.run).read_bytes(inp.result_path))
-    status = result.status.value
-    seconds = max(0.0, (result.finished_at - result.started_at).total_seconds())
-    rows = _rows(result)
-    rules_failed = result.validation.summary.failed if result.validation else 0
-    actions_failed = sum(a.status == "failed" for a in inp.actions)
-    error = f"{result.error.code}: {result.error.message}" if result.error else None
+    return RunResult.model_validate_json(run_ports().files(run).read_bytes(path))
+
+
+def _run_finished(inp: p.FinaliseInput, scope: ActivityScope, instruments: _Instruments) -> None:
+    _emit_run(_RunFacts.of(_read_result(inp.run, inp.result_path), inp.actions), scope, instruments)
+
+
+def _run_ended_early(scope: ActivityScope, reason: str, instruments: _Instruments) -> None:
+    """The ``dq.run`` of a run whose ``build_result`` or ``finalise_run`` failed (see the module doc)."""
+    if scope.name not in RUN_ENDING:
+        return
+    try:
+        facts = _early_facts(scope, f"{scope.name.value} failed: {reason}")
+        if facts is not None and _first_report(facts.run_id):
+            _emit_run(facts, scope, instruments)
+    except Exception as exc:  # noqa: BLE001 - telemetry never changes an activity's answer
+        log.warning("telemetry of %s not recorded: %s: %s", scope.name.value, type(exc).__name__, exc)
+
+
+def _early_facts(scope: ActivityScope, failure: str) -> _RunFacts | None:
+    if scope.name == p.ActivityName.FINALISE_RUN:
+        finalise = p.FinaliseInput.model_validate(scope.payload)
+        try:  # build_result wrote the verdict: it stands, with the failure beside it
+            return _RunFacts.of(_read_result(finalise.run, finalise.result_path), finalise.actions, failure)
+        except Exception:  # noqa: BLE001 - unreadable too (the store is down): what the payload knows
+            return _RunFacts(
+                tenant=finalise.run.tenant,
+                environment=finalise.run.environment,
+                run_id=finalise.run.run_id,
+                status="error",
+                started_at=finalise.started_at,
+                finished_at=finalise.finished_at,
+                actions_failed=sum(a.status == "failed" for a in finalise.actions),
+                error=failure,
+            )
+    build = p.BuildResultInput.model_validate(scope.payload)
+    rows = build.ingested.input.rows if build.ingested is not None else None
+    earlier = f"{build.error.code}: {build.error.message}" if build.error else None
+    return _RunFacts(
+        tenant=build.run.tenant,
+        environment=build.run.environment,
+        run_id=build.run.run_id,
+        status="error",
+        started_at=build.started_at,
+        finished_at=build.finished_at,
+        rows=rows or 0,
+        contract_id=build.resolved.contract.id if build.resolved is not None else None,
+        error="; ".join(e for e in (earlier, failure) if e),
+    )
+
+
+def _emit_run(facts: _RunFacts, scope: ActivityScope, instruments: _Instruments) -> None:
+    """The ``dq.run`` span (from the run's start to its end) and the run metrics."""
+    seconds = max(0.0, (facts.finished_at - facts.started_at).total_seconds())
+    error = redact_urls(facts.error)[:1000] if facts.error else None
     attributes = {
         **scope.common(),
         "stage": None,
-        "status": status,
+        "status": facts.status,
         "duration_ms": round(seconds * 1000),
-        "rows": rows,
-        "rules_failed": rules_failed,
-        "actions_failed": actions_failed,
-        "contract_id": result.contract.id if result.contract else None,
-        "error": error[:1000] if error else None,
+        "rows": facts.rows,
+        "rules_failed": facts.rules_failed,
+        "actions_failed": facts.actions_failed,
+        "contract_id": facts.contract_id,
+        "error": error,
     }
     span = instruments.tracer.start_span(
-        RUN_SPAN, context=run_trace(result.run_id), attributes=_clean(attributes), start_time=_ns(result.started_at)
+        RUN_SPAN, context=run_trace(facts.run_id), attributes=_clean(attributes), start_time=_ns(facts.started_at)
     )
-    if status == "error":
-        span.set_status(Status(StatusCode.ERROR, error[:1000] if error else "error"))
-    span.end(end_time=max(_ns(result.finished_at), _ns(result.started_at)))
-    dims = _clean({"tenant": result.tenant, "environment": result.environment, "status": status})
+    if facts.status == "error" or error:
+        span.set_status(Status(StatusCode.ERROR, error or "error"))
+    span.end(end_time=max(_ns(facts.finished_at), _ns(facts.started_at)))
+    dims = _clean({"tenant": facts.tenant, "environment": facts.environment, "status": facts.status})
     instruments.run_duration.record(seconds, dims)
-    instruments.rows_processed.add(rows, dims)
-    instruments.rules_failed.add(rules_failed, dims)
-    instruments.actions_failed.add(actions_failed, dims)
+    instruments.rows_processed.add(facts.rows, dims)
+    instruments.rules_failed.add(facts.rules_failed, dims)
+    instruments.actions_failed.add(facts.actions_failed, dims)
 
 
 def _rows(result: RunResult) -> int:

@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
 
 CONNECTION = "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:9/"
@@ -106,3 +108,40 @@ def test_the_functions_app_writes_json_lines_with_the_context_when_the_deploymen
     (line,) = [json.loads(text) for text in result.stderr.splitlines() if text.startswith("{")]
     assert line["message"] == "read 20 rows" and line["level"] == "INFO"
     assert (line["tenant"], line["run_id"], line["stage"]) == ("contoso", "r-1", "ingest")
+
+
+def test_every_instrumentation_the_distro_knows_is_decided_and_the_http_ones_are_off() -> None:
+    from azure.monitor.opentelemetry._constants import _ALL_SUPPORTED_INSTRUMENTED_LIBRARIES
+
+    from app import telemetry
+
+    # a new distro version with a new instrumentation (it would be on by default) fails here
+    assert set(_ALL_SUPPORTED_INSTRUMENTED_LIBRARIES) == {
+        *telemetry.OFF_INSTRUMENTATIONS,
+        *telemetry.ON_INSTRUMENTATIONS,
+    }
+    options = telemetry.instrumentation_options()
+    for name in ("httpx", "httpx2", "requests", "urllib", "urllib3", "fastapi"):
+        assert options[name] == {"enabled": False}
+    assert options["azure_sdk"] == {"enabled": True}
+    assert telemetry.instrumentation_options({"httpx": {"enabled": True}})["httpx"] == {"enabled": True}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("POST https://hooks.slack.com/services/T0/B0/xoxSecret failed", "POST https://hooks.slack.com/… failed"),
+        (
+            "gave up: https://prod-1.westeurope.logic.azure.com:443/workflows/abc/triggers/x?sig=S3cr3t",
+            "gave up: https://prod-1.westeurope.logic.azure.com:443/…",
+        ),
+        ("postgresql://dq:hunter2@db.example:5432/dq", "postgresql://db.example:5432/…"),
+        ("'http://127.0.0.1:8080/dq?token=abc'", "'http://127.0.0.1:8080/…'"),
+        ("https://example.com", "https://example.com"),
+        ("empty_file: the input has no rows", "empty_file: the input has no rows"),
+    ],
+)
+def test_urls_lose_their_path_query_and_credentials(text: str, expected: str) -> None:
+    from app.telemetry import redact_urls
+
+    assert redact_urls(text) == expected
