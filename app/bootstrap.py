@@ -7,6 +7,7 @@ settings name the services and the managed identity reaches them.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,8 +51,33 @@ def _credential() -> Any:
     return DefaultAzureCredential()
 
 
-def contract_store(target: str, home: Path, settings: AppSettings | None = None) -> Any:
-    """``sqlite`` (the embedded registry under ``home``) or ``postgres`` (DQ_PG_DSN)."""
+def _pg_credential() -> Any:
+    """The app's user-assigned identity in Azure (AZURE_CLIENT_ID, set by the Bicep); elsewhere
+    DefaultAzureCredential (az login, environment variables...)."""
+    client_id = os.environ.get("AZURE_CLIENT_ID", "").strip()
+    if not client_id:
+        return _credential()
+    from azure.identity import ManagedIdentityCredential  # noqa: PLC0415 - heavy; only in Azure
+
+    return ManagedIdentityCredential(client_id=client_id)
+
+
+def pg_login(settings: AppSettings) -> Any:
+    """DQ_PG_AUTH=entra: sign in as DQ_PG_USER with an Entra token per new connection (an
+    ``EntraLogin``); password: None, the DSN as given."""
+    if settings.pg_auth == "password":
+        return None
+    if settings.pg_user is None:
+        msg = "DQ_PG_AUTH=entra needs DQ_PG_USER: the PostgreSQL role of the identity (the managed identity's name)"
+        raise ConfigError(msg)
+    from adapters.postgres.signin import EntraLogin  # noqa: PLC0415
+
+    return EntraLogin(user=settings.pg_user, credential=_pg_credential())
+
+
+def contract_store(target: str, home: Path, settings: AppSettings | None = None, login: Any = None) -> Any:
+    """``sqlite`` (the embedded registry under ``home``) or ``postgres`` (DQ_PG_DSN, signed in as
+    ``login`` or as DQ_PG_AUTH says; it connects on first use)."""
     settings = settings or get_settings()
     if target == "sqlite":
         from dq_core.local.sqlite_contracts import SqliteContractStore  # noqa: PLC0415
@@ -64,7 +90,12 @@ def contract_store(target: str, home: Path, settings: AppSettings | None = None)
             raise ConfigError(msg)
         from adapters.postgres.contract_store import PostgresContractStore  # noqa: PLC0415
 
-        return PostgresContractStore.connect(settings.pg_dsn.get_secret_value(), schema=settings.pg_schema)
+        return PostgresContractStore.connect(
+            settings.pg_dsn.get_secret_value(),
+            schema=settings.pg_schema,
+            login=login if login is not None else pg_login(settings),
+            lazy=True,
+        )
     msg = f"unknown store {target!r} (use sqlite or postgres)"
     raise ConfigError(msg)
 
@@ -119,26 +150,27 @@ def _queues(settings: AppSettings, home: Path) -> Any:
     )
 
 
-def _row_exporter(settings: AppSettings) -> Any:
+def _row_exporter(settings: AppSettings, login: Any) -> Any:
     """Table exports go to the registry's PostgreSQL server, schema ``dq_export``; none without it."""
     if settings.pg_dsn is None:
         return None
     from adapters.postgres.row_exporter import PostgresRowExporter  # noqa: PLC0415
 
-    return PostgresRowExporter(settings.pg_dsn.get_secret_value(), schema="dq_export")
+    return PostgresRowExporter(settings.pg_dsn.get_secret_value(), schema="dq_export", login=login)
 
 
 def stores(home: Path = Path(".dq"), settings: AppSettings | None = None) -> Stores:
     """Every port, from settings: Azure services when configured, embedded defaults otherwise."""
     settings = settings or get_settings()
     target = "postgres" if settings.pg_dsn is not None else "sqlite"
+    login = pg_login(settings) if settings.pg_dsn is not None else None  # one credential for both
     lineage, blobs = _lineage_and_blobs(settings, home)
     return Stores(
-        contracts=contract_store(target, home, settings),
+        contracts=contract_store(target, home, settings, login),
         lineage=lineage,
         blobs=blobs,
         secrets=_secrets(settings),
         queues=_queues(settings, home),
-        rows=_row_exporter(settings),
+        rows=_row_exporter(settings, login),
         allow_private_networks=settings.actions_allow_private_networks,
     )

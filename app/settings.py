@@ -37,8 +37,13 @@ def _empty_is_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
+def _empty_is_password(value: Any) -> Any:
+    return "password" if isinstance(value, str) and not value.strip() else value
+
+
 CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_list)]
 AuthMode = Literal["entra", "local-key", "off"]
+PgAuth = Literal["password", "entra"]
 
 
 class LogFormat(StrEnum):
@@ -52,6 +57,10 @@ class AppSettings(BaseSettings):
     environment: Environment = Environment.LOCAL
     pg_dsn: SecretStr | None = None  # DQ_PG_DSN: the contract registry (PostgreSQL)
     pg_schema: str = "dq"  # DQ_PG_SCHEMA
+    # DQ_PG_AUTH: how the app signs in to PostgreSQL (adapters/postgres/signin.py): password = the DSN as
+    # given (empty = password, the local default); entra = DQ_PG_USER with a fresh Entra token per connection
+    pg_auth: Annotated[PgAuth, BeforeValidator(_empty_is_password)] = "password"
+    pg_user: Annotated[str | None, BeforeValidator(_empty_is_none)] = None  # DQ_PG_USER: the identity's name
     storage_account: str | None = None  # DQ_STORAGE_ACCOUNT: lineage tables and tenant containers (managed identity)
     storage_connection: SecretStr | None = None  # DQ_STORAGE_CONNECTION: instead of the account, e.g. Azurite
     key_vault_url: str | None = None  # DQ_KEY_VAULT_URL: secrets; else DQ_SECRET_<NAME> variables

@@ -7,8 +7,15 @@ that no client, not even raw SQL, can edit a published version, skip a lifecycle
 or approve its own version. Writes are race-free: the unique key decides who created a
 version, ``SELECT ... FOR UPDATE`` serialises whoever comes next.
 
+Connections sign in as adapters/postgres/signin.py says: with the DSN as given, or
+(``login``) as a Microsoft Entra identity with a fresh token per new connection; a pooled
+connection retires at ``max_lifetime`` or when its token expires. ``lazy=True`` (the
+deployment) connects and migrates on first use, not in ``connect``: a host whose registry
+is down still starts and answers its liveness probe; each use retries until it opens.
+
 Errors: the trigger's SQLSTATEs become LifecycleError / ConflictError, a lost or busy
-server (OperationalError) becomes TransientError, anything else PostgresStoreError.
+server (OperationalError) becomes TransientError, anything else PostgresStoreError; no
+access token is a TokenUnavailable (transient).
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +38,7 @@ from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from adapters.postgres.signin import MAX_LIFETIME, EntraLogin, Lifetimes, sign_in_params
 from dq_core.config.base import Kind, ObjectKey, Status, Versioned
 from dq_core.config.canonical import canonical_json, content_hash
 from dq_core.config.index import _semver_key
@@ -52,6 +61,7 @@ CONTENT_IMMUTABLE: Final = "DQ002"
 _SCHEMA_RE: Final = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _OPEN_TIMEOUT: Final = 30.0
 _CONNECT_TIMEOUT: Final = 10
+_POOL_TIMEOUT: Final = 30.0  # seconds a request waits for a pooled connection
 
 _COLUMNS = (
     "tenant, environment, kind, id, version, status, document, sha256, created_by, created_at, approvals, modified_by"
@@ -166,13 +176,32 @@ def _document(obj: Versioned) -> Jsonb:
 class PostgresContractStore:
     """ContractStore on PostgreSQL; every query is scoped by tenant and environment."""
 
-    def __init__(self, pool: ConnectionPool[psycopg.Connection[Any]], schema: str) -> None:
+    def __init__(
+        self, pool: ConnectionPool[psycopg.Connection[Any]], schema: str, opener: Callable[[], None] | None = None
+    ) -> None:
+        """``pool`` serves the queries; ``opener`` (if any) migrates and opens it, on first use."""
         self._pool = pool
         self.schema = schema
+        self._opener = opener
+        self._closed = False
+        self._lock = threading.Lock()
 
     @classmethod
-    def connect(cls, dsn: str, *, schema: str = "dq", pool_size: int = 10) -> PostgresContractStore:
-        """Open a pool on ``dsn`` (search_path = ``schema``), create the schema, apply migrations."""
+    def connect(
+        cls,
+        dsn: str,
+        *,
+        schema: str = "dq",
+        pool_size: int = 10,
+        login: EntraLogin | None = None,
+        max_lifetime: float = MAX_LIFETIME,
+        timeout: float = _POOL_TIMEOUT,
+        lazy: bool = False,
+    ) -> PostgresContractStore:
+        """A pool on ``dsn`` (search_path = ``schema``); the schema is created and migrations applied
+        now, or on first use when ``lazy``. ``login``: sign in as an Entra identity (else the DSN as
+        given); ``max_lifetime``: the most seconds a connection lives; ``timeout``: the most seconds
+        a request waits for a connection."""
         if not _SCHEMA_RE.match(schema):
             msg = f"schema {schema!r} is not a plain lower-case identifier ([a-z_][a-z0-9_]*, at most 63 characters)"
             raise ConfigError(msg)
@@ -181,28 +210,41 @@ class PostgresContractStore:
             raise ConfigError(msg)
         with _translated():
             given = conninfo_to_dict(dsn).get("options")
-            options = f"{given} -c search_path={schema}" if given else f"-c search_path={schema}"
-            # migrations on a connection of their own: a wrong DSN fails at once, not after the pool's timeout
-            with psycopg.connect(dsn, options=options, connect_timeout=_CONNECT_TIMEOUT) as conn:
-                _migrate(conn, schema)
+        options = f"{given} -c search_path={schema}" if given else f"-c search_path={schema}"
+        lifetimes = Lifetimes(login, max_lifetime, {"options": options})
         pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             dsn,
-            kwargs={"options": options},
+            kwargs=lifetimes.kwargs,  # called for each new connection: a fresh token in entra mode
             min_size=1,
             max_size=pool_size,
             open=False,
-            check=ConnectionPool.check_connection,
+            configure=lifetimes.configure,
+            check=lifetimes.check,
+            max_lifetime=max_lifetime,
+            timeout=timeout,
             name=f"dq-registry-{schema}",
         )
-        try:
+
+        def open_pool() -> None:
             with _translated():
+                # migrations on a connection of their own: a wrong DSN fails at once, not after the pool's timeout
+                signed = sign_in_params(login)
+                with psycopg.connect(dsn, options=options, connect_timeout=_CONNECT_TIMEOUT, **signed) as conn:
+                    _migrate(conn, schema)
                 pool.open(wait=True, timeout=_OPEN_TIMEOUT)
-        except BaseException:
-            pool.close()
-            raise
-        return cls(pool, schema)
+
+        store = cls(pool, schema, open_pool)
+        if not lazy:
+            try:
+                store._ready()
+            except BaseException:
+                pool.close()
+                raise
+        return store
 
     def close(self) -> None:
+        with self._lock:
+            self._closed = True
         self._pool.close()
 
     def __enter__(self) -> Self:
@@ -213,9 +255,21 @@ class PostgresContractStore:
 
     # --- plumbing --------------------------------------------------------------------
 
+    def _ready(self) -> None:
+        """Migrate and open the pool if not done yet (one caller at a time; a failure is retried next use)."""
+        if self._opener is None:
+            return
+        with self._lock:
+            if self._closed:
+                raise PostgresStoreError(f"the registry store on schema {self.schema!r} is closed")
+            if self._opener is not None:
+                self._opener()
+                self._opener = None
+
     @contextmanager
     def _cursor(self) -> Iterator[psycopg.Cursor[DictRow]]:
         """One transaction: committed when the block ends, rolled back when it raises."""
+        self._ready()
         with (
             _translated(),
             self._pool.connection() as conn,

@@ -9,9 +9,12 @@ any SQL is built. Every table has one shape:
 ``(tenant, run_id, kind, seq)``, created when missing. An export replaces the run's rows
 in one transaction, so a retried action leaves one copy; every query names its tenant.
 
-Errors: a lost or busy server (OperationalError) is a TransientError, anything else a
-RowExportError. A connection failure says nothing of the server, its user or the
-connection string (the outcome's detail ends up in result.json); the log has the cause.
+Each export opens one connection, signed in as adapters/postgres/signin.py says: the DSN
+as given, or (``login``) an Entra identity with a fresh access token as the password.
+
+Errors: a lost or busy server (OperationalError) or no access token is a TransientError,
+anything else a RowExportError. A connection failure says nothing of the server, its user
+or the connection string (the outcome's detail ends up in result.json); the log has the cause.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from adapters.postgres.signin import EntraLogin, TokenUnavailable, sign_in_params
 from dq_core.errors import ConfigError, TerminalError, TransientError
 from dq_core.ports import ExportRow
 
@@ -51,8 +55,9 @@ def identifier(name: str, what: str) -> str:
 
 
 class PostgresRowExporter:
-    def __init__(self, dsn: str, *, schema: str = "dq_export") -> None:
+    def __init__(self, dsn: str, *, schema: str = "dq_export", login: EntraLogin | None = None) -> None:
         self._dsn = dsn
+        self._login = login
         self._prefix = identifier(schema, "export schema")
 
     def schema_of(self, tenant: str) -> str:
@@ -82,7 +87,11 @@ class PostgresRowExporter:
         delete = sql.SQL("DELETE FROM {} WHERE tenant = %s AND run_id = %s").format(name)
         insert = sql.SQL("INSERT INTO {} (tenant, run_id, kind, seq, payload) VALUES (%s, %s, %s, %s, %s)").format(name)
         try:
-            db = psycopg.connect(self._dsn, connect_timeout=_CONNECT_TIMEOUT)
+            signed = sign_in_params(self._login)
+        except TokenUnavailable as exc:  # the log has the cause
+            raise TransientError(f"export to {schema}.{table}: no access token for PostgreSQL") from exc
+        try:
+            db = psycopg.connect(self._dsn, connect_timeout=_CONNECT_TIMEOUT, **signed)
         except psycopg.Error as exc:
             log.warning("export database connection failed: %s", type(exc).__name__)
             if isinstance(exc, psycopg.OperationalError):

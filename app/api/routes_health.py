@@ -1,6 +1,9 @@
 """``/api/health`` (liveness) and ``/api/health/ready`` (the stores answer). No auth: probes
 call them; they say whether auth is on and never reveal a tenant's data, nor why a store
-failed (its host, port or user name): that goes to the logs."""
+failed (its host, port, user name or sign-in token): that goes to the logs.
+
+Liveness touches no store: a registry that cannot be reached or signed in to (Entra, no
+token) makes readiness a 503, never the liveness probe (the registry opens on first use)."""
 
 from __future__ import annotations
 

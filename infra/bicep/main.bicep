@@ -207,6 +207,7 @@ module functionApp 'modules/functionapp.bicep' = {
     taskHubName: taskHubName
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
+    identityName: identity.outputs.name
     storageAccountName: storage.outputs.name
     blobEndpoint: storage.outputs.blobEndpoint
     queueEndpoint: storage.outputs.queueEndpoint
@@ -255,7 +256,7 @@ output FUNCTION_APP_HOSTNAME string = functionApp.outputs.defaultHostName
 @description('Event Grid system topic: systemTopicName of modules/eventgrid-subscription.bicep.')
 output EVENT_GRID_SYSTEM_TOPIC_NAME string = eventGrid.outputs.name
 
-@description('Managed identity name: the PostgreSQL user in the DSN.')
+@description('Managed identity name: the PostgreSQL user the app signs in as (DQ_PG_USER) and the user in the DSN.')
 output IDENTITY_NAME string = identity.outputs.name
 
 @description('Managed identity client id.')

@@ -226,6 +226,7 @@ SETTING_SOURCES = {
     "DQ_KEY_VAULT_URL": ("keyVaultUri", "keyVault.outputs.uri"),
     "DQ_ENVIRONMENT": ("environmentName", "environmentName"),
     "DQ_PG_SCHEMA": ("pgSchema", "pgSchema"),
+    "DQ_PG_USER": ("identityName", "identity.outputs.name"),
     "TASKHUB_NAME": ("taskHubName", "taskHubName"),
 }
 
@@ -268,6 +269,23 @@ def test_pg_dsn_is_only_a_key_vault_reference() -> None:
     site = only_resource(module_file("functionapp"), "Microsoft.Web/sites")
     assert site["properties"]["keyVaultReferenceIdentity"] == "identityId"
     assert ref(section(module_file("keyvault"), "outputs")["uri"]["value"]) == "vault.properties.vaultUri"
+
+
+def test_the_app_signs_in_to_postgres_as_its_identity_with_entra_tokens() -> None:
+    # The server accepts Entra tokens only: the app must not connect with the DSN as given
+    # (adapters/postgres/signin.py, tests/integration/test_postgres_entra.py).
+    settings = app_settings()
+    assert settings["DQ_PG_AUTH"] == "entra"
+    assert AppSettings(pg_auth=settings["DQ_PG_AUTH"]).pg_auth == "entra"  # a value the app accepts
+    assert AppSettings.model_fields["pg_auth"].default == "password"  # local runs keep the DSN as given
+    # the user is the identity the server made its Entra administrator, and the one whose token the app gets
+    assert ref(module_params("functionApp")["identityName"]) == "identity.outputs.name"
+    assert ref(module_params("postgres")["adminPrincipalName"]) == "identity.outputs.name"
+    assert ref(module_params("postgres")["adminPrincipalId"]) == "identity.outputs.principalId"
+    assert ref(settings["AZURE_CLIENT_ID"]) == "identityClientId"
+    assert ref(module_params("functionApp")["identityClientId"]) == "identity.outputs.clientId"
+    server = only_resource(module_file("postgres"), "Microsoft.DBforPostgreSQL/flexibleServers")
+    assert server["properties"]["authConfig"]["passwordAuth"] == "Disabled"
 
 
 def test_application_insights_uses_entra_authentication() -> None:

@@ -32,6 +32,9 @@ param identityId string
 @description('Client id of that identity (AZURE_CLIENT_ID, AzureWebJobsStorage__clientId).')
 param identityClientId string
 
+@description('Name of that identity: its PostgreSQL role, the user the app signs in as (DQ_PG_USER).')
+param identityName string
+
 @description('Storage account name: DQ_STORAGE_ACCOUNT.')
 param storageAccountName string
 
@@ -172,6 +175,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     DQ_STORAGE_ACCOUNT: storageAccountName
     DQ_KEY_VAULT_URL: keyVaultUri
     DQ_PG_SCHEMA: pgSchema
+    // Entra-only server: each new connection signs in as the identity with a fresh access token
+    DQ_PG_AUTH: 'entra'
+    DQ_PG_USER: identityName
     DQ_PG_DSN: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${pgDsnSecretName}/)'
     DQ_CURSOR_KEY: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${cursorKeySecretName}/)'
     DQ_AUTH_MODE: 'entra'
