@@ -12,11 +12,16 @@ matches ``{path}``, ``run_job`` under ``{tenant}:{job}:{etag}``. A repeated even
 Grid delivers at least once) finds the instance and starts nothing. Blobs the app writes
 itself (``runs/``, ``uploads/``, ``profiles/``, ``bundles/``) and other containers are
 ignored, with a log line. A failure to reach the registry or to start raises, so Event
-Grid delivers the event again; the runs already started are not started twice.
+Grid delivers the event again; the runs already started are not started twice (and an event
+whose deliveries run out goes to the subscription's dead-letter container, docs/deploy.md).
+
+Reading the registry is blocking I/O: it runs in a worker thread (``asyncio.to_thread``), never
+on the worker's event loop, which the Durable client's calls and other invocations share.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from dataclasses import dataclass
@@ -28,7 +33,7 @@ import azure.functions as func
 from app.runtime import run_ports
 from app.settings import get_settings
 from app.starting import Starter, StartOutcome, StartsFailed, etag_key, instance_id, job_registry, start_run
-from dq_core.jobs.matching import is_app_written, jobs_for_blob, published_jobs
+from dq_core.jobs.matching import BlobMatch, is_app_written, jobs_for_blob, published_jobs
 from dq_core.lineage.models import IngestionMode
 from dq_core.runs.payloads import InputRef, RunRequest
 
@@ -76,6 +81,13 @@ def tenant_and_path(subject: str) -> tuple[str, str] | None:
     return tenant, match.group("path")
 
 
+def bound_jobs(tenant: str, path: str) -> tuple[str, list[BlobMatch]]:
+    """The deployment's environment and the published jobs bound to ``path``: blocking (settings,
+    the ports built on first use, the registry), so the trigger calls it in a worker thread."""
+    environment = get_settings().environment.value
+    return environment, jobs_for_blob(published_jobs(job_registry(run_ports().contracts), tenant, environment), path)
+
+
 async def handle_blob_created(client: Starter, event: BlobCreated) -> list[StartOutcome]:
     if event.event_type != BLOB_CREATED:
         log.info("event %s: ignored, a %s event is not a blob creation", event.event_id, event.event_type)
@@ -91,8 +103,7 @@ async def handle_blob_created(client: Starter, event: BlobCreated) -> list[Start
     if event.etag is None:
         log.warning("event %s: ignored, %s/%s has no eTag", event.event_id, tenant, path)
         return []
-    environment = get_settings().environment.value
-    matches = jobs_for_blob(published_jobs(job_registry(run_ports().contracts), tenant, environment), path)
+    environment, matches = await asyncio.to_thread(bound_jobs, tenant, path)
     if not matches:
         log.info("event %s: no published job of %s/%s is bound to %s", event.event_id, tenant, environment, path)
         return []

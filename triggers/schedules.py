@@ -11,10 +11,17 @@ are checked too, so a late tick does not lose a schedule.
 
 One tenant's broken registry or schedule never stops another's: problems are logged,
 and a start that failed makes the invocation fail after every other start was tried.
+
+The registry is not read at every tick: :class:`triggers.schedule_cache.ScheduleCache` keeps
+each tenant's next due minute, reads a tenant's job definitions only in a minute one of its
+schedules is due, and everything every ten minutes (a new schedule is seen within that time).
+The registry reads are blocking I/O: they run in a worker thread (``asyncio.to_thread``), never
+on the worker's event loop, which the Durable client's calls and other invocations share.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from datetime import UTC, datetime
@@ -26,16 +33,17 @@ import azure.functions as func
 from app.runtime import run_ports
 from app.settings import get_settings
 from app.starting import Starter, StartOutcome, StartsFailed, instance_id, job_registry, slot_key, start_run
-from dq_core.errors import DQError
-from dq_core.jobs.matching import due_jobs, published_jobs, slots_to_check
 from dq_core.lineage.models import IngestionMode
 from dq_core.runs.payloads import InputRef, RunRequest
+from triggers.schedule_cache import ScheduleCache, TenantDue
 
 bp = df.Blueprint()
 log = logging.getLogger("dq.triggers.schedules")
 
 SCHEDULE: Final = "0 * * * * *"  # NCRONTAB, six fields: second 0 of every minute
 _FRACTION: Final = re.compile(r"(\.\d{6})\d+")
+CACHE: Final = ScheduleCache()
+"""This worker's memory of when each tenant is next due (see triggers/schedule_cache.py)."""
 
 
 def now() -> datetime:
@@ -56,23 +64,27 @@ def previous_tick(timer: func.TimerRequest) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+def due_now(moment: datetime, last: datetime | None = None) -> tuple[str, list[TenantDue]]:
+    """The deployment's environment and what is due, tenant by tenant: blocking (settings, the
+    ports built on first use, the registry), so the timer calls it in a worker thread."""
+    environment = get_settings().environment.value
+    return environment, CACHE.due(job_registry(run_ports().contracts), environment, moment, last)
+
+
 async def handle_tick(client: Starter, moment: datetime, last: datetime | None = None) -> list[StartOutcome]:
     """Start what is due in the minute of ``moment`` (and in the missed minutes after ``last``)."""
-    slots = slots_to_check(moment, last)
-    environment = get_settings().environment.value
-    registry = job_registry(run_ports().contracts)
+    environment, answers = await asyncio.to_thread(due_now, moment, last)
     outcomes: list[StartOutcome] = []
     failures: list[str] = []
-    for tenant in registry.tenants(environment):
-        try:
-            found = due_jobs(published_jobs(registry, tenant, environment), slots)
-        except DQError as exc:
-            log.error("tenant %s: schedules not read: %s", tenant, exc.one_line())
-            failures.append(f"{tenant}: {exc.one_line()}")
+    for answer in answers:
+        tenant = answer.tenant
+        if answer.error is not None:
+            log.error("tenant %s: schedules not read: %s", tenant, answer.error)
+            failures.append(f"{tenant}: {answer.error}")
             continue
-        for problem in found.problems:
+        for problem in answer.found.problems:
             log.error("tenant %s: %s", tenant, problem)
-        for match in found.due:
+        for match in answer.found.due:
             request = RunRequest(
                 tenant=tenant,
                 environment=environment,
