@@ -19,7 +19,7 @@ param postgresBackupRetentionDays = 7
 param postgresGeoRedundantBackup = false
 param postgresHighAvailability = false
 
-param functionMaximumInstanceCount = 20
+param functionMaximumInstanceCount = 40  // the lowest maximum Flex Consumption accepts
 param functionInstanceMemoryMB = 2048
 
 // The API's Entra ID app registration (docs/security.md): its client id, from the shell.

@@ -91,8 +91,11 @@ param apiClientId string
 @description('DQ tenant by Entra group object id, applied to the groups claim: DQ_AUTH_GROUP_TENANTS.')
 param authGroupTenants object = {}
 
-@description('Most Function App instances.')
-@minValue(1)
+// Flex Consumption accepts a maximum instance count from 40 to 1000 (the plan's documented
+// range; the newest docs also allow less, older ones refuse it: 40 is accepted by both). It
+// applies to each scale group: HTTP, blob (Event Grid) and Durable functions scale apart.
+@description('Most Function App instances per scale group (40 to 1000, the Flex Consumption range).')
+@minValue(40)
 @maxValue(1000)
 param functionMaximumInstanceCount int = 40
 
@@ -115,6 +118,7 @@ var allTags = union(tags, {
 var identityName = 'id-${prefix}-${environmentName}'
 var storageAccountName = take('st${compactPrefix}${environmentName}${token}', 24)
 var deploymentContainerName = 'app-package'
+var deadLetterContainerName = 'eventgrid-deadletter'
 var logAnalyticsName = 'log-${prefix}-${environmentName}-${token}'
 var appInsightsName = 'appi-${prefix}-${environmentName}-${token}'
 var keyVaultName = take('kv${compactPrefix}${environmentName}${token}', 24)
@@ -141,6 +145,7 @@ module storage 'modules/storage.bicep' = {
     tags: allTags
     skuName: storageSkuName
     deploymentContainerName: deploymentContainerName
+    deadLetterContainerName: deadLetterContainerName
     deleteRetentionDays: blobDeleteRetentionDays
   }
 }
@@ -191,6 +196,8 @@ module rbac 'modules/rbac.bicep' = {
     storageAccountName: storage.outputs.name
     keyVaultName: keyVault.outputs.name
     appInsightsName: monitoring.outputs.appInsightsName
+    eventGridPrincipalId: eventGrid.outputs.principalId
+    deadLetterContainerName: storage.outputs.deadLetterContainerName
   }
 }
 
@@ -255,6 +262,9 @@ output FUNCTION_APP_HOSTNAME string = functionApp.outputs.defaultHostName
 
 @description('Event Grid system topic: systemTopicName of modules/eventgrid-subscription.bicep.')
 output EVENT_GRID_SYSTEM_TOPIC_NAME string = eventGrid.outputs.name
+
+@description('Container of Event Grid\'s undeliverable events (deadLetterContainerName of modules/eventgrid-subscription.bicep).')
+output DEAD_LETTER_CONTAINER_NAME string = storage.outputs.deadLetterContainerName
 
 @description('Managed identity name: the PostgreSQL user the app signs in as (DQ_PG_USER) and the user in the DSN.')
 output IDENTITY_NAME string = identity.outputs.name

@@ -63,7 +63,10 @@ ROLES = {
     "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Microsoft.Storage/storageAccounts",  # Storage Table Data Contributor
     "4633458b-17de-408a-b874-0445c86b69e6": "Microsoft.KeyVault/vaults",  # Key Vault Secrets User
     "3913510d-42f4-4e42-8a64-420c390055eb": "Microsoft.Insights/components",  # Monitoring Metrics Publisher
+    # Storage Blob Data Contributor, for the Event Grid system topic's identity: its dead letters
+    "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Microsoft.Storage/storageAccounts/blobServices/containers",
 }
+DEAD_LETTER_ROLE = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -356,11 +359,14 @@ def role_assignments() -> list[dict[str, Any]]:
 
 def test_every_data_plane_role_is_assigned_to_the_identity() -> None:
     assignments = role_assignments()
-    assert sorted(a["role"] for a in assignments) == sorted(ROLES), "exactly the five roles, each once"
+    assert sorted(a["role"] for a in assignments) == sorted(ROLES), "exactly these roles, each once"
     for assignment in assignments:
-        assert assignment["principalId"] == "identityPrincipalId"
+        # every role is the app's identity's, but the dead-letter container's: Event Grid's own identity
+        principal = "eventGridPrincipalId" if assignment["role"] == DEAD_LETTER_ROLE else "identityPrincipalId"
+        assert assignment["principalId"] == principal
         assert assignment["principalType"] == "ServicePrincipal"
     assert ref(module_params("rbac")["identityPrincipalId"]) == "identity.outputs.principalId"
+    assert ref(module_params("rbac")["eventGridPrincipalId"]) == "eventGrid.outputs.principalId"
 
 
 def test_each_role_is_scoped_to_its_resource_not_the_resource_group() -> None:
@@ -381,9 +387,12 @@ def test_role_scopes_are_the_deployed_resources() -> None:
     names = {r["type"]: unwrap(r["config"])["name"] for r in resources(path).values() if r["existing"]}
     assert names == {
         "Microsoft.Storage/storageAccounts": "storageAccountName",
+        "Microsoft.Storage/storageAccounts/blobServices": "default",
+        "Microsoft.Storage/storageAccounts/blobServices/containers": "deadLetterContainerName",
         "Microsoft.KeyVault/vaults": "keyVaultName",
         "Microsoft.Insights/components": "appInsightsName",
     }
+    assert ref(params["deadLetterContainerName"]) == "storage.outputs.deadLetterContainerName"
 
 
 def test_no_other_module_assigns_roles() -> None:
@@ -458,9 +467,12 @@ def test_storage_refuses_shared_keys() -> None:
     assert properties["allowBlobPublicAccess"] is False
     assert properties["minimumTlsVersion"] == "TLS1_2"
     assert properties["supportsHttpsTrafficOnly"] is True
-    container = only_resource(module_file("storage"), "Microsoft.Storage/storageAccounts/blobServices/containers")
-    assert container["name"] == "deploymentContainerName"
-    assert container["properties"]["publicAccess"] == "None"
+    containers = resources(module_file("storage"), "Microsoft.Storage/storageAccounts/blobServices/containers")
+    assert {unwrap(c["config"])["name"] for c in containers.values()} == {
+        "deploymentContainerName",
+        "deadLetterContainerName",
+    }
+    assert all(unwrap(c["config"])["properties"]["publicAccess"] == "None" for c in containers.values())
 
 
 def test_postgres_accepts_entra_authentication_only() -> None:
@@ -643,6 +655,55 @@ def test_blob_subscription_covers_the_tenant_containers() -> None:
     assert not deployment_container.startswith(prefix), "deployment packages would trigger the app"
 
 
+def test_undeliverable_blob_events_go_to_a_dead_letter_container_written_by_the_topics_identity() -> None:
+    """Without a dead-letter destination, an event whose retries ran out is dropped: an upload lost."""
+    path = module_file("eventgrid-subscription")
+    properties = only_resource(path, "Microsoft.EventGrid/systemTopics/eventSubscriptions")["properties"]
+    assert "deadLetterDestination" not in properties  # a storage key would be needed: identity only
+    dead_letter = properties["deadLetterWithResourceIdentity"]
+    assert dead_letter["identity"] == {"type": "SystemAssigned"}
+    destination = dead_letter["deadLetterDestination"]
+    assert destination["endpointType"] == "StorageBlob"
+    assert ref(destination["properties"]["resourceId"]) == "systemTopic.properties.source"  # the storage account
+    assert destination["properties"]["blobContainerName"] == "deadLetterContainerName"
+    # the container the subscription names by default is the one main.bicep creates
+    default = section(path, "parameters")["deadLetterContainerName"]["default"]
+    assert default == section(MAIN, "variables")["deadLetterContainerName"]["value"]
+    assert ref(module_params("storage")["deadLetterContainerName"]) == "deadLetterContainerName"
+    assert ref(section(MAIN, "outputs")["DEAD_LETTER_CONTAINER_NAME"]["value"]) == "storage.outputs.deadLetterContainerName"
+    prefix = inspect.signature(AzureBlobStore.__init__).parameters["container_prefix"].default
+    assert not default.startswith(prefix), "dead letters would land in a tenant's container and trigger runs"
+    # the topic has that identity, and it may write to that container and nowhere else
+    topic = only_resource(module_file("eventgrid"), "Microsoft.EventGrid/systemTopics")
+    assert topic["identity"] == {"type": "SystemAssigned"}
+    principal = section(module_file("eventgrid"), "outputs")["principalId"]["value"]
+    assert ref(principal) == "systemTopic.identity.principalId"
+    (writer,) = [a for a in role_assignments() if a["principalId"] == "eventGridPrincipalId"]
+    assert writer["role"] == DEAD_LETTER_ROLE and writer["scope"] == "deadLetterContainer"
+    retry = properties["retryPolicy"]
+    assert retry == {"maxDeliveryAttempts": "maxDeliveryAttempts", "eventTimeToLiveInMinutes": "eventTimeToLiveInMinutes"}
+
+
+# --- limits ------------------------------------------------------------------------------------
+
+# Flex Consumption: "the lowest maximum instance count value is 40, and the highest supported maximum
+# instance count value is 1000" (learn.microsoft.com, functions-scale and event-driven-scaling; the
+# newest revision lowers the floor to 1, which the older one refuses: 40 suits both).
+FLEX_MAX_INSTANCES = range(40, 1001)
+
+
+def test_maximum_instance_count_is_in_the_flex_consumption_range() -> None:
+    for path, name in ((MAIN, "functionMaximumInstanceCount"), (module_file("functionapp"), "maximumInstanceCount")):
+        param = section(path, "parameters")[name]
+        assert decorator(param, "min_value") == FLEX_MAX_INSTANCES.start, f"{path.name}: {name}"
+        assert decorator(param, "max_value") == FLEX_MAX_INSTANCES.stop - 1, f"{path.name}: {name}"
+        assert param["default"] in FLEX_MAX_INSTANCES
+    for path in PARAM_FILES:
+        value = literal(read_param_file(path)[1]["functionMaximumInstanceCount"])
+        assert value in FLEX_MAX_INSTANCES, f"{path.name}: functionMaximumInstanceCount = {value}"
+    assert ref(module_params("functionApp")["maximumInstanceCount"]) == "functionMaximumInstanceCount"
+
+
 # --- workbook ----------------------------------------------------------------------------------
 
 
@@ -690,3 +751,26 @@ def test_workbook_is_bound_to_application_insights() -> None:
     assert ref(module_params("workbook")["appInsightsId"]) == "monitoring.outputs.appInsightsId"
     outputs = section(module_file("monitoring"), "outputs")
     assert ref(outputs["appInsightsId"]["value"]) == "appInsights.id"
+
+
+COUNTING = re.compile(r"\b(count|countif|dcount|dcountif)\s*\(")
+
+
+def kusto_blocks() -> list[str]:
+    """Every query of the workbook, and every Kusto block of docs/monitoring.md."""
+    queries = [i["content"]["query"] for i in workbook_content()["items"] if i["type"] == 3]
+    docs = (ROOT / "docs" / "monitoring.md").read_text(encoding="utf-8")
+    return queries + re.findall(r"```kusto\n(.*?)```", docs, flags=re.DOTALL)
+
+
+def test_sampled_telemetry_is_counted_with_item_count() -> None:
+    """Adaptive sampling is on by default in the Functions host: a stored row stands for itemCount
+    items, so count() or dcount() under-counts. Metrics are pre-aggregated (valueSum)."""
+    blocks = kusto_blocks()
+    assert len(blocks) >= 10
+    for query in blocks:
+        assert not COUNTING.search(query), f"counts rows instead of summing itemCount:\n{query}"
+        if "summarize" in query and not query.lstrip().startswith("customMetrics"):
+            assert "itemCount" in query, f"a summary without itemCount:\n{query}"
+    runs = next(q for q in blocks if "'dq.run'" in q and "runs = sum(itemCount)" in q)
+    assert "arg_max(" in runs and "by tenant, run_id" in runs  # a run reported twice counts once

@@ -58,3 +58,15 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "scripts/test.sh" in ci
     assert "scripts/test.sh" in readme
     assert "scripts/demo.sh" in readme
+
+
+def test_host_json_sets_sampling_explicitly_and_never_samples_requests_or_exceptions() -> None:
+    """The host's adaptive sampling is on by default; it is set here on purpose: function invocations
+    (requests) and exceptions are kept whole, the host's own traces and dependencies are sampled. The
+    run's telemetry (dq.* spans, metrics, dq log records) is exported by the worker itself, unsampled."""
+    host = json.loads((ROOT / "host.json").read_text(encoding="utf-8"))
+    sampling = host["logging"]["applicationInsights"]["samplingSettings"]
+    assert sampling["isEnabled"] is True and sampling["maxTelemetryItemsPerSecond"] > 0
+    excluded = set(sampling["excludedTypes"].split(";"))
+    assert {"Request", "Exception"} <= excluded
+    assert excluded <= {"Dependency", "Event", "Exception", "PageView", "Request", "Trace"}  # the types it knows

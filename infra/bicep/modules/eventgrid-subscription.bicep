@@ -12,7 +12,8 @@
 // deployment time, from the app itself (listKeys on host/default), so the key is never a
 // parameter, never typed on a command line and never stored in a parameter file. The key
 // exists only once the host has started with an Event Grid trigger registered: deploying
-// earlier fails on the lookup.
+// earlier fails on the lookup. Events it cannot deliver go to the dead-letter container that
+// main.bicep created, written with the system topic's own identity.
 
 @description('Name of the Event Grid system topic on the storage account (main.bicep output EVENT_GRID_SYSTEM_TOPIC_NAME).')
 param systemTopicName string
@@ -37,12 +38,15 @@ param excludedSubjectParts array = [
   '/blobs/bundles/'
 ]
 
-@description('Delivery attempts before an event is dropped.')
+@description('Container of the storage account (the topic\'s source) where undeliverable events are kept: main.bicep\'s dead-letter container (output DEAD_LETTER_CONTAINER_NAME).')
+param deadLetterContainerName string = 'eventgrid-deadletter'
+
+@description('Delivery attempts before an event goes to the dead-letter container.')
 @minValue(1)
 @maxValue(30)
 param maxDeliveryAttempts int = 30
 
-@description('Minutes an undelivered event is retried.')
+@description('Minutes an undelivered event is retried before it goes to the dead-letter container.')
 @minValue(1)
 @maxValue(1440)
 param eventTimeToLiveInMinutes int = 1440
@@ -87,6 +91,22 @@ resource blobCreated 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-0
     retryPolicy: {
       maxDeliveryAttempts: maxDeliveryAttempts
       eventTimeToLiveInMinutes: eventTimeToLiveInMinutes
+    }
+    // An event whose attempts or time to live ran out (the app was down, the registry unreachable
+    // for a day) is kept, not dropped: written by the topic's own identity (Storage Blob Data
+    // Contributor on this container only, rbac.bicep) to the storage account the topic watches.
+    // docs/deploy.md: how to replay it.
+    deadLetterWithResourceIdentity: {
+      identity: {
+        type: 'SystemAssigned'
+      }
+      deadLetterDestination: {
+        endpointType: 'StorageBlob'
+        properties: {
+          resourceId: systemTopic.properties.source
+          blobContainerName: deadLetterContainerName
+        }
+      }
     }
   }
 }

@@ -16,10 +16,15 @@ param tags object = {}
 @description('Resource id of the storage account whose events the topic publishes.')
 param storageAccountId string
 
+// The topic's own identity writes undeliverable events to the dead-letter container (the one
+// role it holds, rbac.bicep): Event Grid never needs a storage key or the app's identity.
 resource systemTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
   name: name
   location: location
   tags: tags
+  identity: {
+    type: 'SystemAssigned'
+  }
   properties: {
     source: storageAccountId
     topicType: 'Microsoft.Storage.StorageAccounts'
@@ -31,3 +36,6 @@ output id string = systemTopic.id
 
 @description('System topic name (systemTopicName of eventgrid-subscription.bicep).')
 output name string = systemTopic.name
+
+@description('Principal id of the topic\'s system-assigned identity (it writes the dead letters).')
+output principalId string = systemTopic.identity.principalId

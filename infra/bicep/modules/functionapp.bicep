@@ -78,8 +78,8 @@ param authTenantClaim string = 'dq_tenants'
 @description('DQ tenant by Entra group object id, applied to the groups claim: DQ_AUTH_GROUP_TENANTS.')
 param authGroupTenants object = {}
 
-@description('Most instances the app scales out to.')
-@minValue(1)
+@description('Most instances the app scales out to, per scale group (Flex Consumption accepts 40 to 1000).')
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 100
 

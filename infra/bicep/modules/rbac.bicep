@@ -9,6 +9,9 @@
 //   Monitoring Metrics Publisher     3913510d-42f4-4e42-8a64-420c390055eb  (Entra-authenticated telemetry)
 // PostgreSQL access is not an Azure role: the identity is the server's Entra administrator
 // (postgres.bicep).
+// One role is not the app's: the Event Grid system topic's own identity may write blobs to the
+// dead-letter container, and nowhere else:
+//   Storage Blob Data Contributor    ba92f5b4-2d11-453d-a403-e96b0029c9fe  (undeliverable events)
 
 @description('Object (principal) id of the user-assigned managed identity of the app.')
 param identityPrincipalId string
@@ -22,8 +25,24 @@ param keyVaultName string
 @description('Application Insights component the app sends telemetry to.')
 param appInsightsName string
 
+@description('Principal id of the Event Grid system topic\'s identity (eventgrid.bicep).')
+param eventGridPrincipalId string
+
+@description('Container of the storage account where Event Grid writes dead letters.')
+param deadLetterContainerName string
+
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' existing = {
+  parent: storage
+  name: 'default'
+}
+
+resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
+  parent: blobService
+  name: deadLetterContainerName
 }
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
@@ -80,6 +99,16 @@ resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '3913510d-42f4-4e42-8a64-420c390055eb')
     principalId: identityPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource deadLetterWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(deadLetterContainer.id, eventGridPrincipalId, 'ba92f5b4-2d11-453d-a403-e96b0029c9fe')
+  scope: deadLetterContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'ba92f5b4-2d11-453d-a403-e96b0029c9fe')
+    principalId: eventGridPrincipalId
     principalType: 'ServicePrincipal'
   }
 }

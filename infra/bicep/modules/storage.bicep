@@ -1,6 +1,6 @@
 // Storage account for the Functions host (AzureWebJobsStorage, Durable task hub queues and
 // tables), the Flex Consumption deployment package, tenant blobs (one container per tenant,
-// created by the app) and lineage tables. Shared keys are disabled: Entra ID only.
+// created by the app), lineage tables and Event Grid's dead letters. Shared keys are disabled: Entra ID only.
 
 @description('Storage account name (3-24 lower-case letters and digits).')
 @minLength(3)
@@ -24,6 +24,9 @@ param skuName string = 'Standard_LRS'
 
 @description('Container that holds the Flex Consumption deployment package.')
 param deploymentContainerName string
+
+@description('Container where Event Grid puts the blob-created events it could not deliver (dead letters).')
+param deadLetterContainerName string
 
 @description('Days a deleted blob or container can be restored.')
 @minValue(1)
@@ -77,6 +80,16 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   }
 }
 
+// Event Grid writes here (with its system topic's identity, rbac.bicep) every blob-created event
+// it could not deliver to the app after its retries: docs/deploy.md says how to replay them.
+resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: deadLetterContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
 @description('Resource id (scope of the storage role assignments, source of the Event Grid system topic).')
 output id string = account.id
 
@@ -94,3 +107,6 @@ output tableEndpoint string = account.properties.primaryEndpoints.table
 
 @description('Name of the deployment package container.')
 output deploymentContainerName string = deploymentContainer.name
+
+@description('Name of the Event Grid dead-letter container.')
+output deadLetterContainerName string = deadLetterContainer.name
