@@ -73,6 +73,12 @@ class InteropError(ConfigError):
     code = "interop_failed"
 
 
+class OptionError(ConfigError):
+    """A command-line option (or a run override) is out of its range or malformed."""
+
+    code = "invalid_option"
+
+
 class InputError(TerminalError):
     """A data file cannot be read as the format it claims (or as any supported format)."""
 

@@ -273,12 +273,12 @@ def _validation_summary(result: RunResult) -> str:
 
 
 def cmd_cleanse(args: argparse.Namespace) -> int:
-    from dq_core.ingest.guarded import IngestOptions  # noqa: PLC0415
+    from dq_core.cli.run_command import ingest_options  # noqa: PLC0415
     from dq_core.runs.cleanse import cleanse_file  # noqa: PLC0415
 
+    options = ingest_options(args)
     workspace, scope = _workspace(args)
     bundle = service.contract_bundle(workspace, scope, args.contract, version=args.version, dataset=args.dataset)
-    options = IngestOptions(format=args.format, encoding=args.encoding, delimiter=args.delimiter)
     salt = _read_salt(args.salt_file) if args.salt_file else _secret_salt(bundle, args.home)
     args.out.mkdir(parents=True, exist_ok=True)
     run = cleanse_file(args.input, bundle, args.out, options=options, salt=salt)

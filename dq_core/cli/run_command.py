@@ -16,12 +16,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from dq_core import service
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.cli.output import DEFAULT_HOME, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, _err, _out
 from dq_core.config.canonical import canonical_json
-from dq_core.errors import DQError, ObjectNotFound
+from dq_core.errors import DQError, ObjectNotFound, OptionError
 from dq_core.ingest.guarded import IngestOptions
+from dq_core.libraries.infra import MAX_CHUNK_ROWS, MIN_CHUNK_ROWS
 from dq_core.lineage.models import IngestionMode
 from dq_core.ports import SecretStore
 from dq_core.runs.payloads import InputRef, RunOverrides, RunRequest, RunSummary
@@ -102,9 +105,37 @@ def _copy_outputs(blobs: Any, tenant: str, run_id: str, out: Path) -> list[str]:
     return written
 
 
+_OPTION_OF = {"chunk_rows": "--chunk-rows", "format": "--format", "encoding": "--encoding", "delimiter": "--delimiter"}
+
+
+def _option_error(exc: ValidationError) -> OptionError:
+    """The first problem of an override model, as one line that names the option."""
+    error = exc.errors()[0]
+    field = str(error["loc"][-1]) if error["loc"] else ""
+    option = _OPTION_OF.get(field, "--delimiter" if field in ("", "ingest") else field)  # the model's own check
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return OptionError(f"{option}: {message[:1].lower()}{message[1:]}")
+
+
+def ingest_options(args: argparse.Namespace) -> IngestOptions:
+    """``--format``, ``--encoding`` and ``--delimiter``, checked as a run request checks them."""
+    try:
+        return IngestOptions(format=args.format, encoding=args.encoding, delimiter=args.delimiter)
+    except ValidationError as exc:
+        raise _option_error(exc) from None
+
+
+def _overrides(args: argparse.Namespace) -> RunOverrides:
+    try:
+        return RunOverrides(chunk_rows=args.chunk_rows, now=args.now, ingest=ingest_options(args))
+    except ValidationError as exc:
+        raise _option_error(exc) from None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     logging.getLogger("dq").addHandler(logging.NullHandler())  # the run's result says what went wrong
     importlib.import_module("app.logging_context").configure_cli_logging(debug=args.debug)  # JSON or --debug
+    overrides = _overrides(args)  # a bad option is refused before anything is resolved or stored
     bundle = _bundle(args)
     bootstrap = importlib.import_module("app.bootstrap")
     local_run = importlib.import_module("app.local_run")
@@ -128,11 +159,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         bundle_path=bundle_path,
         inputs=(InputRef(uri=args.input.resolve().as_uri()),),
         ingestion_mode=IngestionMode.LOCAL,
-        overrides=RunOverrides(
-            chunk_rows=args.chunk_rows,
-            now=args.now,
-            ingest=IngestOptions(format=args.format, encoding=args.encoding, delimiter=args.delimiter),
-        ),
+        overrides=overrides,
     )
     ports = wired.run_ports(secrets=secrets, allow_local_files=True)
     summary, outcome = local_run.run_locally(request, ports, workers=args.workers, on_status=_Progress())
@@ -181,7 +208,11 @@ def add_run_parser(commands: Any, scoped: Any, moment: Any) -> None:
     run.add_argument("--version", help="contract or job version (default: newest published)")
     run.add_argument("--dataset", help="dataset of the contract (default: the first)")
     run.add_argument("--out", type=Path, default=Path("out/run"), help="output folder (default: out/run)")
-    run.add_argument("--chunk-rows", type=_positive, help="rows per chunk (default: the infra profile's)")
+    run.add_argument(
+        "--chunk-rows",
+        type=_positive,
+        help=f"rows per chunk, {MIN_CHUNK_ROWS}..{MAX_CHUNK_ROWS} (default: the infra profile's)",
+    )
     run.add_argument("--workers", type=_positive, default=4, help="activities run at once (default: 4)")
     run.add_argument("--format", choices=("csv", "csv.gz", "parquet", "jsonl", "xlsx"), help="override detection")
     run.add_argument("--encoding", help="text encoding (default: detected)")

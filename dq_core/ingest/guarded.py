@@ -2,10 +2,17 @@
 
 Every refusal is an :class:`~dq_core.errors.IngestError` with a stable code and one
 line: ``empty_file``, ``header_only``, ``format_mismatch`` (not the declared format, or
-binary garbage), ``too_large``, ``too_many_columns``, ``line_too_long``,
-``ragged_rows``, ``decompression_ratio``, ``encoding_unknown``, ``encoding_mixed``,
-``missing_required_columns``, ``unexpected_columns``, ``duplicate_columns``. The raw
-file is opened read-only and never modified, moved or deleted.
+binary garbage), ``too_large``, ``too_many_columns``, ``too_many_rows`` (XLSX),
+``line_too_long``, ``ragged_rows``, ``decompression_ratio``, ``encoding_unknown``,
+``encoding_mixed``, ``missing_required_columns``, ``unexpected_columns``,
+``duplicate_columns``. The raw file is opened read-only and never modified, moved or
+deleted.
+
+The cheap guards run before the expensive reading, and every guard is linear in the
+size of the file: the column limit is checked on the header line before any record is
+parsed, an XLSX archive's declared sizes before any XML is parsed (then its sheet is
+streamed under a budget of rows and expanded bytes, see :mod:`dq_core.ingest.sheets`),
+a Parquet file's schema before its data.
 
 Text formats are read as text: every CSV column is a string here, and turning text
 into the contract's types happens after cleansing (``conform_types``), where each
@@ -18,32 +25,78 @@ import csv
 import io
 import re
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
+from typing import Literal, Self
 
 import polars as pl
+from pydantic import Field, field_validator, model_validator
 
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.contracts.models import UnexpectedColumns
 from dq_core.errors import IngestError
+from dq_core.ingest.sheets import BoundedWorkbook, SheetBudget, header_names
 from dq_core.libraries.infra import IngestLimits
 from dq_core.payloads import Payload
 from dq_core.validation.context import ROW
 
 SNIFF_BYTES = 64 * 1024
+SNIFF_DELIMITER_CHARS = 8 * 1024  # csv.Sniffer is quadratic in its sample: 64 KiB of ',"a' took 13 s, 8 KiB 0.2 s
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 DELIMITERS = ",;\t|"
 _MAGIC = {b"PAR1": "parquet", b"PK\x03\x04": "xlsx", b"\x1f\x8b": "gzip"}
+_XLSX_BATCH_ROWS = 50_000  # rows turned into a polars frame at a time: Python objects never pile up
+
+Format = Literal["csv", "csv.gz", "parquet", "jsonl", "xlsx"]
+
+
+def _one_character(value: str, what: str) -> str:
+    if len(value) != 1 or not value.isascii() or value in "\r\n\x00":
+        msg = f"the {what} must be one ASCII character other than a line break or NUL, not {value[:10]!r}"
+        raise ValueError(msg)
+    return value
 
 
 class IngestOptions(Payload):
-    """Explicit overrides of what ingest would detect."""
+    """Explicit overrides of what ingest would detect; checked when a run is requested."""
 
-    format: str | None = None  # csv | csv.gz | parquet | jsonl | xlsx
-    encoding: str | None = None
+    format: Format | None = None
+    encoding: str | None = Field(default=None, min_length=1, max_length=64)
     delimiter: str | None = None
     quote: str = '"'
+
+    @field_validator("encoding")
+    @classmethod
+    def _text_encoding(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            b"a".decode(value)  # LookupError: unknown, or not a text encoding (rot13, hex, base64)
+        except UnicodeError:
+            pass  # a text encoding; this byte is just not valid in it
+        except LookupError:
+            msg = f"{value!r} is not a known text encoding (e.g. utf-8, cp1252, utf-16)"
+            raise ValueError(msg) from None
+        return value
+
+    @field_validator("delimiter")
+    @classmethod
+    def _delimiter(cls, value: str | None) -> str | None:
+        return value if value is None else _one_character(value, "delimiter")
+
+    @field_validator("quote")
+    @classmethod
+    def _quote(cls, value: str) -> str:
+        return _one_character(value, "quote character")
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Self:
+        if self.delimiter is not None and self.delimiter == self.quote:
+            msg = "the delimiter and the quote character must differ"
+            raise ValueError(msg)
+        return self
 
 
 class IngestReport(Payload):
@@ -95,7 +148,7 @@ def _format_of(path: Path, head: bytes, declared: str | None) -> str:
 
 def _gunzip(raw: bytes, limits: IngestLimits, name: str) -> bytes:
     """Every member of a (possibly multi-member) gzip stream; a truncated stream is refused."""
-    ceiling = min(int(len(raw) * limits.max_decompression_ratio), limits.max_file_bytes)
+    ceiling = expansion_ceiling(len(raw), limits)
     parts: list[bytes] = []
     size = 0
     rest = raw
@@ -156,12 +209,30 @@ def _decode(data: bytes, encoding: str | None, name: str) -> tuple[str, str]:
 def _delimiter(text: str, declared: str | None) -> str:
     if declared:
         return declared
-    sample = text[:SNIFF_BYTES]
+    sample = text[:SNIFF_DELIMITER_CHARS]
+    if len(text) > len(sample) and (end := sample.rfind("\n")) > 0:
+        sample = sample[:end]  # whole lines only, so the sniffer sees consistent records
     try:
         return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
     except csv.Error:
         first = sample.split("\n", 1)[0]
         return max(DELIMITERS, key=first.count) if any(d in first for d in DELIMITERS) else ","
+
+
+def _check_header_width(text: str, delimiter: str, quote: str, limits: IngestLimits, name: str) -> None:
+    """The column limit, before any record is parsed: the delimiters of the first line bound
+    its field count (quoted delimiters only make the bound larger), and only a header over the
+    limit by that count is parsed, once, to count exactly. Linear in the line's length."""
+    end = text.find("\n")
+    first = text if end < 0 else text[:end]
+    if first.count(delimiter) + 1 <= limits.max_columns:
+        return
+    try:
+        width = len(next(csv.reader(io.StringIO(text), delimiter=delimiter, quotechar=quote), []))
+    except csv.Error:
+        width = first.count(delimiter) + 1
+    if width > limits.max_columns:
+        raise IngestError("too_many_columns", f"{name}: {width} columns, over the limit of {limits.max_columns}")
 
 
 def _check_records(text: str, delimiter: str, quote: str, limits: IngestLimits, name: str) -> None:
@@ -174,11 +245,11 @@ def _check_records(text: str, delimiter: str, quote: str, limits: IngestLimits, 
     except csv.Error as exc:
         raise IngestError("format_mismatch", f"{name}: not CSV: {exc}") from None
     width = len(header)
-    repeated = sorted({column for column in header if header.count(column) > 1})
-    if repeated:
-        raise IngestError("duplicate_columns", f"{name}: the header repeats {', '.join(repeated)}")
     if width > limits.max_columns:
         raise IngestError("too_many_columns", f"{name}: {width} columns, over the limit of {limits.max_columns}")
+    repeated = sorted(column for column, count in Counter(header).items() if count > 1)
+    if repeated:
+        raise IngestError("duplicate_columns", f"{name}: the header repeats {', '.join(repeated[:10])}")
     longest = max((len(line) for line in text.splitlines()), default=0)
     if longest > limits.max_line_bytes:
         raise IngestError(
@@ -200,6 +271,7 @@ def _read_csv(data: bytes, options: IngestOptions, limits: IngestLimits, name: s
     if not text.strip():
         raise IngestError("empty_file", f"{name}: the file holds no text")
     delimiter = _delimiter(text, options.delimiter)
+    _check_header_width(text, delimiter, options.quote, limits, name)
     _check_records(text, delimiter, options.quote, limits, name)
     try:
         frame = pl.read_csv(
@@ -224,13 +296,16 @@ def _without_blank_rows(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     return kept, frame.height - kept.height
 
 
-def _read_binary(path: Path, fmt: str, name: str) -> pl.DataFrame:
+def _read_binary(path: Path, fmt: str, limits: IngestLimits, size: int) -> pl.DataFrame:
+    name = path.name
     try:
         if fmt == "parquet":
+            width = len(pl.read_parquet_schema(path))  # the footer only: a wide file is refused unread
+            _check_width(width, limits, name)
             return pl.read_parquet(path)
         if fmt == "jsonl":
             return pl.read_ndjson(path, infer_schema_length=None)
-        return _read_xlsx(path)
+        return _read_xlsx(path, limits, size)
     except IngestError:
         raise
     except Exception as exc:  # noqa: BLE001 - the readers raise many types for broken files
@@ -238,6 +313,25 @@ def _read_binary(path: Path, fmt: str, name: str) -> pl.DataFrame:
         raise IngestError(
             "format_mismatch", f"{name}: not readable as {fmt}: {lines[0] if lines else type(exc).__name__}"
         ) from None
+
+
+def _check_width(width: int, limits: IngestLimits, name: str) -> None:
+    if width > limits.max_columns:
+        raise IngestError("too_many_columns", f"{name}: {width} columns, over the limit of {limits.max_columns}")
+
+
+def expansion_ceiling(size: int, limits: IngestLimits) -> int:
+    """How many bytes a compressed file of ``size`` bytes may expand to."""
+    return min(int(size * limits.max_decompression_ratio), limits.max_file_bytes)
+
+
+def sheet_budget(size: int, limits: IngestLimits) -> SheetBudget:
+    return SheetBudget(
+        max_rows=limits.max_sheet_rows,
+        max_columns=limits.max_columns,
+        max_cell_bytes=expansion_ceiling(size, limits),
+        max_ratio=limits.max_decompression_ratio,
+    )
 
 
 def _cell_text(value: object) -> str | None:
@@ -252,31 +346,34 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
-def _read_xlsx(path: Path) -> pl.DataFrame:
+def _read_xlsx(path: Path, limits: IngestLimits, size: int) -> pl.DataFrame:
     """The first sheet as text. Formulas are read as their text (``=HYPERLINK(...)``), not
-    silently as empty cached values, so cleansing can reject them with a reason."""
-    from openpyxl import load_workbook  # noqa: PLC0415 - only for Excel input
-
-    workbook = load_workbook(path, read_only=True, data_only=False)
-    try:
-        rows = workbook.worksheets[0].iter_rows(values_only=True)
-        header = next(rows, None)
+    silently as empty cached values, so cleansing can reject them with a reason. The sheet is
+    streamed under the limits' budget, and its rows become polars frames batch by batch."""
+    name = path.name
+    with BoundedWorkbook(path, sheet_budget(size, limits), name, data_only=False) as workbook:
+        rows = workbook.rows()
+        header = next((values for _, values in rows if values), None)
         if header is None:
             return pl.DataFrame()
-        names = [str(h) if h is not None else f"column_{i + 1}" for i, h in enumerate(header)]
+        names = header_names(header)
         if len(set(names)) != len(names):
-            raise IngestError("duplicate_columns", f"{path.name}: the header repeats a column name")
-        data = [[_cell_text(v) for v in row] for row in rows if any(v is not None for v in row)]
-        for number, row in enumerate(data, start=2):
-            if len(row) > len(names) and any(v is not None for v in row[len(names) :]):
-                raise IngestError("ragged_rows", f"{path.name}: row {number} has values beyond the header")
-        return pl.DataFrame(
-            [row[: len(names)] + [None] * (len(names) - len(row)) for row in data],
-            schema=dict.fromkeys(names, pl.String),
-            orient="row",
-        )
-    finally:
-        workbook.close()
+            raise IngestError("duplicate_columns", f"{name}: the header repeats a column name")
+        width = len(names)
+        schema = dict.fromkeys(names, pl.String)
+        frames = [pl.DataFrame(schema=schema)]
+        batch: list[list[str | None]] = []
+        for number, values in rows:
+            if not values:
+                continue
+            if max(values) > width:
+                raise IngestError("ragged_rows", f"{name}: row {number} has values beyond the header")
+            batch.append([_cell_text(values.get(column)) for column in range(1, width + 1)])
+            if len(batch) >= _XLSX_BATCH_ROWS:
+                frames.append(pl.DataFrame(batch, schema=schema, orient="row"))
+                batch = []
+        frames.append(pl.DataFrame(batch, schema=schema, orient="row"))
+    return pl.concat(frames, rechunk=True)
 
 
 def _conform_columns(
@@ -301,10 +398,24 @@ def _conform_columns(
     return frame, added, dropped
 
 
-def ingest(path: Path, bundle: ResolvedBundle, options: IngestOptions | None = None) -> Ingested:
-    """Read and check one raw file against the bundle's dataset and the infra limits."""
+@dataclass(frozen=True)
+class RawFrame:
+    """A raw file read through every guard that does not need the contract."""
+
+    frame: pl.DataFrame  # every column as read (text for CSV and XLSX), blank rows dropped
+    format: str
+    encoding: str | None
+    delimiter: str | None
+    bytes: int
+    blank_rows: int
+
+
+def read_guarded(path: Path, limits: IngestLimits, options: IngestOptions | None = None) -> RawFrame:
+    """Read one raw file under the infra limits; refuse what should not be read.
+
+    ``dq run`` (through :func:`ingest`), ``dq validate`` and ``dq profile`` all pass here,
+    so a file one of them refuses, the others refuse too."""
     options = options or IngestOptions()
-    limits = bundle.infra.limits
     name = path.name
     try:
         size = path.stat().st_size
@@ -323,28 +434,31 @@ def ingest(path: Path, bundle: ResolvedBundle, options: IngestOptions | None = N
         data = _gunzip(raw, limits, name) if fmt == "csv.gz" else raw
         frame, encoding, delimiter = _read_csv(data, options, limits, name)
     else:
-        frame = _read_binary(path, fmt, name)
-        if frame.width > limits.max_columns:
-            raise IngestError(
-                "too_many_columns", f"{name}: {frame.width} columns, over the limit of {limits.max_columns}"
-            )
+        frame = _read_binary(path, fmt, limits, size)
+        _check_width(frame.width, limits, name)
     if frame.width == 0:
         raise IngestError("empty_file", f"{name}: no columns")
     frame, blank_rows = _without_blank_rows(frame)
     if frame.height == 0:
         raise IngestError("header_only", f"{name}: a header and no data rows")
-    frame, added, dropped = _conform_columns(frame, bundle, name)
+    return RawFrame(frame=frame, format=fmt, encoding=encoding, delimiter=delimiter, bytes=size, blank_rows=blank_rows)
+
+
+def ingest(path: Path, bundle: ResolvedBundle, options: IngestOptions | None = None) -> Ingested:
+    """Read and check one raw file against the bundle's dataset and the infra limits."""
+    raw = read_guarded(path, bundle.infra.limits, options)
+    frame, added, dropped = _conform_columns(raw.frame, bundle, path.name)
     frame = frame.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
     report = IngestReport(
-        format=fmt,
-        encoding=encoding,
-        delimiter=delimiter,
-        bytes=size,
+        format=raw.format,
+        encoding=raw.encoding,
+        delimiter=raw.delimiter,
+        bytes=raw.bytes,
         rows=frame.height,
         columns=[c for c in frame.columns if c != ROW],
         added_columns=added,
         dropped_columns=dropped,
-        blank_rows=blank_rows,
+        blank_rows=raw.blank_rows,
     )
     return Ingested(frame=frame, report=report)
 

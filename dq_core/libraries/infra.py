@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import Field
 
@@ -29,6 +29,16 @@ class Retention(Model):
     lineage_days: int = Field(default=400, ge=1)
 
 
+# Bounds of a run's chunking, for the infra profile and a run's overrides alike. Every chunk
+# costs three Parquet files and two activities whatever its size: chunks of one row made a
+# run 590 times slower and starved the host. 100 rows keeps that overhead small while the
+# test fixtures (a few hundred rows) still split into several chunks; the ceiling keeps one
+# chunk's frame well inside an activity's memory.
+MIN_CHUNK_ROWS: Final = 100
+MAX_CHUNK_ROWS: Final = 5_000_000
+MAX_PARALLELISM: Final = 64
+
+
 class IngestLimits(Model):
     """Guards applied when a raw file is read."""
 
@@ -36,12 +46,13 @@ class IngestLimits(Model):
     max_columns: int = Field(default=2_000, ge=1)
     max_line_bytes: int = Field(default=1024**2, ge=1)
     max_decompression_ratio: float = Field(default=100.0, gt=1.0)
+    max_sheet_rows: int = Field(default=1_048_576, ge=1, le=1_048_576)  # Excel's own maximum
 
 
 class InfraProfile(Versioned):
     kind: Literal[Kind.INFRA_PROFILE] = Kind.INFRA_PROFILE
-    chunk_rows: int = Field(default=250_000, ge=1)
-    max_parallelism: int = Field(default=4, ge=1, le=256)
+    chunk_rows: int = Field(default=250_000, ge=MIN_CHUNK_ROWS, le=MAX_CHUNK_ROWS)
+    max_parallelism: int = Field(default=4, ge=1, le=MAX_PARALLELISM)
     storage: StorageTiers = StorageTiers()
     retention: Retention = Retention()
     limits: IngestLimits = IngestLimits()

@@ -17,21 +17,32 @@
 
 The writer produces exactly this layout, so every object can be exported to Excel
 and read back to the same canonical JSON.
+
+Workbooks are read through :class:`~dq_core.ingest.sheets.BoundedWorkbook`: an
+authoring file may not expand beyond ``MAX_EXPANSION`` times its size, nor hold more
+than ``MAX_ROWS`` rows or ``MAX_CELL_BYTES`` characters of cell text (a 10 MB zip
+bomb of tiny rows is refused in a fraction of a second, not read into gigabytes).
 """
 
 from __future__ import annotations
 
 import json
-import zipfile
 from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl import Workbook
 
-from dq_core.errors import LoadError
+from dq_core.errors import IngestError, LoadError
+from dq_core.ingest.sheets import EXCEL_MAX_COLUMNS, BoundedWorkbook, SheetBudget
+
+MAX_ROWS: Final = 200_000  # over every sheet of one authoring workbook
+MAX_CELL_BYTES: Final = 64 * 1024**2
+MAX_EXPANSION: Final = 100.0
+_BUDGET = SheetBudget(
+    max_rows=MAX_ROWS, max_columns=EXCEL_MAX_COLUMNS, max_cell_bytes=MAX_CELL_BYTES, max_ratio=MAX_EXPANSION
+)
 
 META = "meta"
 PARENT = "_parent"
@@ -71,23 +82,27 @@ def _key_of(item: dict[str, Any]) -> str | None:
     return None
 
 
-def _rows(sheet: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-        if any(cell is not None and str(cell).strip() != "" for cell in row):
-            yield number, row
+def _rows(workbook: BoundedWorkbook, sheet_name: str) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    for number, values in workbook.rows(sheet_name):
+        if any(str(cell).strip() != "" for cell in values.values()):
+            yield number, tuple(values.get(column) for column in range(1, max(values) + 1))
 
 
 def read_xlsx(content: bytes, location: str) -> tuple[dict[str, Any], dict[str, str]]:
     """Read one workbook into plain data, plus where each list item came from."""
     try:
-        workbook = load_workbook(BytesIO(content), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise LoadError(location, "", f"not a readable .xlsx workbook ({type(exc).__name__})") from None
+        with BoundedWorkbook(content, _BUDGET, location, data_only=True) as workbook:
+            return _read_workbook(workbook, location)
+    except IngestError as exc:
+        raise LoadError(location, "", exc.message.removeprefix(f"{location}: ")) from None
+
+
+def _read_workbook(workbook: BoundedWorkbook, location: str) -> tuple[dict[str, Any], dict[str, str]]:
     data: dict[str, Any] = {}
     origins: dict[str, str] = {}
     if META not in workbook.sheetnames:
         raise LoadError(location, "", "the workbook has no 'meta' sheet")
-    for number, row in _rows(workbook[META]):
+    for number, row in _rows(workbook, META):
         if number == 1 and row[0] == "field":
             continue
         field, value = ((*row, None, None))[:2]
@@ -101,12 +116,12 @@ def read_xlsx(content: bytes, location: str) -> tuple[dict[str, Any], dict[str, 
     items_by_key: dict[tuple[str, str], dict[str, Any]] = {}
     paths_by_key: dict[tuple[str, str], str] = {}
     for sheet_name in sorted((n for n in workbook.sheetnames if n != META), key=lambda n: n.count(".")):
-        _read_list_sheet(workbook[sheet_name], sheet_name, data, items_by_key, paths_by_key, origins, location)
+        _read_list_sheet(workbook, sheet_name, data, items_by_key, paths_by_key, origins, location)
     return data, origins
 
 
 def _read_list_sheet(
-    sheet: Any,
+    workbook: BoundedWorkbook,
     sheet_name: str,
     data: dict[str, Any],
     items_by_key: dict[tuple[str, str], dict[str, Any]],
@@ -114,7 +129,7 @@ def _read_list_sheet(
     origins: dict[str, str],
     location: str,
 ) -> None:
-    rows = list(_rows(sheet))
+    rows = list(_rows(workbook, sheet_name))
     if not rows:
         return
     headers = [str(h).strip() if h is not None else "" for h in rows[0][1]]

@@ -67,7 +67,7 @@ def validate_file(
     with_profile: bool = False,
 ) -> tuple[RunResult, ProfileResult | None]:
     started = datetime.now(UTC)
-    source = describe(path)
+    source = describe(path, bundle.infra.limits)
     data = _collect(scan(source), source)
     current = None
     if with_profile or any(rule.rule.type in NEEDS_PROFILE for rule in bundle.rules):

@@ -15,6 +15,7 @@ from typing import Final
 from pydantic import Field, JsonValue
 
 from dq_core.ingest.guarded import IngestOptions, IngestReport
+from dq_core.libraries.infra import MAX_CHUNK_ROWS, MAX_PARALLELISM, MIN_CHUNK_ROWS
 from dq_core.lineage.models import IngestionMode
 from dq_core.payloads import Payload
 from dq_core.results.run import ActionOutcome, ContractStamp, InputStamp, JobStamp, RunError
@@ -70,8 +71,8 @@ class InputRef(Payload):
 class RunOverrides(Payload):
     """What a caller may change for one run, without touching the contract."""
 
-    chunk_rows: int | None = Field(default=None, ge=1)
-    max_parallelism: int | None = Field(default=None, ge=1, le=256)
+    chunk_rows: int | None = Field(default=None, ge=MIN_CHUNK_ROWS, le=MAX_CHUNK_ROWS)
+    max_parallelism: int | None = Field(default=None, ge=1, le=MAX_PARALLELISM)
     ingest: IngestOptions = IngestOptions()
     now: datetime | None = None  # the validation clock (reproducible runs and replays)
 

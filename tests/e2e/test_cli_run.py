@@ -38,7 +38,7 @@ def _run(tmp_path: Path, *extra: str, source: tuple[str, ...] = ("--job", "custo
 
 def test_run_goes_through_every_stage_and_writes_the_outputs(tmp_path: Path) -> None:
     before = SAMPLE.read_bytes()
-    out, result = _run(tmp_path, "--salt-file", str(_salt(tmp_path)), "--chunk-rows", "5")
+    out, result = _run(tmp_path, "--salt-file", str(_salt(tmp_path)), "--chunk-rows", "100")
     assert result.returncode == 1, result.stderr  # the sample's planted defects fail error rules
     assert "Traceback" not in result.stderr
     assert SAMPLE.read_bytes() == before
@@ -49,7 +49,7 @@ def test_run_goes_through_every_stage_and_writes_the_outputs(tmp_path: Path) -> 
     cleansing = document["cleansing"]
     assert cleansing["rows_in"] == cleansing["rows_out"] + cleansing["rows_rejected"] + cleansing["duplicates_removed"]
     parts = sorted((out / "cleansed").glob("part-*.parquet"))
-    assert len(parts) == 3  # 13 cleansed rows in chunks of 5
+    assert len(parts) == 1  # 13 cleansed rows in one chunk of 100 (the floor of --chunk-rows)
     cleansed = pl.concat([pl.read_parquet(part) for part in parts])
     assert cleansed.height == cleansing["rows_out"]
     assert all(email is None or email.startswith("sha256:") for email in cleansed["email"].to_list())

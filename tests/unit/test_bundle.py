@@ -77,7 +77,7 @@ def test_bundle_hash_is_stable_and_verified_on_reload(workspace: service.Workspa
     reloaded = ResolvedBundle.model_validate(json.loads(canonical_json(first)))
     assert reloaded.sha256 == first.sha256
     tampered = json.loads(canonical_json(first))
-    tampered["infra"]["chunk_rows"] = 7
+    tampered["infra"]["chunk_rows"] = 7_000
     with pytest.raises(ValueError, match="does not match its content"):
         ResolvedBundle.model_validate(tampered)
     sources = {(s.kind.value, s.id) for s in first.sources}
