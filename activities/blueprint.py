@@ -1,9 +1,11 @@
 """The activities: one thin function per stage, registered under the names of ``ActivityName``.
 
 Each one validates its payload, calls the stage in ``dq_core.runs.stages`` with the
-app's ports, and answers with an ``Envelope``. A terminal error (bad input, bad
-configuration, an invalid payload) comes back as the envelope's error and ends the
-run; anything else raises, so the orchestrator's retry policy applies.
+app's ports, and answers with an ``Envelope``. A transient error is retried here, under
+the deployment's policy (``dq_core.runs.retrying``, ``DQ_ACTIVITY_RETRY_*``): the
+orchestrator calls each activity once. A terminal error (bad input, bad configuration,
+an invalid payload), or transient errors until the attempts ran out, come back as the
+envelope's error and end the run; anything else (a bug) raises.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from pydantic import BaseModel, ValidationError
 
 from app import telemetry
 from app.runtime import run_ports
-from dq_core.errors import TerminalError
+from app.settings import get_settings
+from dq_core.errors import ConfigError, TerminalError, TransientError
 from dq_core.results.run import RunError
 from dq_core.runs import closing, stages
 from dq_core.runs import payloads as p
+from dq_core.runs.retrying import ActivityRetry, retry_transient
 
 bp = df.Blueprint()
 log = logging.getLogger("dq.activities")
@@ -54,11 +58,25 @@ def execute(name: p.ActivityName, payload: Any) -> dict[str, Any]:
         return scope.answer(_answer(name, payload))
 
 
+def retry_policy() -> ActivityRetry:
+    """The deployment's retry policy (``DQ_ACTIVITY_RETRY_*``); a ConfigError when it is inconsistent."""
+    settings = get_settings()
+    try:
+        return ActivityRetry(
+            attempts=settings.activity_retry_attempts,
+            first_interval_seconds=settings.activity_retry_first_seconds,
+            max_interval_seconds=settings.activity_retry_max_seconds,
+        )
+    except ValidationError as exc:
+        raise ConfigError(f"DQ_ACTIVITY_RETRY_*: {exc.errors()[0]['msg']}") from None
+
+
 def _answer(name: p.ActivityName, payload: Any) -> dict[str, Any]:
     stage, model = ACTIVITIES[name]
     try:
-        value = stage(run_ports(), model.model_validate(payload))
-    except TerminalError as exc:
+        retried = retry_transient(retry_policy(), what=name.value)(lambda inp: stage(run_ports(), inp))
+        value = retried(model.model_validate(payload))
+    except (TerminalError, TransientError) as exc:
         log.warning("activity %s: %s", name.value, exc.one_line())
         return p.Envelope(error=RunError(code=exc.code, message=" ".join(exc.message.split()))).model_dump(mode="json")
     except ValidationError as exc:

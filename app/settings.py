@@ -65,6 +65,10 @@ class AppSettings(BaseSettings):
     storage_connection: SecretStr | None = None  # DQ_STORAGE_CONNECTION: instead of the account, e.g. Azurite
     key_vault_url: str | None = None  # DQ_KEY_VAULT_URL: secrets; else DQ_SECRET_<NAME> variables
     log_format: LogFormat = LogFormat.TEXT  # DQ_LOG_FORMAT: text | json (app/logging_context.py)
+    # DQ_ACTIVITY_RETRY_*: how an activity retries a transient error itself (dq_core/runs/retrying.py)
+    activity_retry_attempts: int = Field(default=3, ge=1, le=10)
+    activity_retry_first_seconds: float = Field(default=2.0, ge=0, le=60)
+    activity_retry_max_seconds: float = Field(default=30.0, ge=0, le=300)
     # DQ_CURSOR_KEY: signs the runs list's paging cursors (app/cursor_keys.py); a Key Vault reference in
     # Azure; unset: a key file under the home folder
     cursor_key: Annotated[SecretStr | None, BeforeValidator(_empty_is_none)] = None

@@ -6,9 +6,15 @@ actions (fan-out by outcome) → finalise. A job with several input files runs o
 ``run_file`` sub-orchestration per file.
 
 Deterministic: no I/O, no clock but ``context.current_utc_datetime``, no randomness but
-``context.new_uuid()``; only activity names and payload models. A terminal error comes
-back from an activity as an error envelope (or as the failure of its last retry) and
-ends the run with status ``error``, its reason recorded by ``build_result``.
+``context.new_uuid()``; only activity names and payload models.
+
+Every activity is a plain ``call_activity``, waited for with ``task_all``: the activity
+retries its own transient errors (``dq_core.runs.retrying``), because the SDK's
+``call_activity_with_retry`` waited on with ``task_any`` can leave a run in Running
+forever (Azure/azure-functions-durable-python#603) and SDK 1.7.0 drops
+``RetryOptions.backoff_coefficient``. A terminal error (or retries run out) comes back
+from an activity as an error envelope, an activity that failed in the host as a failed
+task; either ends the run with status ``error``, its reason recorded by ``build_result``.
 """
 
 from __future__ import annotations
@@ -25,10 +31,6 @@ from dq_core.runs import payloads as p
 
 Steps = Generator[Any, Any, Any]
 
-# Storage hiccups are retried: 3 attempts, 2 s then 4 s apart.
-RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=2_000, max_number_of_attempts=3)
-RETRY.backoff_coefficient = 2
-
 
 class StageFailed(Exception):
     def __init__(self, stage: p.Stage, error: RunError) -> None:
@@ -38,7 +40,7 @@ class StageFailed(Exception):
 
 
 def _failure(exc: BaseException) -> RunError:
-    """The reason of an activity whose retries ran out (the SDK passes only text)."""
+    """The reason of an activity that failed in the host (the SDK passes only text)."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return RunError(code="activity_failed", message=text[:500])
 
@@ -54,16 +56,15 @@ def _unwrap(stage: p.Stage, raw: Any) -> dict[str, Any]:
 
 def _call(context: df.DurableOrchestrationContext, stage: p.Stage, name: p.ActivityName, payload: Any) -> Steps:
     try:
-        raw = yield context.call_activity_with_retry(
-            name.value, RETRY, payload.model_dump(mode="json"), expected_type=dict
-        )
+        raw = yield context.call_activity(name.value, payload.model_dump(mode="json"), expected_type=dict)
     except Exception as exc:  # noqa: BLE001 - the SDK flattens every activity failure to Exception
         raise StageFailed(stage, _failure(exc)) from None
     return _unwrap(stage, raw)
 
 
 class Progress:
-    """What the Portal shows as custom status: stage, chunk progress, rules failed so far."""
+    """The custom status (Durable status API, the app's run API): stage, chunk progress,
+    rules failed so far."""
 
     def __init__(self, context: df.DurableOrchestrationContext, run_id: str) -> None:
         self.context, self.run_id = context, run_id
@@ -94,55 +95,67 @@ def _fan_out(
     payloads: Sequence[Any],
     limit: int,
 ) -> Steps:
-    """Run one activity per payload, at most ``limit`` at a time; results in payload order."""
-    results: list[dict[str, Any] | None] = [None] * len(payloads)
-    pending: list[tuple[Any, int]] = []
-    scheduled = 0
-    while scheduled < len(payloads) or pending:
-        while scheduled < len(payloads) and len(pending) < limit:
-            task = context.call_activity_with_retry(
-                name.value, RETRY, payloads[scheduled].model_dump(mode="json"), expected_type=dict
-            )
-            pending.append((task, scheduled))
-            scheduled += 1
-        done = yield context.task_any([task for task, _ in pending])
-        index = next(i for task, i in pending if task is done)
-        pending = [(task, i) for task, i in pending if task is not done]
-        value = _unwrap(progress.stage, done.result)
-        results[index] = value
-        progress.failing.update(value.get("failing", []))
-        progress.done += 1
+    """One activity per payload, in windows of ``limit`` waited for with ``task_all``; results in
+    payload order. The first failed chunk (a failed task, or an error envelope) fails the stage."""
+    results: list[dict[str, Any]] = []
+    for start in range(0, len(payloads), limit):
+        window = [
+            context.call_activity(name.value, payload.model_dump(mode="json"), expected_type=dict)
+            for payload in payloads[start : start + limit]
+        ]
+        try:
+            raws = yield context.task_all(window)
+        except Exception as exc:  # noqa: BLE001 - the SDK flattens every activity failure to Exception
+            raise StageFailed(progress.stage, _failure(exc)) from None
+        for raw in raws:
+            value = _unwrap(progress.stage, raw)
+            results.append(value)
+            progress.failing.update(value.get("failing", []))
+        progress.done += len(window)
         progress.show()
     return results
 
 
+def _action_outcome(item: p.ActionInput, raw: Any) -> ActionOutcome:
+    try:
+        if isinstance(raw, Exception):
+            raise raw
+        return ActionOutcome.model_validate(_unwrap(p.Stage.ACT, raw))
+    except Exception as exc:  # noqa: BLE001 - an action's failure never loses the run's result
+        return ActionOutcome(
+            action_id=item.action_id,
+            type="unknown",
+            trigger=item.trigger,
+            status="failed",
+            attempts=1,
+            detail=_failure(exc).message,
+        )
+
+
 def _run_actions(context: df.DurableOrchestrationContext, inputs: Sequence[p.ActionInput]) -> Steps:
     """Every fired action at once; each outcome on its own, so one action's failure (an activity
-    that raised, or a terminal error) is that action's outcome alone and never another's."""
-    outcomes: list[ActionOutcome | None] = [None] * len(inputs)
-    pending = [
-        (context.call_activity(p.ActivityName.RUN_ACTION.value, item.model_dump(mode="json"), expected_type=dict), i)
-        for i, item in enumerate(inputs)
+    that failed, or a terminal error) is that action's outcome alone and never another's.
+
+    ``task_all`` fails at the first failed task: the tasks still running are then waited for
+    again (the same tasks, nothing scheduled anew) until every one has an outcome."""
+    tasks = [
+        context.call_activity(p.ActivityName.RUN_ACTION.value, item.model_dump(mode="json"), expected_type=dict)
+        for item in inputs
     ]
-    while pending:
-        done = yield context.task_any([task for task, _ in pending])
-        index = next(i for task, i in pending if task is done)
-        pending = [(task, i) for task, i in pending if task is not done]
+    outcomes: dict[int, ActionOutcome] = {}
+    waiting = list(range(len(tasks)))
+    while waiting:
+        failure: Exception | None = None
         try:
-            if isinstance(done.result, Exception):
-                raise done.result
-            outcomes[index] = ActionOutcome.model_validate(_unwrap(p.Stage.ACT, done.result))
-        except Exception as exc:  # noqa: BLE001 - an action's failure never loses the run's result
-            item = inputs[index]
-            outcomes[index] = ActionOutcome(
-                action_id=item.action_id,
-                type="unknown",
-                trigger=item.trigger,
-                status="failed",
-                attempts=1,
-                detail=_failure(exc).message,
-            )
-    return [outcome for outcome in outcomes if outcome is not None]
+            yield context.task_all([tasks[i] for i in waiting])
+        except Exception as exc:  # noqa: BLE001 - one action's activity failed: each task is read below
+            failure = exc
+        stuck = failure is not None and not any(tasks[i].is_completed for i in waiting)  # never seen
+        for i in waiting:
+            if tasks[i].is_completed or stuck:
+                outcomes[i] = _action_outcome(inputs[i], tasks[i].result if tasks[i].is_completed else failure)
+        waiting = [i for i in waiting if i not in outcomes]
+    return [outcomes[i] for i in range(len(inputs))]
 
 
 def actions_for(resolved: p.ResolveOutput, status: str, anomalies: int) -> list[tuple[str, str]]:

@@ -32,7 +32,7 @@ from app import telemetry
 from app.local_run import run_locally
 from app.logging_context import LOGGER, configure_logging
 from app.runtime import use_ports
-from app.settings import LogFormat
+from app.settings import LogFormat, get_settings
 from dq_core import service
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.config.canonical import canonical_json
@@ -128,7 +128,7 @@ def request(path: Path) -> RunRequest:
         bundle_path="bundles/demo.json",
         inputs=(InputRef(uri=path.resolve().as_uri()),),
         ingestion_mode=IngestionMode.LOCAL,
-        overrides=RunOverrides(chunk_rows=7, now=NOW),
+        overrides=RunOverrides(chunk_rows=100, now=NOW),  # the floor of chunk_rows
         correlation_id="corr-42",
     )
 
@@ -152,7 +152,7 @@ def test_a_run_emits_one_stage_span_per_activity_call_and_one_run_span(
 
     stages = otel.named("dq.stage")
     assert Counter(str(span.attributes["activity"]) for span in stages if span.attributes) == calls
-    assert calls["profile_chunk"] == calls["validate_chunk"] == 2  # 13 cleansed rows in chunks of 7
+    assert calls["profile_chunk"] == calls["validate_chunk"] == 1  # 13 cleansed rows in chunks of 100
     trace_ids = {span.context.trace_id for span in otel.spans.get_finished_spans() if span.context}
     assert len(trace_ids) == 1  # the whole run is one trace (one operation in Application Insights)
     for span in stages:
@@ -233,49 +233,70 @@ def test_a_terminal_error_marks_its_stage_span_and_the_run_span(
 
 
 class FlakyBlobs:
-    """The real local blob store, briefly unavailable: its reads raise a transient error."""
+    """The real local blob store, whose reads raise ``error``: a transient one (the store briefly
+    unavailable), or a bug."""
 
-    def __init__(self, inner: LocalBlobStore) -> None:
+    def __init__(self, inner: LocalBlobStore, error: Exception) -> None:
         self.inner = inner
+        self.error = error
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
     def get(self, tenant: str, path: str) -> Any:
-        raise TransientError(f"{tenant}/{path}: the store is briefly unavailable")
+        raise self.error
 
 
-def test_an_activity_that_raises_ends_its_span_with_the_error_and_raises(
-    otel: Telemetry, ports: RunPorts, tmp_path: Path
-) -> None:
-    flaky = RunPorts(
-        contracts=ports.contracts,
-        lineage=ports.lineage,
-        blobs=FlakyBlobs(LocalBlobStore(tmp_path / "blobs")),
-        secrets=ports.secrets,
-        allow_local_files=True,
-    )
-    payload = {
-        "run": RunRef(tenant="contoso", environment="dev", run_id="r-1", job_id="customers_daily").model_dump(),
-        "bundle_path": "bundles/demo.json",
-        "action_id": "data_team_webhook",
-        "trigger": "on_failure",
-        "status": "failed",
-    }
-    use_ports(flaky)
-    try:
-        with pytest.raises(TransientError):
-            execute(ActivityName.RUN_ACTION, json.dumps(payload))
-    finally:
-        use_ports(None)
+ACTION_PAYLOAD = {
+    "run": RunRef(tenant="contoso", environment="dev", run_id="r-1", job_id="customers_daily").model_dump(),
+    "bundle_path": "bundles/demo.json",
+    "action_id": "data_team_webhook",
+    "trigger": "on_failure",
+    "status": "failed",
+}
+
+
+@pytest.fixture
+def failing_reads(ports: RunPorts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Install ports whose blob reads raise the given error; activity retries without waiting."""
+    monkeypatch.setenv("DQ_ACTIVITY_RETRY_FIRST_SECONDS", "0")
+    monkeypatch.setenv("DQ_ACTIVITY_RETRY_MAX_SECONDS", "0")
+    get_settings.cache_clear()
+
+    def install(error: Exception) -> None:
+        blobs = FlakyBlobs(LocalBlobStore(tmp_path / "blobs"), error)
+        use_ports(RunPorts(ports.contracts, ports.lineage, blobs, ports.secrets, allow_local_files=True))
+
+    yield install
+    use_ports(None)
+    get_settings.cache_clear()
+
+
+def test_an_activity_that_raises_ends_its_span_with_the_error_and_raises(otel: Telemetry, failing_reads: Any) -> None:
+    failing_reads(RuntimeError("the blob client is broken"))  # a bug: not retried, raised to the host
+    with pytest.raises(RuntimeError):
+        execute(ActivityName.RUN_ACTION, json.dumps(ACTION_PAYLOAD))
     (span,) = otel.named("dq.stage")
     attributes = dict(span.attributes or {})
     assert attributes["status"] == "failed" and attributes["stage"] == "act"
     assert attributes["action_id"] == "data_team_webhook" and attributes["run_id"] == "r-1"
-    assert "briefly unavailable" in str(attributes["error"])
+    assert "the blob client is broken" in str(attributes["error"])
     assert span.status.status_code is StatusCode.ERROR
     assert [event.name for event in span.events] == ["exception"]
     assert otel.named("dq.action") == []  # no outcome: nothing to report but the failed attempt
+
+
+def test_an_activity_whose_retries_run_out_ends_its_span_with_the_reason(otel: Telemetry, failing_reads: Any) -> None:
+    failing_reads(TransientError("contoso/bundles/demo.json: the store is briefly unavailable"))
+    envelope = execute(ActivityName.RUN_ACTION, json.dumps(ACTION_PAYLOAD))  # retried inside, then answered
+    assert envelope["error"]["code"] == "retries_exhausted"
+    (span,) = otel.named("dq.stage")  # one span for the activity call, its attempts inside it
+    attributes = dict(span.attributes or {})
+    assert attributes["status"] == "failed" and attributes["stage"] == "act"
+    assert str(attributes["error"]).startswith("retries_exhausted: contoso/bundles/demo.json: the store is briefly")
+    assert str(attributes["error"]).endswith("(gave up after 3 attempts)")
+    assert span.status.status_code is StatusCode.ERROR and span.events == ()
+    assert otel.named("dq.action") == []
 
 
 def test_every_activity_has_a_stage() -> None:

@@ -1,27 +1,34 @@
 """``run_job`` driven through the Durable SDK's own executor by the replay driver.
 
-Real activities over real embedded stores (SQLite lineage, a local blob folder), with
-a wrapper that makes chosen activities fail, to see retries, terminal errors and
-fan-out as the Durable runtime would produce them.
+Real activities over real embedded stores (SQLite lineage, a local blob folder). Faults
+are put where they happen: a blob read that fails as the Azure adapter reports a dropped
+connection (a transient error, retried inside the activity), a working file gone (a
+terminal error), or an activity that fails in the host (a failed task). The orchestrator
+never retries: the history shows one TaskScheduled per activity call and no timer.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
+import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
+from azure.core.exceptions import ResourceNotFoundError, ServiceResponseError
 
 from activities.blueprint import ACTIVITIES
+from adapters.azure._errors import azure_errors
 from app.local_durable import ReplayDriver, replay
 from app.local_run import run_activity
 from app.runtime import use_ports
+from app.settings import get_settings
 from dq_core import service
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.cleansing.context import CleansingContext
@@ -45,6 +52,7 @@ from tests.conftest import LIBRARIES
 SAMPLE = LIBRARIES / "contoso" / "samples" / "customers.csv"
 SALT = "a-test-salt-for-hashing-0123456789"
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
+TASK_SCHEDULED, TASK_COMPLETED, TASK_FAILED, TIMER_CREATED = 4, 5, 6, 10  # HistoryEventType
 
 
 class Salted:
@@ -58,31 +66,102 @@ def bundle() -> ResolvedBundle:
     return service.job_bundle(workspace, service.Scope("contoso", "dev"), "customers_daily")
 
 
-@pytest.fixture
-def ports(tmp_path: Path, bundle: ResolvedBundle) -> Any:
-    workspace = service.workspace_from_directory(LIBRARIES)
-    blobs = LocalBlobStore(tmp_path / "blobs")
+@pytest.fixture(autouse=True)
+def retry_at_once(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The deployment's retry policy (3 attempts), with no wait between attempts."""
+    monkeypatch.setenv("DQ_ACTIVITY_RETRY_ATTEMPTS", "3")
+    monkeypatch.setenv("DQ_ACTIVITY_RETRY_FIRST_SECONDS", "0")
+    monkeypatch.setenv("DQ_ACTIVITY_RETRY_MAX_SECONDS", "0")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+class FlakyBlobs(LocalBlobStore):
+    """The local blob folder, whose first reads of chosen blobs (by path suffix) fail as the Azure
+    adapter reports them: a dropped connection (``ServiceResponseError`` through ``azure_errors``:
+    a TransientError), or with ``gone`` a missing blob (ObjectNotFound, terminal). ``reads``
+    counts every read of those blobs."""
+
+    def __init__(self, root: Path, failures: dict[str, int], *, gone: bool = False) -> None:
+        super().__init__(root)
+        self.failures = dict(failures)
+        self.gone = gone  # the blob is not there: ResourceNotFoundError, a terminal ObjectNotFound
+        self.reads: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def get(self, tenant: str, path: str) -> tuple[bytes, str]:
+        for suffix in self.failures:
+            if path.endswith(suffix):
+                with self._lock:
+                    self.reads[suffix] += 1
+                    failing = self.failures[suffix] > 0
+                    self.failures[suffix] -= int(failing)
+                if failing:
+                    with azure_errors(f"reading blob {path} of tenant {tenant}"):
+                        if self.gone:
+                            raise ResourceNotFoundError("The specified blob does not exist.")
+                        raise ServiceResponseError("Connection reset by peer")
+        return super().get(tenant, path)
+
+
+def wire(folder: Path, bundle: ResolvedBundle, blobs: LocalBlobStore) -> RunPorts:
     blobs.put("contoso", "bundles/demo.json", canonical_json(bundle))
     wired = RunPorts(
-        contracts=workspace.index,
-        lineage=SqliteLineageStore(str(tmp_path / "lineage.db")),
+        contracts=service.workspace_from_directory(LIBRARIES).index,
+        lineage=SqliteLineageStore(str(folder / "lineage.db")),
         blobs=blobs,
         secrets=Salted(),
         allow_local_files=True,
     )
     use_ports(wired)
-    yield wired
+    return wired
+
+
+@pytest.fixture
+def ports(tmp_path: Path, bundle: ResolvedBundle) -> Iterator[RunPorts]:
+    yield wire(tmp_path, bundle, LocalBlobStore(tmp_path / "blobs"))
     use_ports(None)
 
 
-def request(*paths: Path, chunk_rows: int = 7) -> RunRequest:
+@pytest.fixture
+def flaky(tmp_path: Path, bundle: ResolvedBundle) -> Iterator[Callable[..., RunPorts]]:
+    """Ports of their own (beside ``ports``) whose blob store fails the first reads of chosen
+    blobs (``FlakyBlobs``)."""
+    folder = tmp_path / "flaky"
+    folder.mkdir()
+    yield lambda failures, gone=False: wire(folder, bundle, FlakyBlobs(folder / "blobs", failures, gone=gone))
+    use_ports(None)
+
+
+def customers(folder: Path, blocks: int) -> Path:
+    """The sample's 20 rows (its planted defects included) ``blocks`` times, each block with
+    customer ids of its own: 13 rows of each block come out of cleansing."""
+    header, *rows = SAMPLE.read_text(encoding="utf-8").splitlines()
+    lines = [header]
+    for block in range(blocks):
+        for row in rows:
+            ident, rest = row.split(",", 1)
+            lines.append(f"CUS-{block:04d}{ident[8:]},{rest}" if ident else row)  # a bad id stays bad
+    path = folder / f"customers_{blocks}.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def extract(tmp_path: Path) -> Path:
+    """260 rows after cleansing: three chunks of 100."""
+    return customers(tmp_path, 20)
+
+
+def request(*paths: Path, chunk_rows: int = 100, max_parallelism: int | None = None) -> RunRequest:
     return RunRequest(
         tenant="contoso",
         environment="dev",
         bundle_path="bundles/demo.json",
         inputs=tuple(InputRef(uri=path.resolve().as_uri()) for path in paths),
         ingestion_mode=IngestionMode.LOCAL,
-        overrides=RunOverrides(chunk_rows=chunk_rows, now=NOW),
+        overrides=RunOverrides(chunk_rows=chunk_rows, max_parallelism=max_parallelism, now=NOW),
     )
 
 
@@ -137,40 +216,66 @@ def result_of(ports: RunPorts, outcome: Any) -> RunResult:
     return RunResult.model_validate_json(ports.blobs.get("contoso", run["result_path"])[0])
 
 
+def scheduled(outcome: Any) -> Counter[str]:
+    """TaskScheduled events by activity name: one per activity call the orchestrator made."""
+    return Counter(e["Name"] for e in outcome.history if e["EventType"] == TASK_SCHEDULED)
+
+
+def most_in_flight(outcome: Any, name: str) -> int:
+    """The most activities of one name scheduled and not yet answered at any point of the history."""
+    open_ids: set[int] = set()
+    most = 0
+    for event in outcome.history:
+        if event["EventType"] == TASK_SCHEDULED and event["Name"] == name:
+            open_ids.add(event["EventId"])
+            most = max(most, len(open_ids))
+        elif event["EventType"] in (TASK_COMPLETED, TASK_FAILED):
+            open_ids.discard(event["TaskScheduledId"])
+    return most
+
+
+def no_orchestrator_retries(outcome: Any) -> bool:
+    """No timer (the SDK's retries wait on timers) and no failed task in the history."""
+    return not [e for e in outcome.history if e["EventType"] in (TIMER_CREATED, TASK_FAILED)]
+
+
 def test_every_activity_name_has_exactly_one_stage() -> None:
     assert set(ACTIVITIES) == set(ActivityName)
     assert len({stage for stage, _ in ACTIVITIES.values()}) == len(ActivityName)
 
 
-def test_fan_out_runs_one_activity_per_chunk_and_reports_progress(ports: RunPorts) -> None:
-    calls, statuses = Calls(), []
-    outcome = drive(calls, request(SAMPLE), statuses)
+def test_fan_out_runs_one_activity_per_chunk_and_reports_progress(ports: RunPorts, extract: Path) -> None:
+    calls, statuses = Calls(), list[Any]()
+    outcome = drive(calls, request(extract), statuses)
     assert not outcome.failed, outcome.error
     run = outcome.output["runs"][0]
     assert run["status"] == "failed"  # the sample has planted defects
     result = result_of(ports, outcome)
-    assert result.cleansing is not None and result.cleansing.rows_out == 13
-    chunks = -(-result.cleansing.rows_out // 7)  # 13 rows in chunks of 7
-    assert calls["profile_chunk"] == calls["validate_chunk"] == chunks == 2
+    assert result.cleansing is not None and result.cleansing.rows_out == 260
+    chunks = -(-result.cleansing.rows_out // 100)  # 260 rows in chunks of 100
+    assert calls["profile_chunk"] == calls["validate_chunk"] == chunks == 3
     assert calls["ingest_file"] == calls["cleanse_dataset"] == calls["validate_dataset"] == 1
+    assert scheduled(outcome) == calls.counts and no_orchestrator_retries(outcome)
     stages = [s["stage"] for s in statuses]
     assert stages.index("profile") < stages.index("validate") < stages.index("act") < stages.index("finalise")
     validating = [s for s in statuses if s["stage"] == "validate"]
-    assert validating[-1]["chunks_done"] == validating[-1]["chunks_total"] == 2
+    assert validating[-1]["chunks_done"] == validating[-1]["chunks_total"] == 3
     assert validating[-1]["rules_failed"] > 0
     steps = {step.step: step for step in ports.lineage.steps("contoso", run["run_id"])}
     assert set(steps) == {"resolve", "ingest", "cleanse", "profile", "validate", "anomaly_check", "act", "finalise"}
-    assert steps["validate"].status == "failed" and steps["profile"].metrics["chunks"] == 2
+    assert steps["validate"].status == "failed" and steps["profile"].metrics["chunks"] == 3
     record = ports.lineage.get_run("contoso", run["run_id"])
     assert record.status == "failed" and record.result_sha256 is not None
 
 
-def test_result_equals_the_engines_run_directly_on_the_whole_file(ports: RunPorts, bundle: ResolvedBundle) -> None:
-    outcome = drive(Calls(), request(SAMPLE, chunk_rows=4))
+def test_result_equals_the_engines_run_directly_on_the_whole_file(
+    ports: RunPorts, bundle: ResolvedBundle, extract: Path
+) -> None:
+    outcome = drive(Calls(), request(extract))
     result = result_of(ports, outcome)
 
     ctx = CleansingContext(bundle=bundle, salt=SALT.encode(), defer_masking=True)
-    output = cleanse(ingest(SAMPLE, bundle).frame, ctx)
+    output = cleanse(ingest(extract, bundle).frame, ctx)
     masked, _, report = mask_output(output.cleansed, output.rejects, output.report, ctx)
     profile = finish_profile(profile_state(masked))
     direct = validate(
@@ -193,8 +298,8 @@ def test_result_equals_the_engines_run_directly_on_the_whole_file(ports: RunPort
     assert all(email is None or email.startswith("sha256:") for email in cleansed["email"].to_list())
 
 
-def test_the_unmasked_working_files_are_deleted_when_the_run_ends(ports: RunPorts) -> None:
-    outcome = drive(Calls(), request(SAMPLE))
+def test_the_unmasked_working_files_are_deleted_when_the_run_ends(ports: RunPorts, extract: Path) -> None:
+    outcome = drive(Calls(), request(extract))
     run_id = outcome.output["runs"][0]["run_id"]
     folder = f"runs/{run_id}/"
     left = ports.blobs.list("contoso", folder)
@@ -207,42 +312,129 @@ def test_the_unmasked_working_files_are_deleted_when_the_run_ends(ports: RunPort
     assert isinstance(deleted, int) and deleted > int(str(ingest.metrics["chunks"]))  # ingested/ and work/
 
 
-def test_a_transient_failure_is_retried_then_the_run_goes_on(ports: RunPorts) -> None:
-    calls = Calls({"ingest_file": 2})
-    outcome = drive(calls, request(SAMPLE))
-    assert calls["ingest_file"] == 3  # two failures, then success
-    assert outcome.output["runs"][0]["status"] == "failed"  # the data's verdict, not an error
-    timers = [e for e in outcome.history if e["EventType"] == 10]
-    assert len(timers) == 2  # one back-off timer per retry
+def test_a_chunk_that_fails_twice_is_retried_inside_its_activity_and_the_run_goes_on(
+    ports: RunPorts,
+    flaky: Callable[..., RunPorts],
+    tmp_path: Path,
+    extract: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clean = drive(Calls(), request(extract))
+    expected = result_of(ports, clean)
 
+    store = flaky({"/work/part-00001.parquet": 2})  # the second chunk's validation: two dropped reads
+    calls = Calls()
+    with caplog.at_level(logging.WARNING, logger="dq.retrying"):
+        outcome = drive(calls, request(extract))
+    assert not outcome.failed, outcome.error
+    assert isinstance(store.blobs, FlakyBlobs)
+    assert store.blobs.failures == {"/work/part-00001.parquet": 0}  # both faults were met
 
-def test_retries_exhausted_end_the_run_with_status_error_and_its_reason(ports: RunPorts) -> None:
-    calls = Calls({"cleanse_dataset": 99})
-    outcome = drive(calls, request(SAMPLE))
-    assert calls["cleanse_dataset"] == 3  # RetryOptions: three attempts
-    assert calls["profile_chunk"] == 0
+    assert calls["validate_chunk"] == 3  # one activity call per chunk: the retries were inside it
+    assert scheduled(outcome)["validate_chunk"] == 3 and no_orchestrator_retries(outcome)
+    retried = [r.getMessage() for r in caplog.records if r.name == "dq.retrying"]
+    assert len(retried) == 2 and all(m.startswith("validate_chunk: attempt ") for m in retried)
+    assert "attempt 1 of 3" in retried[0] and "attempt 2 of 3" in retried[1]
+    assert "service unreachable" in retried[0]
+
     run = outcome.output["runs"][0]
-    assert run["status"] == "error" and run["error"]["code"] == "activity_failed"
-    assert "briefly unavailable" in run["error"]["message"]
+    assert run["status"] == "failed" and run.get("error") is None  # the data's verdict, not an error
+    result = result_of(ports, outcome)
+    assert result.cleansing == expected.cleansing
+    assert result.validation is not None and expected.validation is not None
+    assert [r.model_dump() for r in result.validation.rules] == [r.model_dump() for r in expected.validation.rules]
+    steps = {step.step: step.status for step in ports.lineage.steps("contoso", run["run_id"])}
+    assert steps["validate"] == "failed" and "error" not in steps.values()
+
+
+def test_retries_running_out_inside_an_activity_end_the_run_with_status_error_and_its_reason(
+    flaky: Callable[..., RunPorts], extract: Path
+) -> None:
+    ports = flaky({"/ingested/part-00000.parquet": 99})  # the store never answers cleansing's first read
+    calls = Calls()
+    outcome = drive(calls, request(extract))
+    assert isinstance(ports.blobs, FlakyBlobs)
+    assert ports.blobs.reads["/ingested/part-00000.parquet"] == 3  # DQ_ACTIVITY_RETRY_ATTEMPTS
+    assert calls["cleanse_dataset"] == 1 and calls["profile_chunk"] == 0
+    assert scheduled(outcome)["cleanse_dataset"] == 1 and no_orchestrator_retries(outcome)
+    run = outcome.output["runs"][0]
+    assert run["status"] == "error" and run["error"]["code"] == "retries_exhausted"
+    assert "service unreachable" in run["error"]["message"]
+    assert run["error"]["message"].endswith("(gave up after 3 attempts)")
     result = result_of(ports, outcome)
     assert result.status.value == "error" and result.error is not None
-    assert result.input is not None and result.input.rows == 20  # what finished before the error is kept
+    assert result.input is not None and result.input.rows == 400  # what finished before the error is kept
     steps = {step.step: step for step in ports.lineage.steps("contoso", run["run_id"])}
     assert steps["cleanse"].status == "error"
-    assert "briefly unavailable" in str(steps["cleanse"].metrics["message"])
+    assert "gave up after 3 attempts" in str(steps["cleanse"].metrics["message"])
     assert ports.lineage.get_run("contoso", run["run_id"]).error is not None
     assert {a["trigger"] for a in run["actions"]} == {"on_error", "always"}
 
 
-def test_a_terminal_error_is_not_retried(ports: RunPorts, tmp_path: Path) -> None:
-    empty = tmp_path / "empty.csv"
-    empty.write_bytes(b"")
+def test_a_terminal_error_in_a_chunk_ends_the_run_with_its_reason_and_nothing_hangs(
+    flaky: Callable[..., RunPorts], extract: Path
+) -> None:
+    ports = flaky({"/work/part-00001.parquet": 99}, gone=True)  # the second chunk's working file is gone
     calls = Calls()
-    outcome = drive(calls, request(empty))
+    outcome = drive(calls, request(extract, max_parallelism=2))
+    assert not outcome.failed, outcome.error  # the orchestration completed: nothing left Running
+    assert isinstance(ports.blobs, FlakyBlobs)
+    assert ports.blobs.reads["/work/part-00001.parquet"] == 1  # a terminal error is not retried
+    counts = scheduled(outcome)
+    assert counts["validate_chunk"] == 2  # the first window (chunks 0 and 1): the stage stopped there
+    assert counts["validate_dataset"] == counts["check_anomalies"] == 0
+    assert counts["build_result"] == counts["finalise_run"] == 1 and no_orchestrator_retries(outcome)
     run = outcome.output["runs"][0]
-    assert calls["ingest_file"] == 1
-    assert run["status"] == "error" and run["error"]["code"] == "empty_file"
-    assert empty.read_bytes() == b""
+    assert run["status"] == "error" and run["error"]["code"] == "not_found"
+    assert "work/part-00001.parquet" in run["error"]["message"]
+    result = result_of(ports, outcome)
+    assert result.status.value == "error" and result.error is not None and result.error.code == "not_found"
+    steps = {step.step: step for step in ports.lineage.steps("contoso", run["run_id"])}
+    assert steps["validate"].status == "error" and "not found" in str(steps["validate"].metrics["message"])
+    assert ports.lineage.get_run("contoso", run["run_id"]).status == "error"
+    assert {a["trigger"] for a in run["actions"]} == {"on_error", "always"}
+
+
+def test_an_activity_that_fails_in_the_host_ends_the_run_with_status_error_and_is_not_retried(
+    ports: RunPorts, extract: Path
+) -> None:
+    calls = Calls({"cleanse_dataset": 99})  # the host reports the activity failed (a crash, a timeout)
+    outcome = drive(calls, request(extract))
+    assert calls["cleanse_dataset"] == 1 and calls["profile_chunk"] == 0  # the orchestrator never retries
+    assert not [e for e in outcome.history if e["EventType"] == TIMER_CREATED]
+    run = outcome.output["runs"][0]
+    assert run["status"] == "error" and run["error"]["code"] == "activity_failed"
+    assert "briefly unavailable" in run["error"]["message"]
+    steps = {step.step: step for step in ports.lineage.steps("contoso", run["run_id"])}
+    assert steps["cleanse"].status == "error"
+
+
+def test_two_hundred_chunks_run_in_windows_of_max_parallelism_with_progress(ports: RunPorts, tmp_path: Path) -> None:
+    big = customers(tmp_path, 1535)  # 19,955 rows after cleansing: 200 chunks of 100
+    calls, statuses = Calls(), list[Any]()
+    outcome = drive(calls, request(big, max_parallelism=16), statuses)
+    assert not outcome.failed, outcome.error
+    run = outcome.output["runs"][0]
+    assert run["status"] == "failed" and run.get("error") is None
+    result = result_of(ports, outcome)
+    assert result.cleansing is not None and result.cleansing.rows_out == 19_955
+
+    counts = scheduled(outcome)
+    assert counts["profile_chunk"] == counts["validate_chunk"] == 200
+    once = ("resolve_run", "ingest_file", "cleanse_dataset", "merge_profile", "validate_dataset")
+    assert all(counts[name] == 1 for name in (*once, "check_anomalies", "build_result", "finalise_run"))
+    assert sum(counts.values()) == 2 * 200 + 8 + len(run["actions"])  # and nothing else: no retry
+    assert counts == calls.counts and no_orchestrator_retries(outcome)
+    assert most_in_flight(outcome, "profile_chunk") == most_in_flight(outcome, "validate_chunk") == 16
+
+    for stage in ("profile", "validate"):
+        seen = [(s["chunks_done"], s["chunks_total"]) for s in statuses if s["stage"] == stage]
+        assert {total for _, total in seen} == {200}
+        done = [d for d, _ in seen]
+        assert done == sorted(done) and done[0] == 0 and done[-1] == 200  # progress, never backwards
+        assert set(done) == set(range(0, 201, 16)) | {200}  # one step per window of 16
+    steps = {step.step: step for step in ports.lineage.steps("contoso", run["run_id"])}
+    assert steps["profile"].metrics["chunks"] == 200
 
 
 def test_a_failing_action_never_changes_the_verdict(ports: RunPorts) -> None:

@@ -114,6 +114,38 @@ def test_orchestrators_import_only_the_durable_sdk_and_payload_models() -> None:
         assert not calls & {"open", "print", "input"}, path.name
 
 
+# The SDK's own retries (and ``task_any``, the other half of durable-python#603: runs that stay
+# Running forever after a retry) are not used by orchestrators: activities retry themselves
+# (dq_core/runs/retrying.py) and fan-outs wait with ``task_all``.
+ORCHESTRATOR_FORBIDDEN = {"call_activity_with_retry", "call_sub_orchestrator_with_retry", "RetryOptions", "task_any"}
+
+
+def _durable_retries(tree: ast.AST) -> set[str]:
+    found = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    found |= {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    found |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for alias in node.names}
+    return found & ORCHESTRATOR_FORBIDDEN
+
+
+def test_orchestrators_never_use_the_sdks_retries_or_task_any() -> None:
+    paths = list((ROOT / "orchestrators").glob("*.py"))
+    assert paths
+    for path in paths:
+        assert not _durable_retries(ast.parse(path.read_text(encoding="utf-8"))), path.name
+
+
+def test_the_retry_rule_would_catch_the_pattern_of_issue_603() -> None:
+    source = """
+import azure.durable_functions as df
+from azure.durable_functions import RetryOptions
+RETRY = df.RetryOptions(2000, 3)
+def orchestrator(context):
+    tasks = [context.call_activity_with_retry("a", RETRY, 1), context.call_sub_orchestrator_with_retry("o", RETRY)]
+    yield context.task_any(tasks)
+"""
+    assert _durable_retries(ast.parse(source)) == ORCHESTRATOR_FORBIDDEN
+
+
 def test_activities_stay_thin() -> None:
     """Activities only wire payloads to stages: no polars, no SDK clients of their own."""
     for path in (ROOT / "activities").glob("*.py"):

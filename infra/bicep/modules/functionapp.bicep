@@ -171,6 +171,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     AZURE_CLIENT_ID: identityClientId
     DQ_ENVIRONMENT: environmentName
     DQ_LOG_FORMAT: 'json'
+    // Activities retry their own transient errors (docs/orchestration.md): attempts, first and longest wait
+    DQ_ACTIVITY_RETRY_ATTEMPTS: '3'
+    DQ_ACTIVITY_RETRY_FIRST_SECONDS: '2'
+    DQ_ACTIVITY_RETRY_MAX_SECONDS: '30'
     DQ_ACTIONS_ALLOW_PRIVATE_NETWORKS: 'false'
     DQ_STORAGE_ACCOUNT: storageAccountName
     DQ_KEY_VAULT_URL: keyVaultUri
