@@ -30,10 +30,11 @@ mkdir -p .dq
 echo
 echo "== dq run libraries/contoso/samples/customers.csv --job customers_daily --out out/demo/run"
 # The whole run through the Durable orchestrator, hosted in-process: ingest, cleanse,
-# profile and validate per chunk, anomaly check, actions, lineage in .dq/.
+# profile and validate per chunk (100 rows, the smallest chunk a run takes: the 20-row
+# sample is one chunk), anomaly check, actions, lineage in .dq/.
 status=0
 .venv/bin/dq run libraries/contoso/samples/customers.csv --job customers_daily --out out/demo/run \
-  --salt-file .dq/mask-salt --chunk-rows 8 || status=$?
+  --salt-file .dq/mask-salt --chunk-rows 100 || status=$?
 if [ "$status" -gt 1 ]; then exit "$status"; fi
 echo "(exit $status: see out/demo/run/result.json)"
 echo
@@ -55,7 +56,9 @@ mkdir -p out/demo/api
 .venv/bin/dq serve --home "$serve_home" --libraries libraries --port "$port" >out/demo/api/serve.log 2>&1 &
 serve_pid=$!
 trap 'kill "$serve_pid" 2>/dev/null || true' EXIT
-.venv/bin/python scripts/demo_api.py "http://127.0.0.1:$port" "$token" libraries/contoso/samples/customers.csv out/demo/api
+# The same HTTP steps as scripts/azure_smoke.sh runs against a deployment (scripts/demo_api.py).
+DQ_API_TOKEN="$token" .venv/bin/python scripts/demo_api.py demo "http://127.0.0.1:$port" \
+  libraries/contoso/samples/customers.csv out/demo/api
 kill "$serve_pid" 2>/dev/null || true
 wait "$serve_pid" 2>/dev/null || true
 trap - EXIT
