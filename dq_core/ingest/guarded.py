@@ -40,6 +40,7 @@ from dq_core.errors import IngestError
 from dq_core.ingest.sheets import BoundedWorkbook, SheetBudget, header_names
 from dq_core.libraries.infra import IngestLimits
 from dq_core.payloads import Payload
+from dq_core.safe_text import safe_error
 from dq_core.validation.context import ROW
 
 SNIFF_BYTES = 64 * 1024
@@ -283,7 +284,7 @@ def _read_csv(data: bytes, options: IngestOptions, limits: IngestLimits, name: s
     except pl.exceptions.DuplicateError as exc:
         raise IngestError("duplicate_columns", f"{name}: {str(exc).splitlines()[0]}") from None
     except Exception as exc:  # noqa: BLE001 - polars raises several types for malformed CSV
-        raise IngestError("format_mismatch", f"{name}: not readable as CSV: {str(exc).splitlines()[0]}") from None
+        raise IngestError("format_mismatch", f"{name}: not readable as CSV: {safe_error(exc)}") from None
     return frame, encoding, delimiter
 
 
@@ -309,10 +310,7 @@ def _read_binary(path: Path, fmt: str, limits: IngestLimits, size: int) -> pl.Da
     except IngestError:
         raise
     except Exception as exc:  # noqa: BLE001 - the readers raise many types for broken files
-        lines = str(exc).strip().splitlines()
-        raise IngestError(
-            "format_mismatch", f"{name}: not readable as {fmt}: {lines[0] if lines else type(exc).__name__}"
-        ) from None
+        raise IngestError("format_mismatch", f"{name}: not readable as {fmt}: {safe_error(exc)}") from None
 
 
 def _check_width(width: int, limits: IngestLimits, name: str) -> None:

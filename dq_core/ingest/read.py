@@ -21,6 +21,7 @@ from dq_core.errors import IngestError, InputError
 from dq_core.ingest.guarded import read_guarded, sheet_budget
 from dq_core.ingest.sheets import BoundedWorkbook, header_names
 from dq_core.libraries.infra import IngestLimits
+from dq_core.safe_text import safe_error
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl", ".xlsx": "xlsx"}
 
@@ -83,8 +84,5 @@ def scan(source: InputFile) -> pl.LazyFrame:
     except IngestError:
         raise
     except Exception as exc:  # noqa: BLE001 - polars and the Excel engine raise many types
-        lines = str(exc).strip().splitlines()
-        raise InputError(
-            f"{path}: cannot be read as {source.format}: {lines[0] if lines else type(exc).__name__}"
-        ) from None
+        raise InputError(f"{path}: cannot be read as {source.format}: {safe_error(exc)}") from None
     return frame

@@ -33,6 +33,7 @@ from typing import IO, Any
 from xml.etree.ElementTree import Element
 
 from dq_core.errors import IngestError
+from dq_core.safe_text import safe_error
 
 EXCEL_MAX_ROWS = 1_048_576  # the most rows a worksheet can have in Excel
 EXCEL_MAX_COLUMNS = 16_384  # column XFD
@@ -231,5 +232,4 @@ def header_names(header: dict[int, Any]) -> list[str]:
 
 
 def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else type(exc).__name__
+    return safe_error(exc)

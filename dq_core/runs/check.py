@@ -19,6 +19,7 @@ from dq_core.profiling.finish import finish_profile
 from dq_core.profiling.models import ProfileResult
 from dq_core.profiling.state import profile_in_chunks, profile_state
 from dq_core.results.run import ContractStamp, InputStamp, ProfileSummary, RunResult, RunStatus, anomalies_of
+from dq_core.safe_text import safe_error
 from dq_core.validation.context import ValidationContext
 from dq_core.validation.engine import validate
 
@@ -30,10 +31,7 @@ def _collect(frame: pl.LazyFrame, source: InputFile) -> pl.DataFrame:
     try:
         return frame.collect()
     except Exception as exc:  # noqa: BLE001 - a malformed row surfaces only when the data is read
-        lines = str(exc).strip().splitlines()
-        raise InputError(
-            f"{source.path}: cannot be read as {source.format}: {lines[0] if lines else type(exc).__name__}"
-        ) from None
+        raise InputError(f"{source.path}: cannot be read as {source.format}: {safe_error(exc)}") from None
 
 
 def profile_file(path: Path, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> ProfileResult:
@@ -49,10 +47,7 @@ def profile_file(path: Path, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> ProfileRes
     try:
         state = profile_in_chunks(frame, chunk_rows)
     except pl.exceptions.ComputeError as exc:  # malformed rows surface only when a chunk is read
-        lines = str(exc).strip().splitlines()
-        raise InputError(
-            f"{source.path}: cannot be read as {source.format}: {lines[0] if lines else 'error'}"
-        ) from None
+        raise InputError(f"{source.path}: cannot be read as {source.format}: {safe_error(exc)}") from None
     return finish_profile(state)
 
 

@@ -16,18 +16,15 @@ and polars parse cannot become a file read or a leak:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 import polars as pl
 
+from dq_core.safe_text import allowed_words, safe_error
 from dq_core.validation.env import RuleCompileError
 
+__all__ = ["ForeignScanError", "allowed_words", "ensure_reads_only", "safe_error", "scans"]
+
 _SCAN = re.compile(r"\b([A-Za-z]+ SCAN \[.*?\])")
-_QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'|`[^`]*`|\[[^\]]*\]")
-_DTYPE = re.compile(
-    r"^(str|bool|null|binary|date|time|cat|[iuf](8|16|32|64|128)|(datetime|duration|decimal|list)\b.*)$"
-)
-_MAX = 160
 
 
 class ForeignScanError(RuleCompileError):
@@ -46,29 +43,3 @@ def ensure_reads_only(result: pl.LazyFrame, source: pl.LazyFrame) -> None:
         kind = next(iter(sorted(foreign))).split(" SCAN", 1)[0].lower()
         msg = f"authored SQL tried to read a {kind} source other than the rule's own data; refused"
         raise ForeignScanError(msg)
-
-
-def safe_error(exc: BaseException, *, allowed: Iterable[str] = ()) -> str:
-    """One line naming the error; quoted fragments survive only when ``allowed`` holds them."""
-    keep = set(allowed)
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    first = (lines[0] if lines else "").split("; valid columns", 1)[0]
-    text = _QUOTED.sub(lambda m: m.group(0) if _kept(m.group(0)[1:-1], keep) else "…", first)
-    if len(text) > _MAX:
-        text = text[: _MAX - 1] + "…"
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _kept(inner: str, keep: set[str]) -> bool:
-    return inner in keep or bool(_DTYPE.match(inner))
-
-
-def allowed_words(*texts: str | None, names: Iterable[str] = ()) -> set[str]:
-    """What an error may quote: the dataset's column names, and the identifiers and
-    literals of the authored text (the author wrote them; the data did not)."""
-    words = set(names)
-    for text in texts or ():
-        if text:
-            words.update(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
-            words.update(a or b for a, b in re.findall(r"'([^']*)'|\"([^\"]*)\"", text))
-    return words
