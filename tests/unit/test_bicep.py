@@ -670,7 +670,10 @@ def test_undeliverable_blob_events_go_to_a_dead_letter_container_written_by_the_
     default = section(path, "parameters")["deadLetterContainerName"]["default"]
     assert default == section(MAIN, "variables")["deadLetterContainerName"]["value"]
     assert ref(module_params("storage")["deadLetterContainerName"]) == "deadLetterContainerName"
-    assert ref(section(MAIN, "outputs")["DEAD_LETTER_CONTAINER_NAME"]["value"]) == "storage.outputs.deadLetterContainerName"
+    assert (
+        ref(section(MAIN, "outputs")["DEAD_LETTER_CONTAINER_NAME"]["value"])
+        == "storage.outputs.deadLetterContainerName"
+    )
     prefix = inspect.signature(AzureBlobStore.__init__).parameters["container_prefix"].default
     assert not default.startswith(prefix), "dead letters would land in a tenant's container and trigger runs"
     # the topic has that identity, and it may write to that container and nowhere else
@@ -681,7 +684,10 @@ def test_undeliverable_blob_events_go_to_a_dead_letter_container_written_by_the_
     (writer,) = [a for a in role_assignments() if a["principalId"] == "eventGridPrincipalId"]
     assert writer["role"] == DEAD_LETTER_ROLE and writer["scope"] == "deadLetterContainer"
     retry = properties["retryPolicy"]
-    assert retry == {"maxDeliveryAttempts": "maxDeliveryAttempts", "eventTimeToLiveInMinutes": "eventTimeToLiveInMinutes"}
+    assert retry == {
+        "maxDeliveryAttempts": "maxDeliveryAttempts",
+        "eventTimeToLiveInMinutes": "eventTimeToLiveInMinutes",
+    }
 
 
 # --- limits ------------------------------------------------------------------------------------

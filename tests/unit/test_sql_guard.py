@@ -245,4 +245,3 @@ def test_the_guard_is_part_of_the_model_so_every_loader_applies_it() -> None:
     CustomSqlParams.model_validate(_payload())
     with pytest.raises(ValidationError, match="read_csv"):
         CustomSqlParams.model_validate(_payload(query="SELECT COUNT(*) FROM read_csv('/etc/passwd')"))
-
