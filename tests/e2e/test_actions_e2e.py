@@ -249,6 +249,7 @@ def test_the_receivers_answers_reach_no_output_of_the_run_and_no_log(
         http_receiver(default=200) as lineage,
         smtp_server() as mailbox,
         caplog.at_level(logging.DEBUG),
+        caplog.at_level(logging.DEBUG, logger="httpx"),  # the app quiets httpx once it configures monitoring
     ):
         for receiver in (hook, broken, slack, lineage):
             receiver.answer = receiver.failure_answer = answer
