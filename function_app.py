@@ -4,7 +4,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities.blueprint import bp as activities_bp
-from app.telemetry import configure_monitoring
+from monitoring.telemetry import configure_monitoring
 from orchestrators.blueprint import bp as orchestrators_bp
 from triggers.api import bp as api_bp
 from triggers.blob_events import bp as blob_events_bp

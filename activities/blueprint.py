@@ -18,7 +18,6 @@ from typing import Any
 import azure.durable_functions as df
 from pydantic import BaseModel, ValidationError
 
-from app import telemetry
 from app.runtime import run_ports
 from app.settings import get_settings
 from dq_core.errors import ConfigError, TerminalError, TransientError
@@ -26,6 +25,7 @@ from dq_core.results.run import RunError
 from dq_core.runs import closing, stages
 from dq_core.runs import payloads as p
 from dq_core.runs.retrying import ActivityRetry, retry_transient
+from monitoring import telemetry
 
 bp = df.Blueprint()
 log = logging.getLogger("dq.activities")
@@ -51,7 +51,7 @@ ACTIVITIES: dict[p.ActivityName, tuple[Stage, type[BaseModel]]] = {
 def execute(name: p.ActivityName, payload: Any) -> dict[str, Any]:
     """Run one activity on a JSON payload; the host-independent body of every activity.
 
-    Inside its log context and ``dq.stage`` span (``app.telemetry``, docs/monitoring.md)."""
+    Inside its log context and ``dq.stage`` span (``monitoring.telemetry``, docs/monitoring.md)."""
     if isinstance(payload, (str, bytes)):
         payload = json.loads(payload)
     with telemetry.activity(name, payload) as scope:

@@ -80,7 +80,7 @@ def contract_store(target: str, home: Path, settings: AppSettings | None = None,
     ``login`` or as DQ_PG_AUTH says; it connects on first use)."""
     settings = settings or get_settings()
     if target == "sqlite":
-        from dq_core.local.sqlite_contracts import SqliteContractStore  # noqa: PLC0415
+        from adapters.local.sqlite_contracts import SqliteContractStore  # noqa: PLC0415
 
         home.mkdir(parents=True, exist_ok=True)
         return SqliteContractStore(home / "registry.db")
@@ -102,8 +102,8 @@ def contract_store(target: str, home: Path, settings: AppSettings | None = None,
 
 def _lineage_and_blobs(settings: AppSettings, home: Path) -> tuple[Any, Any]:
     if settings.storage_connection is None and settings.storage_account is None:
-        from dq_core.local.folder_blobs import LocalBlobStore  # noqa: PLC0415
-        from dq_core.local.sqlite_lineage import SqliteLineageStore  # noqa: PLC0415
+        from adapters.local.folder_blobs import LocalBlobStore  # noqa: PLC0415
+        from adapters.local.sqlite_lineage import SqliteLineageStore  # noqa: PLC0415
 
         home.mkdir(parents=True, exist_ok=True)
         return SqliteLineageStore(str(home / "lineage.db")), LocalBlobStore(home / "blobs")
@@ -135,7 +135,7 @@ def _secrets(settings: AppSettings) -> Any:
 def _queues(settings: AppSettings, home: Path) -> Any:
     """Azure Storage queues of the runs' storage account, else a local folder."""
     if settings.storage_connection is None and settings.storage_account is None:
-        from dq_core.local.folder_queue import LocalQueueSender  # noqa: PLC0415
+        from adapters.local.folder_queue import LocalQueueSender  # noqa: PLC0415
 
         return LocalQueueSender(home / "queues")
     from adapters.azure.queue_sender import AzureQueueSender  # noqa: PLC0415

@@ -1,4 +1,4 @@
-"""The key that signs the runs list's paging cursors (``dq_core.services.runs.Cursors``).
+"""The key that signs the runs list's paging cursors (``services.runs.Cursors``).
 
 One key per deployment, never in the code:
 

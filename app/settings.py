@@ -64,7 +64,7 @@ class AppSettings(BaseSettings):
     storage_account: str | None = None  # DQ_STORAGE_ACCOUNT: lineage tables and tenant containers (managed identity)
     storage_connection: SecretStr | None = None  # DQ_STORAGE_CONNECTION: instead of the account, e.g. Azurite
     key_vault_url: str | None = None  # DQ_KEY_VAULT_URL: secrets; else DQ_SECRET_<NAME> variables
-    log_format: LogFormat = LogFormat.TEXT  # DQ_LOG_FORMAT: text | json (app/logging_context.py)
+    log_format: LogFormat = LogFormat.TEXT  # DQ_LOG_FORMAT: text | json (monitoring/logging_context.py)
     # DQ_ACTIVITY_RETRY_*: how an activity retries a transient error itself (dq_core/runs/retrying.py)
     activity_retry_attempts: int = Field(default=3, ge=1, le=10)
     activity_retry_first_seconds: float = Field(default=2.0, ge=0, le=60)

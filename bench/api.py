@@ -22,7 +22,7 @@ Measured:
   concurrency. Client and server share the machine's cores, so these are floors for one
   ``dq serve`` process, not a deployment's capacity.
   (The first run of this part found every keep-alive answer waiting ~40 ms for the client's
-  delayed ACK: ``app.serve.listen`` made its socket with protocol 0, so asyncio left Nagle
+  delayed ACK: ``local_host.serve.listen`` made its socket with protocol 0, so asyncio left Nagle
   on. It now names IPPROTO_TCP; tests/unit/test_serve_socket.py keeps it so.)
 - ``TokenValidator.authenticate`` in-process (the authenticator ``dq serve`` builds for
   ``local-key``), with ``timeit``: a valid token, and a tampered one (``Unauthenticated``).
@@ -77,7 +77,7 @@ KINDS = (
 
 
 def _dq(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "dq_core", *args]
+    command = [sys.executable, "-m", "cli", *args]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
 
 
@@ -112,7 +112,7 @@ def admin_token(home: Path) -> str:
 def served(home: Path) -> Iterator[str]:
     """``dq serve`` in a subprocess on a free port, healthy; stopped with SIGINT, which must end it cleanly."""
     port = _free_port()
-    command = [sys.executable, "-m", "dq_core", "serve", "--home", str(home), "--port", str(port)]
+    command = [sys.executable, "-m", "cli", "serve", "--home", str(home), "--port", str(port)]
     command += ["--libraries", str(ROOT / "libraries"), "--log-level", "warning"]
     env = _env(**LOCAL, DQ_SECRET_CONTOSO__DQ_MASK_SALT=SALT)
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -293,8 +293,8 @@ def dq_run(source: Path, work: Path) -> Path:
 
 def render_cost(folder: Path, home: Path, repeats: int) -> dict[str, Any]:
     """``render_report`` on a run folder as ``dq report`` reads it; best of ``repeats`` and the size."""
+    from adapters.local.sqlite_lineage import SqliteLineageStore
     from dq_core.bundle.models import ResolvedBundle
-    from dq_core.local.sqlite_lineage import SqliteLineageStore
     from dq_core.profiling.models import ProfileResult
     from dq_core.reporting import governance_of, render_report
     from dq_core.results.run import RunResult

@@ -79,7 +79,6 @@ def data(directory: Path, rows: int) -> Path:
 
 def direct(path: Path, out: Path, salt_file: Path) -> dict[str, float]:
     """Ingest, cleanse, mask, profile, validate and write the outputs in this process; seconds per phase."""
-    from dq_core import service
     from dq_core.cleansing.context import CleansingContext
     from dq_core.cleansing.engine import cleanse, mask_output
     from dq_core.ingest.guarded import ingest
@@ -88,6 +87,7 @@ def direct(path: Path, out: Path, salt_file: Path) -> dict[str, float]:
     from dq_core.results.run import ContractStamp, ProfileSummary, RunResult, RunStatus
     from dq_core.validation.context import ValidationContext
     from dq_core.validation.engine import validate
+    from services import workspace as service
 
     phases: dict[str, float] = {}
     started, last = datetime.now().astimezone(), time.perf_counter()
@@ -164,7 +164,7 @@ def _measure(command: list[str], log: Path) -> dict[str, Any]:
 
 def dq_run_command(path: Path, work: Path, salt_file: Path) -> list[str]:
     return [
-        *(sys.executable, "-m", "dq_core", "run", str(path)),
+        *(sys.executable, "-m", "cli", "run", str(path)),
         *("--contract", CONTRACT, "--tenant", TENANT, "--env", ENVIRONMENT),
         *("--salt-file", str(salt_file), "--home", str(work), "--out", str(work / "out"), "--now", NOW),
     ]
@@ -186,7 +186,7 @@ def lineage_stages(home: Path, run_id: str) -> tuple[dict[str, float], dict[str,
     its own end (``result+act``: the result, then the actions, up to the act step's end);
     ``total``: from the run's start to the last step's end. Also the durations as recorded
     (finished_at - started_at), and the ingested chunks."""
-    from dq_core.local.sqlite_lineage import SqliteLineageStore
+    from adapters.local.sqlite_lineage import SqliteLineageStore
 
     store = SqliteLineageStore(str(home / "lineage.db"))
     record = store.get_run(TENANT, run_id)
@@ -388,10 +388,10 @@ def traced(path: Path, work: Path, salt_file: Path) -> dict[str, Any]:
     """(a) in this process with timing wrappers around the activities, replays and blob calls."""
     import polars as pl
 
-    import app.local_durable as durable
-    from app import local_run
-    from dq_core.cli.main import main as dq_main
+    from cli.main import main as dq_main
     from dq_core.runs import files as run_files
+    from local_host import durable
+    from local_host import runs as local_run
 
     tracer = Tracer()
     local_run.run_activity = tracer.wrap(lambda name, payload: f"activity {name}", local_run.run_activity)
@@ -419,7 +419,7 @@ def traced(path: Path, work: Path, salt_file: Path) -> dict[str, Any]:
     stages.row_local_state = tracer.wrap("validate: row_local_state", stages.row_local_state)
     stages.finish_profile = tracer.wrap("profile: finish_profile", stages.finish_profile)
     stages.merge_profile_states = tracer.wrap("profile: merge states", stages.merge_profile_states)
-    from dq_core.cli import run_command
+    from cli import run_command
 
     run_command._copy_outputs = tracer.wrap("dq run: copy outputs to --out", run_command._copy_outputs)
     argv = dq_run_command(path, work, salt_file)[3:]

@@ -249,7 +249,7 @@ class Secrets:
 
 @functools.cache
 def demo_bundle() -> Any:
-    from dq_core import service
+    from services import workspace as service
     from tests.conftest import LIBRARIES
 
     workspace = service.workspace_from_directory(LIBRARIES)
@@ -341,10 +341,10 @@ def action_context(
     deployment is by default; ``resolve`` replaces ``getaddrinfo`` (host, port -> addresses)."""
     import polars as pl
 
+    from adapters.local.folder_blobs import LocalBlobStore
     from dq_core.actions.context import ActionContext
     from dq_core.actions.destinations import Destinations, system_resolver
     from dq_core.bundle.models import ResolvedAction
-    from dq_core.local.folder_blobs import LocalBlobStore
     from dq_core.runs.files import RunFiles
 
     bundle = demo_bundle()

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dq_core import service
+from adapters.local.sqlite_contracts import SqliteContractStore
 from dq_core.config.base import Status, Versioned
 from dq_core.config.objects import CONFIG_OBJECT_ADAPTER
-from dq_core.local.sqlite_contracts import SqliteContractStore
 from dq_core.ports import ContractStore
+from services import workspace as service
 from tests.conftest import LIBRARIES
 
 AUTHOR, APPROVER = "author", "approver"

@@ -59,7 +59,7 @@ def serve_process(home: Path, settings: Mapping[str, str], *extra: str, port: in
     """``dq serve --home HOME --port PORT`` (a free one by default), healthy; on exit stopped with
     SIGINT when still running (killed when it does not stop), its output in ``stdout``/``stderr``."""
     port = port or free_port()
-    command = [sys.executable, "-m", "dq_core", "serve", "--home", str(home), "--port", str(port), *extra]
+    command = [sys.executable, "-m", "cli", "serve", "--home", str(home), "--port", str(port), *extra]
     # files, not pipes: a busy server's access log would fill a pipe nobody reads and block it
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         process = subprocess.Popen(command, cwd=ROOT, env=serve_env(settings), stdout=out, stderr=err, text=True)

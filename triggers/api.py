@@ -1,8 +1,8 @@
 """The HTTP API in the Functions app: one anonymous catch-all trigger over the FastAPI app.
 
 Every ``/api/...`` request reaches :func:`api`, which binds the invocation's Durable
-client to the request (:func:`app.api.hosting.bound_client`) and hands the request to
-the FastAPI app (``app.api.main.create_app``) through ``func.AsgiMiddleware``. The
+client to the request (:func:`api.hosting.bound_client`) and hands the request to
+the FastAPI app (``api.main.create_app``) through ``func.AsgiMiddleware``. The
 trigger's auth level is ANONYMOUS on purpose: function keys would only hide the API's
 own authentication, which checks the Entra ID bearer token of every route but
 ``/api/health``. The app and its context are built on the first request, never at import
@@ -18,9 +18,9 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from app.api.hosting import api_context, bound_client, request_starter
-from app.api.main import create_app
-from app.api.problems import PROBLEM_JSON, ProblemDetails
+from api.hosting import api_context, bound_client, request_starter
+from api.main import create_app
+from api.problems import PROBLEM_JSON, ProblemDetails
 from app.runtime import run_ports
 from dq_core.errors import DQError
 

@@ -32,10 +32,10 @@ import azure.functions as func
 
 from app.runtime import run_ports
 from app.settings import get_settings
-from app.starting import Starter, StartOutcome, StartsFailed, etag_key, instance_id, job_registry, start_run
 from dq_core.jobs.matching import BlobMatch, is_app_written, jobs_for_blob, published_jobs
 from dq_core.lineage.models import IngestionMode
 from dq_core.runs.payloads import InputRef, RunRequest
+from services.starting import Starter, StartOutcome, StartsFailed, etag_key, instance_id, job_registry, start_run
 
 bp = df.Blueprint()
 log = logging.getLogger("dq.triggers.blob_events")

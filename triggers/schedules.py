@@ -32,9 +32,9 @@ import azure.functions as func
 
 from app.runtime import run_ports
 from app.settings import get_settings
-from app.starting import Starter, StartOutcome, StartsFailed, instance_id, job_registry, slot_key, start_run
 from dq_core.lineage.models import IngestionMode
 from dq_core.runs.payloads import InputRef, RunRequest
+from services.starting import Starter, StartOutcome, StartsFailed, instance_id, job_registry, slot_key, start_run
 from triggers.schedule_cache import ScheduleCache, TenantDue
 
 bp = df.Blueprint()

@@ -1,1 +1,2 @@
-"""Local adapters that read the process environment (kept out of dq_core)."""
+"""Embedded adapters: SQLite, a local folder and the process environment behind the ports,
+for `dq` with no services."""

@@ -12,12 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from adapters.local.env_secrets import EnvSecretStore
-from app.api.context import ApiContext
-from app.api.main import create_app
+from adapters.local.folder_blobs import LocalBlobStore
+from adapters.local.sqlite_contracts import SqliteContractStore
+from adapters.local.sqlite_lineage import SqliteLineageStore
+from api.context import ApiContext
+from api.main import create_app
 from dq_core.errors import TransientError
-from dq_core.local.folder_blobs import LocalBlobStore
-from dq_core.local.sqlite_contracts import SqliteContractStore
-from dq_core.local.sqlite_lineage import SqliteLineageStore
 from dq_core.ports import ContractStore, LineageStore
 from dq_core.runs.stages import RunPorts
 from dq_core.security.principal import Principal, Role, Unauthenticated

@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.api.main import create_app
-from app.api.routes_config import MAX_BODY_BYTES, KindPath
-from dq_core import service
+from api.main import create_app
+from api.routes_config import MAX_BODY_BYTES, KindPath
 from dq_core.config.base import Kind
 from dq_core.config.canonical import to_plain
 from dq_core.ports import ContractStore
-from dq_core.services.registry import diff_documents
+from services import workspace as service
+from services.registry import diff_documents
 from tests.api.conftest import TENANT, assert_problem, bearer, make_context
 from tests.conftest import LIBRARIES
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from adapters.azure.table_lineage import TableLineageStore
 from adapters.postgres.contract_store import PostgresContractStore
 from adapters.postgres.signin import EntraLogin
-from app.api.main import create_app
+from api.main import create_app
 from tests.api.conftest import make_context
 
 # Azurite's well-known development account, on a port where nothing listens

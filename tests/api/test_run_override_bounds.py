@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.local_extension import LocalDurableExtension
 from app.runtime import use_ports
 from app.settings import get_settings
 from dq_core.runs.payloads import OrchestratorName
 from dq_core.runs.stages import RunPorts
+from local_host.extension import LocalDurableExtension
 from tests.api.conftest import assert_problem, bearer
 from tests.api.test_runs_routes import BASE, LANDED, SAMPLE, accept_run, serving, wire
 

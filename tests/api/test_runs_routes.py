@@ -28,21 +28,21 @@ import pytest
 from azure.durable_functions.models.utils import http_utils
 from fastapi.testclient import TestClient
 
-from app.api import routes_runs
-from app.api.context import ApiContext
-from app.api.main import create_app
-from app.local_extension import LocalDurableExtension
+from adapters.local.folder_blobs import LocalBlobStore
+from adapters.local.sqlite_lineage import SqliteLineageStore
+from api import routes_runs
+from api.context import ApiContext
+from api.main import create_app
 from app.runtime import use_ports
 from app.settings import get_settings
 from dq_core.lineage.evidence import verify_evidence
 from dq_core.lineage.models import IngestionMode, RunRecord
-from dq_core.local.folder_blobs import LocalBlobStore
-from dq_core.local.sqlite_lineage import SqliteLineageStore
 from dq_core.ports import BlobStore, LineageStore
 from dq_core.results.run import RunResult
 from dq_core.runs.payloads import OrchestratorName
 from dq_core.runs.stages import RunPorts
-from dq_core.services import runs as runs_service
+from local_host.extension import LocalDurableExtension
+from services import runs as runs_service
 from tests.api.conftest import NamedAuthenticator, assert_problem, bearer
 from tests.conftest import LIBRARIES
 from tests.registry_support import demo_registry, job, publish

@@ -16,16 +16,16 @@ import pytest
 import yaml
 
 from adapters.local.env_secrets import EnvSecretStore
-from app.local_run import run_locally
-from dq_core import service
+from adapters.local.folder_blobs import LocalBlobStore
+from adapters.local.folder_queue import LocalQueueSender
+from adapters.local.sqlite_lineage import SqliteLineageStore
 from dq_core.config.canonical import canonical_json
 from dq_core.lineage.models import IngestionMode
-from dq_core.local.folder_blobs import LocalBlobStore
-from dq_core.local.folder_queue import LocalQueueSender
-from dq_core.local.sqlite_lineage import SqliteLineageStore
 from dq_core.results.run import RunResult
 from dq_core.runs.payloads import InputRef, RunOverrides, RunRequest
 from dq_core.runs.stages import RunPorts
+from local_host.runs import run_locally
+from services import workspace as service
 from tests.action_servers import Receiver, http_receiver, smtp_server
 
 SIGNING_KEY = "e2e-signing-key-0123456789"

@@ -13,9 +13,7 @@ from tests.conftest import LIBRARIES, ROOT
 
 
 def dq(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dq_core", *args], cwd=cwd, capture_output=True, text=True, check=False
-    )
+    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=cwd, capture_output=True, text=True, check=False)
 
 
 def _assert_bad_input(result: subprocess.CompletedProcess[str], *fragments: str) -> None:

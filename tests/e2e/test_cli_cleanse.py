@@ -67,7 +67,7 @@ def test_cleanse_takes_the_tenant_salt_from_the_secret_store(tmp_path: Path) -> 
     command = [
         sys.executable,
         "-m",
-        "dq_core",
+        "cli",
         "cleanse",
         str(SAMPLE),
         "--contract",

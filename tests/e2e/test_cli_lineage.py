@@ -93,7 +93,7 @@ def test_lifecycle_commands_enforce_the_rules_and_leave_audit_events(tmp_path: P
     import shutil
     from datetime import UTC, datetime, timedelta
 
-    from dq_core.local.sqlite_lineage import SqliteLineageStore
+    from adapters.local.sqlite_lineage import SqliteLineageStore
 
     libraries = tmp_path / "libraries"
     shutil.copytree("libraries", libraries)

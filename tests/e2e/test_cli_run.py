@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from dq_core.local.sqlite_lineage import SqliteLineageStore
+from adapters.local.sqlite_lineage import SqliteLineageStore
 from tests.conftest import ROOT
 from tests.e2e.test_cli import _assert_bad_input, dq
 

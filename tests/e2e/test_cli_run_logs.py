@@ -20,7 +20,7 @@ def _run(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     args += ["--home", str(tmp_path / "home"), "--salt-file", str(salt)]
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DQ_", "APPLICATIONINSIGHTS_"))}
     return subprocess.run(
-        [sys.executable, "-m", "dq_core", *args],
+        [sys.executable, "-m", "cli", *args],
         cwd=ROOT,
         env=clean | env,
         capture_output=True,

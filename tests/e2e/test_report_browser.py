@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, Request, Route, sync_playwright
 
-from dq_core.local.sqlite_lineage import SqliteLineageStore
+from adapters.local.sqlite_lineage import SqliteLineageStore
 from tests.conftest import ROOT
 from tests.e2e.test_cli import _assert_bad_input, dq
 

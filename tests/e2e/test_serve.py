@@ -138,7 +138,7 @@ def _follow(url: str, headers: dict[str, str], timeout: float = 180.0) -> dict[s
 
 def _dq(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "dq_core", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
     )
 
 

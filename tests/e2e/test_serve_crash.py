@@ -23,10 +23,10 @@ from typing import Any
 
 import httpx
 
+from adapters.local.folder_blobs import LocalBlobStore
+from adapters.local.sqlite_lineage import SqliteLineageStore
 from dq_core.config.objects import CONFIG_OBJECT_ADAPTER
 from dq_core.lineage.models import IngestionMode, RunRecord
-from dq_core.local.folder_blobs import LocalBlobStore
-from dq_core.local.sqlite_lineage import SqliteLineageStore
 from tests.auth_support import TokenFactory
 from tests.conftest import LIBRARIES, ROOT
 from tests.registry_support import demo_registry, job, publish
@@ -212,7 +212,7 @@ def test_cursors_are_signed_by_the_servers_key_and_survive_its_restart(tmp_path:
                 assert refused.json()["code"] == "invalid_query"
                 assert "cursor is not one this API gave" in refused.json()["detail"]
             # one server per home: a second one would take the first one's running instances for interrupted
-            command = [sys.executable, "-m", "dq_core", "serve", "--home", str(home), "--port", str(free_port())]
+            command = [sys.executable, "-m", "cli", "serve", "--home", str(home), "--port", str(free_port())]
             twin = subprocess.run(
                 command, cwd=ROOT, env=serve_env(settings), capture_output=True, text=True, check=False
             )

@@ -15,14 +15,14 @@ import azure.durable_functions as df
 import pytest
 from azure.durable_functions.models.utils import http_utils
 
-from app.local_extension import LocalDurableExtension
+from adapters.local.folder_blobs import LocalBlobStore
+from adapters.local.sqlite_contracts import SqliteContractStore
+from adapters.local.sqlite_lineage import SqliteLineageStore
 from app.runtime import use_ports
 from app.settings import get_settings
-from dq_core.local.folder_blobs import LocalBlobStore
-from dq_core.local.sqlite_contracts import SqliteContractStore
-from dq_core.local.sqlite_lineage import SqliteLineageStore
 from dq_core.runs.payloads import OrchestratorName
 from dq_core.runs.stages import RunPorts
+from local_host.extension import LocalDurableExtension
 from tests.registry_support import demo_registry
 
 T = TypeVar("T")

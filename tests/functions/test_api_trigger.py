@@ -12,10 +12,10 @@ import azure.functions as func
 import pytest
 
 import triggers.api
-from app.api.hosting import NoDurableClient, bound_client, request_starter
-from app.local_extension import LocalDurableExtension
+from api.hosting import NoDurableClient, bound_client, request_starter
 from app.settings import get_settings
 from dq_core.runs.stages import RunPorts
+from local_host.extension import LocalDurableExtension
 from tests.auth_support import JwksServer, TokenFactory
 from tests.functions.conftest import call, started
 

@@ -11,9 +11,9 @@ import azure.functions as func
 import pytest
 
 from adapters.azure.blob_store import AzureBlobStore
-from app.local_extension import LocalDurableExtension
-from app.starting import StartsFailed
 from dq_core.ports import ContractStore
+from local_host.extension import LocalDurableExtension
+from services.starting import StartsFailed
 from tests.functions.conftest import call, started
 from tests.registry_support import job, publish
 from triggers.blob_events import CONTAINER_PREFIX

@@ -20,12 +20,12 @@ from typing import Any
 import azure.durable_functions as df
 import pytest
 
-from app.local_durable import History, ReplayDriver
-from app.local_extension import Instance, InstanceIndex, LocalDurableExtension
-from app.local_run import interrupting
-from app.starting import start_run
 from dq_core.lineage.models import IngestionMode
 from dq_core.runs.payloads import ActivityName, Envelope, InputRef, RunRequest
+from local_host.durable import History, ReplayDriver
+from local_host.extension import Instance, InstanceIndex, LocalDurableExtension
+from local_host.runs import interrupting
+from services.starting import start_run
 from tests.functions.conftest import call
 
 SLOW = "slow"

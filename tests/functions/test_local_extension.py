@@ -15,7 +15,7 @@ import pytest
 from azure.durable_functions.models.DurableOrchestrationBindings import DurableOrchestrationBindings
 from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
 
-from app.local_extension import LocalDurableExtension
+from local_host.extension import LocalDurableExtension
 from tests.functions.conftest import call
 
 RELEASE = threading.Event()

@@ -1,10 +1,10 @@
 """Monitoring of a real run: spans, metrics and structured log lines (docs/monitoring.md).
 
-The run is driven by the local host (``app.local_run``: the ``run_job`` orchestrator
+The run is driven by the local host (``local_host.runs``: the ``run_job`` orchestrator
 replayed by the Durable SDK's executor, the real activities over embedded stores). The
 telemetry goes to the real OpenTelemetry SDK: a TracerProvider with an in-memory span
 exporter and a MeterProvider with an in-memory metric reader, installed for each test
-with ``app.telemetry.use_providers`` (the global providers are left alone: they can be
+with ``monitoring.telemetry.use_providers`` (the global providers are left alone: they can be
 set only once per process).
 """
 
@@ -28,21 +28,21 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 
 from activities.blueprint import execute
-from app import telemetry
-from app.local_run import run_locally
-from app.logging_context import LOGGER, configure_logging
+from adapters.local.folder_blobs import LocalBlobStore
+from adapters.local.sqlite_lineage import SqliteLineageStore
 from app.runtime import use_ports
 from app.settings import LogFormat, get_settings
-from dq_core import service
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.config.canonical import canonical_json
 from dq_core.errors import TransientError
 from dq_core.lineage.models import IngestionMode
-from dq_core.local.folder_blobs import LocalBlobStore
-from dq_core.local.sqlite_lineage import SqliteLineageStore
 from dq_core.results.run import RunResult
 from dq_core.runs.payloads import ActivityName, InputRef, RunOverrides, RunRef, RunRequest
 from dq_core.runs.stages import RunPorts
+from local_host.runs import run_locally
+from monitoring import telemetry
+from monitoring.logging_context import LOGGER, configure_logging
+from services import workspace as service
 from tests.conftest import LIBRARIES
 
 SAMPLE = LIBRARIES / "contoso" / "samples" / "customers.csv"

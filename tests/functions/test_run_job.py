@@ -25,11 +25,10 @@ from azure.core.exceptions import ResourceNotFoundError, ServiceResponseError
 
 from activities.blueprint import ACTIVITIES
 from adapters.azure._errors import azure_errors
-from app.local_durable import ReplayDriver, replay
-from app.local_run import run_activity
+from adapters.local.folder_blobs import LocalBlobStore
+from adapters.local.sqlite_lineage import SqliteLineageStore
 from app.runtime import use_ports
 from app.settings import get_settings
-from dq_core import service
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.cleansing.context import CleansingContext
 from dq_core.cleansing.engine import cleanse, mask_output
@@ -37,8 +36,6 @@ from dq_core.config.canonical import canonical_json
 from dq_core.errors import TransientError
 from dq_core.ingest.guarded import ingest
 from dq_core.lineage.models import IngestionMode
-from dq_core.local.folder_blobs import LocalBlobStore
-from dq_core.local.sqlite_lineage import SqliteLineageStore
 from dq_core.profiling.finish import finish_profile
 from dq_core.profiling.state import profile_state
 from dq_core.results.run import RunResult
@@ -46,7 +43,10 @@ from dq_core.runs.payloads import ActivityName, InputRef, OrchestratorName, RunO
 from dq_core.runs.stages import RunPorts
 from dq_core.validation.context import ValidationContext
 from dq_core.validation.engine import validate
+from local_host.durable import ReplayDriver, replay
+from local_host.runs import run_activity
 from orchestrators.blueprint import ORCHESTRATORS
+from services import workspace as service
 from tests.conftest import LIBRARIES
 
 SAMPLE = LIBRARIES / "contoso" / "samples" / "customers.csv"

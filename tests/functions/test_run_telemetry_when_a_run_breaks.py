@@ -5,7 +5,7 @@ the real activities through ``activities.blueprint.execute``), over the embedded
 of which breaks at the end of the run: the lineage store refuses to close the run (finalise
 raises, every attempt; or answers a terminal error), the blob store cannot read result.json
 back either, or cannot write it at all (build_result fails). The telemetry goes to the
-OpenTelemetry SDK's in-memory exporter and metric reader (``app.telemetry.use_providers``).
+OpenTelemetry SDK's in-memory exporter and metric reader (``monitoring.telemetry.use_providers``).
 Before the fix, each of these runs emitted no ``dq.run`` and no run metric: the workbook never
 counted them.
 """
@@ -25,21 +25,21 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from app import telemetry
-from app.local_durable import ReplayDriver
-from app.local_run import run_activity
+from adapters.local.folder_blobs import LocalBlobStore
+from adapters.local.sqlite_lineage import SqliteLineageStore
 from app.runtime import use_ports
 from app.settings import get_settings
-from dq_core import service
 from dq_core.config.canonical import canonical_json
 from dq_core.errors import ConfigError, TransientError
 from dq_core.lineage.models import IngestionMode, RunRecord
-from dq_core.local.folder_blobs import LocalBlobStore
-from dq_core.local.sqlite_lineage import SqliteLineageStore
 from dq_core.results.run import RunResult
 from dq_core.runs.payloads import InputRef, OrchestratorName, RunOverrides, RunRequest
 from dq_core.runs.stages import RunPorts
+from local_host.durable import ReplayDriver
+from local_host.runs import run_activity
+from monitoring import telemetry
 from orchestrators.blueprint import ORCHESTRATORS
+from services import workspace as service
 from tests.conftest import LIBRARIES
 
 SAMPLE = LIBRARIES / "contoso" / "samples" / "customers.csv"

@@ -19,13 +19,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from azure.functions.timer import TimerRequest
 
-from app.local_extension import LocalDurableExtension
+from adapters.local.sqlite_contracts import SqliteContractStore
 from app.runtime import use_ports
 from dq_core.config.base import Kind, ObjectKey, Status
 from dq_core.jobs.matching import is_due
 from dq_core.jobs.models import ScheduleTrigger
-from dq_core.local.sqlite_contracts import SqliteContractStore
 from dq_core.runs.stages import RunPorts
+from local_host.extension import LocalDurableExtension
 from tests.functions.conftest import call
 from tests.registry_support import APPROVER, job, publish
 from triggers import schedules

@@ -10,8 +10,8 @@ import azure.functions as func
 import pytest
 from azure.functions.timer import TimerRequest  # the worker's concrete class (func.TimerRequest is abstract)
 
-from app.local_extension import LocalDurableExtension
 from dq_core.ports import ContractStore
+from local_host.extension import LocalDurableExtension
 from tests.functions.conftest import call, started
 from tests.registry_support import job, publish
 from triggers import schedules

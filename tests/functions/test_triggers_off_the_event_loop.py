@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 from azure.functions.timer import TimerRequest
 
-from app.local_extension import LocalDurableExtension
+from adapters.local.sqlite_contracts import SqliteContractStore
 from app.runtime import use_ports
-from dq_core.local.sqlite_contracts import SqliteContractStore
 from dq_core.runs.stages import RunPorts
+from local_host.extension import LocalDurableExtension
 from tests.functions.conftest import call
 from tests.functions.test_blob_events import blob_created
 from triggers import schedules

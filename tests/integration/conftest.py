@@ -26,7 +26,7 @@ def _name() -> str:
 @pytest.fixture(params=["sqlite", "postgres"])
 def contract_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     if request.param == "sqlite":
-        from dq_core.local.sqlite_contracts import SqliteContractStore
+        from adapters.local.sqlite_contracts import SqliteContractStore
 
         yield SqliteContractStore(tmp_path / "registry.db")
         return
@@ -47,7 +47,7 @@ def contract_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[A
 @pytest.fixture(params=["sqlite", "table"])
 def lineage_store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     if request.param == "sqlite":
-        from dq_core.local.sqlite_lineage import SqliteLineageStore
+        from adapters.local.sqlite_lineage import SqliteLineageStore
 
         return SqliteLineageStore(str(tmp_path / "lineage.db"))
     from adapters.azure.table_lineage import TableLineageStore
@@ -58,7 +58,7 @@ def lineage_store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
 @pytest.fixture(params=["folder", "azure"])
 def blob_store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     if request.param == "folder":
-        from dq_core.local.folder_blobs import LocalBlobStore
+        from adapters.local.folder_blobs import LocalBlobStore
 
         return LocalBlobStore(tmp_path / "blobs")
     from adapters.azure.blob_store import AzureBlobStore

@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from adapters.local.folder_queue import LocalQueueSender
 from dq_core.actions import transport
 from dq_core.actions.chat import run_chat
 from dq_core.actions.destinations import Destinations
@@ -32,7 +33,6 @@ from dq_core.libraries.actions import (
     TicketAction,
     WebhookAction,
 )
-from dq_core.local.folder_queue import LocalQueueSender
 from tests.action_servers import RUN_ID, action_context, closed_port, http_receiver, smtp_server
 
 SIGNING = "s3cr3t-signing-key"

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from app import telemetry
-from app.logging_context import LOGGER
 from dq_core.actions.chat import run_chat
 from dq_core.libraries.actions import ChatAction
+from monitoring import telemetry
+from monitoring.logging_context import LOGGER
 from tests.action_servers import action_context, http_receiver
 
 TOKEN = "XoXbSeCrEtWebhookToken42"  # noqa: S105 - a made-up webhook token

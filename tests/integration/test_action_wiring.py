@@ -12,11 +12,11 @@ import pytest
 from azure.storage.queue import QueueServiceClient
 
 from adapters.azure.queue_sender import AzureQueueSender
+from adapters.local.folder_queue import LocalQueueSender
 from adapters.postgres.row_exporter import PostgresRowExporter
 from app import runtime
 from app.bootstrap import stores
 from app.settings import AppSettings
-from dq_core.local.folder_queue import LocalQueueSender
 
 pytestmark = pytest.mark.integration
 

@@ -30,12 +30,12 @@ from azure.storage.blob import BlobServiceClient
 from adapters.azure.blob_store import AzureBlobStore
 from adapters.azure.table_lineage import TableLineageStore
 from adapters.local.env_secrets import EnvSecretStore, variable_for
-from app.local_extension import LocalDurableExtension
 from app.runtime import use_ports
 from app.settings import get_settings
 from dq_core.results.run import RunResult
 from dq_core.runs.payloads import Stage
 from dq_core.runs.stages import RunPorts
+from local_host.extension import LocalDurableExtension
 from tests.conftest import LIBRARIES
 from tests.registry_support import demo_registry
 

@@ -41,7 +41,7 @@ from pathlib import Path
 
 overrides = json.loads(sys.argv[1])
 if overrides:  # the control case: configured first, with the distro's HTTP instrumentation on
-    from app import telemetry
+    from monitoring import telemetry
     assert telemetry.configure_telemetry(instrumentation_options=overrides)
 
 import function_app  # the Functions app's start-up: configure_monitoring()
@@ -70,7 +70,7 @@ root.setLevel(logging.INFO)  # as the Functions worker sets it
 worker = Everything()
 root.addHandler(worker)
 
-from dq_core.cli.main import main
+from cli.main import main
 
 libraries, home, out = sys.argv[2:5]
 code = main(["run", sys.argv[5], "--job", "customers_daily", "--libraries", libraries, "--home", home, "--out", out])

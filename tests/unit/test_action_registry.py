@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from adapters.local.folder_queue import LocalQueueSender
 from dq_core.actions.dispatch import EXECUTORS, run_action
 from dq_core.actions.notice import title
 from dq_core.bundle.models import ResolvedAction
 from dq_core.errors import ConfigError
 from dq_core.libraries.actions import ActionSpec, QueueAction, WebhookAction
-from dq_core.local.folder_queue import LocalQueueSender
 from tests.action_servers import RUN_ID, action_context, closed_port
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from app.auth import auth_mode, build_authenticator
 from app.settings import AppSettings
-from dq_core.cli import main
+from cli import main
 from dq_core.errors import ConfigError
 from dq_core.security import devkeys
 from dq_core.security.principal import LOCAL_ANONYMOUS, Forbidden, Permission, Role, Unauthenticated, authorize
@@ -234,7 +234,7 @@ def test_token_commands_refuse_outside_local(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "dq_core",
+            "cli",
             "token",
             "mint",
             *("--tenant", "contoso", "--role", "DQ.Admin"),

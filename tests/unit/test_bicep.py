@@ -737,7 +737,7 @@ def test_workbook_shows_runs_failures_stages_and_actions_per_tenant() -> None:
 
 
 def test_workbook_text_states_the_telemetry_the_app_emits() -> None:
-    from app import telemetry
+    from monitoring import telemetry
 
     texts = " ".join(i["content"]["json"] for i in workbook_content()["items"] if i["type"] == 1)
     assert "the DQ app emits" in texts

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from adapters.local.env_secrets import EnvSecretStore
+from adapters.local.folder_blobs import LocalBlobStore
+from adapters.local.sqlite_contracts import SqliteContractStore
+from adapters.local.sqlite_lineage import SqliteLineageStore
 from app.bootstrap import stores
 from app.settings import AppSettings
-from dq_core.local.folder_blobs import LocalBlobStore
-from dq_core.local.sqlite_contracts import SqliteContractStore
-from dq_core.local.sqlite_lineage import SqliteLineageStore
 
 
 def test_embedded_defaults_without_connection_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

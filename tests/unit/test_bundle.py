@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from dq_core import service
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.config.canonical import canonical_json
 from dq_core.errors import ResolutionError
 from dq_core.libraries.actions import Trigger
+from services import workspace as service
 from tests.conftest import LIBRARIES
 
 SCOPE = service.Scope("contoso", "dev")

@@ -10,8 +10,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.logging_context import FIELDS, LOGGER, configure_cli_logging, configure_logging, current_context, log_context
 from app.settings import LogFormat, get_settings
+from monitoring.logging_context import (
+    FIELDS,
+    LOGGER,
+    configure_cli_logging,
+    configure_logging,
+    current_context,
+    log_context,
+)
 
 
 @pytest.fixture

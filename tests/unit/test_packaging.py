@@ -39,7 +39,7 @@ def test_dev_dependencies_are_pinned_and_console_script_exists() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     for dep in project["optional-dependencies"]["dev"]:
         _requirement(dep)
-    assert project["scripts"]["dq"] == "dq_core.cli:main"
+    assert project["scripts"]["dq"] == "cli:main"
 
 
 def test_host_json_and_local_settings() -> None:
@@ -146,7 +146,17 @@ def test_the_package_holds_the_app_and_nothing_of_the_working_copy() -> None:
     assert leaks == []
     for needed in ("function_app.py", *APP_NEEDS):
         assert needed in files
-    for package in ("dq_core", "app", "adapters", "activities", "orchestrators", "triggers"):
+    for package in (
+        "dq_core",
+        "app",
+        "adapters",
+        "services",
+        "api",
+        "monitoring",
+        "activities",
+        "orchestrators",
+        "triggers",
+    ):
         assert f"{package}/__init__.py" in files
 
 

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from dq_core import service
 from dq_core.cleansing.engine import CleansingReport
 from dq_core.config.base import Severity
 from dq_core.lineage.models import StepRecord
@@ -26,6 +25,7 @@ from dq_core.reporting.render import rule_rows
 from dq_core.results.csv_export import CSV_COLUMNS, to_csv
 from dq_core.results.run import ActionOutcome, Anomaly, InputStamp, RunError, RunResult, RunStatus
 from dq_core.validation.results import Band, RuleResult, RuleStatus, Sample, ValidationResult
+from services import workspace as service
 from tests.conftest import LIBRARIES
 
 HOSTILE = '<script>alert("x")</script>'

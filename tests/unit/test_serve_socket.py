@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 
-from app.serve import listen
+from local_host.serve import listen
 
 
 def test_the_listening_socket_names_tcp_so_accepted_connections_get_nodelay() -> None:

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from app.starting import etag_key, instance_id, job_registry, slot_key, start_run
+from adapters.local.sqlite_contracts import SqliteContractStore
 from dq_core.config.index import InMemoryConfigIndex
 from dq_core.errors import ConfigError
 from dq_core.lineage.models import IngestionMode
-from dq_core.local.sqlite_contracts import SqliteContractStore
 from dq_core.runs.payloads import InputRef, RunRequest
+from services.starting import etag_key, instance_id, job_registry, slot_key, start_run
 
 REQUEST = RunRequest(
     tenant="contoso",

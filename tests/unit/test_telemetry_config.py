@@ -23,8 +23,8 @@ CONNECTION = "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionE
 PROBE = """
 import json, logging, sys
 from opentelemetry import metrics, trace
-from app import telemetry
-from app.logging_context import ContextFilter, log_context
+from monitoring import telemetry
+from monitoring.logging_context import ContextFilter, log_context
 
 first = telemetry.configure_telemetry()
 second = telemetry.configure_telemetry()
@@ -95,7 +95,7 @@ def test_without_a_connection_string_nothing_is_configured(tmp_path: Path) -> No
 def test_the_functions_app_writes_json_lines_with_the_context_when_the_deployment_asks(tmp_path: Path) -> None:
     code = (
         "import logging, function_app\n"
-        "from app.logging_context import log_context\n"
+        "from monitoring.logging_context import log_context\n"
         "with log_context(tenant='contoso', run_id='r-1', stage='ingest'):\n"
         "    logging.getLogger('dq.ingest').info('read 20 rows')\n"
     )
@@ -113,7 +113,7 @@ def test_the_functions_app_writes_json_lines_with_the_context_when_the_deploymen
 def test_every_instrumentation_the_distro_knows_is_decided_and_the_http_ones_are_off() -> None:
     from azure.monitor.opentelemetry._constants import _ALL_SUPPORTED_INSTRUMENTED_LIBRARIES
 
-    from app import telemetry
+    from monitoring import telemetry
 
     # a new distro version with a new instrumentation (it would be on by default) fails here
     assert set(_ALL_SUPPORTED_INSTRUMENTED_LIBRARIES) == {
@@ -142,6 +142,6 @@ def test_every_instrumentation_the_distro_knows_is_decided_and_the_http_ones_are
     ],
 )
 def test_urls_lose_their_path_query_and_credentials(text: str, expected: str) -> None:
-    from app.telemetry import redact_urls
+    from monitoring.telemetry import redact_urls
 
     assert redact_urls(text) == expected

@@ -2,7 +2,7 @@
 // tenant, read from Application Insights (dependencies, customMetrics, traces, requests).
 // The content is workbook.json; its first text block states the telemetry contract (span
 // names dq.run, dq.stage, dq.action, the metrics, and the customDimensions tenant, run_id,
-// stage, status, action_id) that the app emits (app/telemetry.py, docs/monitoring.md).
+// stage, status, action_id) that the app emits (monitoring/telemetry.py, docs/monitoring.md).
 
 @description('Display name of the workbook.')
 param displayName string

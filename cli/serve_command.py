@@ -1,14 +1,13 @@
-"""``dq serve``: the HTTP API on this machine (app/serve.py), with the embedded stores by default."""
+"""``dq serve``: the HTTP API on this machine (local_host/serve.py), with the embedded stores by default."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
 from typing import Any
 
-from dq_core.cli.output import DEFAULT_HOME, EXIT_OK
+from cli.output import DEFAULT_HOME, EXIT_OK
 
 
 def _say(text: str) -> None:
@@ -23,7 +22,8 @@ def _port(text: str) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    serving = importlib.import_module("app.serve")  # the composition root; dq_core never imports it statically
+    from local_host import serve as serving  # noqa: PLC0415 - uvicorn and the API load for this command only
+
     options = serving.ServeOptions(
         host=args.host, port=args.port, home=args.home, libraries=args.libraries, log_level=args.log_level
     )

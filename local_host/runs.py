@@ -1,6 +1,6 @@
 """The local host of ``dq run`` and ``dq serve``: the same ``run_job`` orchestrator and activities, in-process.
 
-The replay driver (:mod:`app.local_durable`) replays the orchestrator and runs its
+The replay driver (:mod:`local_host.durable`) replays the orchestrator and runs its
 activities on a thread pool; the activities use the ports installed here (the embedded
 stores unless settings name Azure services), and may read the ``file://`` input.
 """
@@ -12,12 +12,12 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from activities.blueprint import execute
-from app.local_durable import Activity, Outcome, ReplayDriver
 from app.runtime import use_ports
-from app.telemetry import STAGE_OF
 from dq_core.results.run import RunError
 from dq_core.runs.payloads import ActivityName, Envelope, JobSummary, OrchestratorName, RunRequest
 from dq_core.runs.stages import RunPorts
+from local_host.durable import Activity, Outcome, ReplayDriver
+from monitoring.telemetry import STAGE_OF
 from orchestrators.blueprint import ORCHESTRATORS
 
 INTERRUPTED: Final = "interrupted"

@@ -17,7 +17,7 @@ extension's HTTP API that the client uses to start and watch orchestrations:
   client reads as "no such instance").
 
 Every other route answers 501. A started instance runs in a background thread through
-:class:`~app.local_durable.ReplayDriver`: the real orchestrator generators, replayed by
+:class:`~local_host.durable.ReplayDriver`: the real orchestrator generators, replayed by
 the SDK's own executor, with the activities on a thread pool. :meth:`client_binding`
 gives the JSON the Functions host would bind to a ``durableClient`` parameter, so
 ``DurableOrchestrationClient(extension.client_binding())`` talks to this server.
@@ -28,7 +28,7 @@ and the history of each running one in ``{home}/durable/{task hub}.db`` (SQLite,
 transaction per change). A restarted extension answers for the instances of before, so
 status URLs keep working and a deterministic instance id that exists stays a 409; an
 instance that was Pending or Running when the process died is continued from its
-history, through ``on_restart`` (for ``run_job``: :func:`app.local_run.interrupting`,
+history, through ``on_restart`` (for ``run_job``: :func:`local_host.runs.interrupting`,
 which ends the run with status ``error`` and the reason; see docs/orchestration.md).
 """
 
@@ -52,8 +52,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from azure.durable_functions.constants import DATETIME_STRING_FORMAT
 
-from app.local_durable import History, ReplayDriver
 from dq_core.errors import ConfigError
+from local_host.durable import History, ReplayDriver
 
 log = logging.getLogger("dq.local_extension")
 
@@ -104,7 +104,7 @@ class Instance:
 
 class InstanceIndex:
     """The task hub on disk: every instance, and the history of each (sub-)orchestration while
-    it runs (the driver's :class:`~app.local_durable.Journal`). One SQLite file; every write is
+    it runs (the driver's :class:`~local_host.durable.Journal`). One SQLite file; every write is
     its own transaction, so a killed process leaves the last change whole. One process at a time
     holds it (an exclusive lock on ``{path}.lock``, which the system drops when the process dies):
     a second server on the same home would take the first one's running instances for interrupted."""
@@ -218,7 +218,7 @@ class LocalDurableExtension:
         on_restart: Restart | None = None,
     ) -> None:
         if orchestrators is None or activity is None:
-            from app.local_run import interrupting, run_activity  # noqa: PLC0415 - every activity and stage
+            from local_host.runs import interrupting, run_activity  # noqa: PLC0415 - every activity and stage
             from orchestrators.blueprint import ORCHESTRATORS  # noqa: PLC0415
 
             orchestrators = ORCHESTRATORS if orchestrators is None else orchestrators

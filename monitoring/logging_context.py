@@ -7,7 +7,7 @@ app or by dq_core, carries ``tenant``, ``environment``, ``run_id``, ``job_id``, 
 threads start with an empty context, so concurrent activities never mix their fields.
 
 Those attributes become the fields of a JSON line (``DQ_LOG_FORMAT=json``, what the
-deployment sets) and, when Application Insights is configured (:mod:`app.telemetry`),
+deployment sets) and, when Application Insights is configured (:mod:`monitoring.telemetry`),
 the ``customDimensions`` of the ``traces`` rows. Text format (the default, the ``dq`` CLI)
 keeps stderr human. docs/monitoring.md lists the fields.
 """

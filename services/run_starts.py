@@ -2,7 +2,7 @@
 
 What the HTTP API's runs routes call; it knows no web framework. Each function decides
 which published job runs on which blob, under which deterministic instance id
-(:mod:`app.starting`), and starts it through the Durable client it is given. Refusals are
+(:mod:`services.starting`), and starts it through the Durable client it is given. Refusals are
 :class:`~dq_core.errors.DQError` s with a stable code; a run whose instance exists already
 is :class:`RunAlreadyStarted` (HTTP 409).
 
@@ -34,7 +34,6 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, JsonValue, field_validator, model_validator
 
-from app.starting import Starter, StartOutcome, StartsFailed, etag_key, instance_id, start_run
 from dq_core.errors import ConfigError, DQError, ObjectNotFound
 from dq_core.jobs.matching import APP_WRITTEN_PREFIXES, is_app_written, jobs_for_blob, jobs_for_dataset, published_jobs
 from dq_core.jobs.models import JobDefinition
@@ -44,6 +43,7 @@ from dq_core.ports import BlobStore, ContractStore
 from dq_core.registry.models import ConflictError
 from dq_core.runs.payloads import InputRef, RunOverrides, RunRequest
 from dq_core.security.principal import Forbidden
+from services.starting import Starter, StartOutcome, StartsFailed, etag_key, instance_id, start_run
 
 log = logging.getLogger("dq.run_starts")
 

@@ -8,23 +8,26 @@ prints a bearer token signed with it, which the API accepts when ``DQ_AUTH_MODE=
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 from pathlib import Path
 from typing import Any
 
-from dq_core.cli.output import DEFAULT_HOME, EXIT_OK, _err, _out
+from cli.output import DEFAULT_HOME, EXIT_OK, _err, _out
 from dq_core.config.base import Environment
 from dq_core.errors import ConfigError
 from dq_core.security.principal import Role
 
 
 def _devkeys() -> Any:
-    return importlib.import_module("dq_core.security.devkeys")  # cryptography: only for these commands
+    from dq_core.security import devkeys  # noqa: PLC0415 - cryptography: only for these commands
+
+    return devkeys
 
 
 def _settings() -> Any:
-    return importlib.import_module("app.settings").AppSettings()  # read fresh: the environment decides
+    from app.settings import AppSettings  # noqa: PLC0415
+
+    return AppSettings()  # read fresh: the environment decides
 
 
 def _require_local() -> Any:

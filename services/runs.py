@@ -1,7 +1,7 @@
 """Runs as callers read them: list with filters and paging, one run with its result, its
 lineage steps, its evidence pack and its report. Transport-agnostic: the HTTP API's runs
 routes call these, a CLI could too. Starting runs needs the Durable client and lives in
-``app.run_starts``.
+``services.run_starts``.
 
 Every function takes the tenant and reads only through the tenant-scoped ports, so no
 call can reach another tenant's run.

@@ -11,20 +11,20 @@ import json
 from pathlib import Path
 from typing import Any
 
-from dq_core import service
+from cli.output import EXIT_FAILED, EXIT_OK, _err, _out
 from dq_core.bundle.models import ResolvedBundle
-from dq_core.cli.output import EXIT_FAILED, EXIT_OK, _err, _out
 from dq_core.config.base import Kind
 from dq_core.errors import DQError
 from dq_core.profiling.models import ProfileResult
 from dq_core.results.run import RunResult
+from services import workspace as service
 
 
 def _embedded(home: Path) -> tuple[Any, Any]:
     """Lineage and blob stores: Azure when the settings name it, else the embedded ones under ``home``."""
-    import importlib  # noqa: PLC0415 - the composition root picks the adapters
+    from app.bootstrap import stores  # noqa: PLC0415 - the composition root picks the adapters
 
-    wired = importlib.import_module("app.bootstrap").stores(home)
+    wired = stores(home)
     return wired.lineage, wired.blobs
 
 
@@ -52,12 +52,10 @@ def _record(home: Path, bundle: ResolvedBundle, result: RunResult, profile: Prof
 
 
 def cmd_contracts_lifecycle(args: argparse.Namespace) -> int:
-    import importlib  # noqa: PLC0415 - the composition root picks the adapters
-
+    from app import bootstrap  # noqa: PLC0415 - the composition root picks the adapters
     from dq_core.config.base import ObjectKey  # noqa: PLC0415
-    from dq_core.services.registry import Action, RegistryService  # noqa: PLC0415
+    from services.registry import Action, RegistryService  # noqa: PLC0415
 
-    bootstrap = importlib.import_module("app.bootstrap")
     registry = RegistryService(
         bootstrap.contract_store(args.store, args.home), bootstrap.stores(args.home).lineage, args.env
     )
@@ -118,9 +116,8 @@ def cmd_lineage_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_contracts_sync(args: argparse.Namespace) -> int:
-    import importlib  # noqa: PLC0415 - the composition root picks the adapter; dq_core never imports it
+    from app import bootstrap  # noqa: PLC0415 - the composition root picks the adapter
 
-    bootstrap = importlib.import_module("app.bootstrap")
     target = args.to or args.from_
     store = bootstrap.contract_store(target, args.home)
     if args.to:

@@ -1,7 +1,7 @@
 """What the two hosts of the API share: the context they build and the request's Durable client.
 
 The Functions app (``triggers/api.py``, one catch-all HTTP trigger) and ``dq serve``
-(``app/serve.py``, uvicorn) host the same FastAPI app over the same :class:`ApiContext`;
+(``local_host/serve.py``, uvicorn) host the same FastAPI app over the same :class:`ApiContext`;
 they differ only in where the Durable client comes from. In Functions the host binds a
 new client to every invocation: the trigger puts it in a context variable with
 :func:`bound_client` for the time of the request, and :func:`request_starter` (the
@@ -17,13 +17,13 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Final
 
-from app.api.context import ApiContext
+from api.context import ApiContext
 from app.auth import build_authenticator
 from app.cursor_keys import cursor_key
 from app.settings import AppSettings, get_settings
-from app.starting import Starter, job_registry
 from dq_core.errors import DQError
 from dq_core.runs.stages import RunPorts
+from services.starting import Starter, job_registry
 
 _CLIENT: Final[ContextVar[Starter | None]] = ContextVar("dq_durable_client", default=None)
 

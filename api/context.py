@@ -19,11 +19,11 @@ from typing import Annotated, Final
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.starting import Starter
 from dq_core.lineage.models import AuditEvent
 from dq_core.ports import ContractStore
 from dq_core.runs.stages import RunPorts
 from dq_core.security.principal import Authenticator, Forbidden, Permission, Principal, authorize
+from services.starting import Starter
 
 TENANT_PATTERN: Final = r"^[a-z][a-z0-9_\-]{0,62}$"  # dq_core.config.base ids
 _TRACEPARENT: Final = re.compile(r"^[0-9a-f]{2}-(?P<trace>[0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")

@@ -56,9 +56,9 @@ from opentelemetry import metrics, trace
 from opentelemetry.context import Context
 from opentelemetry.trace import NonRecordingSpan, SpanContext, Status, StatusCode, TraceFlags
 
-from app.logging_context import LOGGER, ContextFilter, configure_logging, log_context
 from dq_core.results.run import ActionOutcome, RunResult
 from dq_core.runs import payloads as p
+from monitoring.logging_context import LOGGER, ContextFilter, configure_logging, log_context
 
 CONNECTION_STRING: Final = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 RUN_SPAN: Final = "dq.run"

@@ -16,20 +16,20 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from dq_core import service
-from dq_core.bundle.models import ResolvedAction, ResolvedBundle
-from dq_core.cli.output import DEFAULT_HOME, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, _err, _out, _write
-from dq_core.cli.report_command import add_report_parser
-from dq_core.cli.run_command import add_run_parser
-from dq_core.cli.serve_command import add_serve_parser
-from dq_core.cli.store_commands import (
+from cli.inputs import odcs_bundle, read_salt, secret_salt, workspace_of
+from cli.output import DEFAULT_HOME, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, _err, _out, _write
+from cli.report_command import add_report_parser
+from cli.run_command import add_run_parser
+from cli.serve_command import add_serve_parser
+from cli.store_commands import (
     _record,
     cmd_contracts_lifecycle,
     cmd_contracts_sync,
     cmd_lineage_export,
     cmd_lineage_verify,
 )
-from dq_core.cli.token_command import add_token_parser
+from cli.token_command import add_token_parser
+from dq_core.bundle.models import ResolvedAction, ResolvedBundle
 from dq_core.config.base import Kind
 from dq_core.config.canonical import canonical_json, to_plain
 from dq_core.contracts.models import DataContract
@@ -38,17 +38,11 @@ from dq_core.loading.loader import load_file
 from dq_core.loading.writers import dump_yaml, render, to_authoring
 from dq_core.profiling.models import ProfileResult
 from dq_core.results.run import RunResult
+from services import workspace as service
 
 DEFAULT_LIBRARIES = Path("libraries")
 
 Handler = Callable[[argparse.Namespace], int]
-
-
-def _workspace(args: argparse.Namespace) -> tuple[service.Workspace, service.Scope]:
-    workspace = service.workspace_from_directory(args.libraries)
-    if workspace.problems:
-        raise workspace.problems[0]
-    return workspace, service.default_scope(workspace.index, args.tenant, args.env)
 
 
 # --- commands ------------------------------------------------------------------------
@@ -73,7 +67,7 @@ def cmd_libraries_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_contracts_list(args: argparse.Namespace) -> int:
-    workspace, scope = _workspace(args)
+    workspace, scope = workspace_of(args)
     for obj in sorted(workspace.index, key=lambda o: (o.id, o.version)):
         if obj.kind is Kind.CONTRACT and (obj.tenant, obj.environment.value) == (scope.tenant, scope.environment):
             _out(f"{obj.id}\t{obj.version}\t{obj.status.value}\t{workspace.index.source(obj)}")
@@ -81,7 +75,7 @@ def cmd_contracts_list(args: argparse.Namespace) -> int:
 
 
 def cmd_contracts_show(args: argparse.Namespace) -> int:
-    workspace, scope = _workspace(args)
+    workspace, scope = workspace_of(args)
     contract = service.pick_version(workspace.index, scope, Kind.CONTRACT, args.id, args.version)
     if args.format == "json":
         _write(canonical_json(contract), None)
@@ -109,7 +103,7 @@ def cmd_contracts_export_odcs(args: argparse.Namespace) -> int:
     if args.id.endswith((".yaml", ".yml", ".json", ".xlsx")) and Path(args.id).is_file():
         contract = load_file(Path(args.id))
     else:
-        workspace, scope = _workspace(args)
+        workspace, scope = workspace_of(args)
         contract = service.pick_version(workspace.index, scope, Kind.CONTRACT, args.id, args.version)
     if not isinstance(contract, DataContract):
         raise DQError(f"{args.id} is a {contract.kind.value}, not a contract")
@@ -118,7 +112,7 @@ def cmd_contracts_export_odcs(args: argparse.Namespace) -> int:
 
 
 def cmd_bundle(args: argparse.Namespace) -> int:
-    workspace, scope = _workspace(args)
+    workspace, scope = workspace_of(args)
     if args.job:
         bundle = service.job_bundle(workspace, scope, args.id, version=args.version)
     else:
@@ -161,19 +155,6 @@ def _bundle_summary(bundle: ResolvedBundle) -> str:
     return "\n".join(lines)
 
 
-def _odcs_bundle(path: Path, dataset: str | None, tenant: str, environment: str) -> ResolvedBundle:
-    from dq_core.bundle.resolve import resolve_bundle  # noqa: PLC0415
-    from dq_core.config.index import InMemoryConfigIndex  # noqa: PLC0415
-    from dq_core.interop import odcs  # noqa: PLC0415
-
-    imported = odcs.load_odcs_file(path, tenant=tenant, environment=environment)
-    for warning in imported.warnings:
-        _err(f"warning: {warning}")
-    index = InMemoryConfigIndex()
-    index.add(imported.contract, str(path))
-    return resolve_bundle(index, imported.contract, dataset=dataset, location=str(path))
-
-
 def _write_outputs(out: Path | None, files: dict[str, str]) -> None:
     if out is None:
         return
@@ -187,9 +168,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from dq_core.runs.check import validate_file  # noqa: PLC0415
 
     if args.odcs:
-        bundle = _odcs_bundle(args.odcs, args.dataset, args.tenant or "local", args.env or "local")
+        bundle = odcs_bundle(args.odcs, args.dataset, args.tenant or "local", args.env or "local")
     else:
-        workspace, scope = _workspace(args)
+        workspace, scope = workspace_of(args)
         bundle = service.contract_bundle(workspace, scope, args.contract, version=args.version, dataset=args.dataset)
     baseline, history = _baseline(args.baseline), _history(args.history)
     result, profile = validate_file(
@@ -273,13 +254,13 @@ def _validation_summary(result: RunResult) -> str:
 
 
 def cmd_cleanse(args: argparse.Namespace) -> int:
-    from dq_core.cli.run_command import ingest_options  # noqa: PLC0415
+    from cli.run_command import ingest_options  # noqa: PLC0415
     from dq_core.runs.cleanse import cleanse_file  # noqa: PLC0415
 
     options = ingest_options(args)
-    workspace, scope = _workspace(args)
+    workspace, scope = workspace_of(args)
     bundle = service.contract_bundle(workspace, scope, args.contract, version=args.version, dataset=args.dataset)
-    salt = _read_salt(args.salt_file) if args.salt_file else _secret_salt(bundle, args.home)
+    salt = read_salt(args.salt_file) if args.salt_file else secret_salt(bundle, args.home)
     args.out.mkdir(parents=True, exist_ok=True)
     run = cleanse_file(args.input, bundle, args.out, options=options, salt=salt)
     report = run.output.report
@@ -291,31 +272,6 @@ def cmd_cleanse(args: argparse.Namespace) -> int:
     for step, count in sorted(report.reject_reasons.items()):
         _out(f"  rejected by {step}: {count}")
     return EXIT_OK
-
-
-def _secret_salt(bundle: ResolvedBundle, home: Path) -> bytes | None:
-    """The tenant's salt from the secret store (Key Vault in Azure, DQ_SECRET_* locally)."""
-    import importlib  # noqa: PLC0415
-
-    from dq_core.errors import ObjectNotFound  # noqa: PLC0415
-
-    secrets = importlib.import_module("app.bootstrap").stores(home).secrets
-    try:
-        return str(secrets.get(bundle.tenant, bundle.governance.salt_secret)).encode("utf-8")
-    except ObjectNotFound:
-        return None  # a policy that hashes then stops, naming the secret
-
-
-def _read_salt(path: Path | None) -> bytes | None:
-    if path is None:
-        return None
-    try:
-        salt = path.read_bytes().strip()
-    except OSError as exc:
-        raise DQError(f"{path}: cannot read the salt file: {exc.strerror}") from None
-    if len(salt) < 16:  # noqa: PLR2004 - a salt shorter than 16 bytes is too easy to guess
-        raise DQError(f"{path}: the salt must be at least 16 bytes")
-    return salt
 
 
 def cmd_profile(args: argparse.Namespace) -> int:

@@ -1,5 +1,5 @@
 """The ``dq`` command line."""
 
-from dq_core.cli.main import main
+from cli.main import main
 
 __all__ = ["main"]

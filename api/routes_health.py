@@ -14,8 +14,8 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from app.api.context import Ctx
-from app.api.problems import problems
+from api.context import Ctx
+from api.problems import problems
 from dq_core.errors import DQError, TransientError
 
 router = APIRouter(tags=["health"])

@@ -8,11 +8,11 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api import problems
-from app.api.context import ApiContext
-from app.api.routes_config import router as config_router
-from app.api.routes_health import router as health_router
-from app.api.routes_runs import router as runs_router
+from api import problems
+from api.context import ApiContext
+from api.routes_config import router as config_router
+from api.routes_health import router as health_router
+from api.routes_runs import router as runs_router
 
 ROUTERS = [health_router, config_router, runs_router]
 """Every router of the API; the Functions adapter and ``dq serve`` host all of them."""
@@ -59,7 +59,7 @@ class HeadAsGet:
 
 def _without_default_422(app: FastAPI) -> None:
     """FastAPI documents a 422 "Validation Error" on every operation; this API answers
-    request validation errors as 400 problems (app.api.problems), so the document says that."""
+    request validation errors as 400 problems (api.problems), so the document says that."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Runs under ``/api/tenants/{tenant}``: start, follow, list, read results, lineage, evidence
 packs and reports; upload files and take upload services' notifications.
 
-Thin over :mod:`dq_core.services.runs` (reading) and :mod:`app.run_starts` (starting, which
+Thin over :mod:`services.runs` (reading) and :mod:`services.run_starts` (starting, which
 needs the Durable client of the request, ``ctx.starter()``). Readers read; Operators start
 runs, upload and notify. Instance ids begin with ``{tenant}:``, and an instance route
 refuses (404) an id of another tenant without asking the task hub about it.
@@ -20,9 +20,13 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field, JsonValue
 
-from app.api.context import Access, Operator, Reader
-from app.api.problems import PROBLEM_JSON, ProblemDetails, problem_response, problems
-from app.run_starts import (
+from api.context import Access, Operator, Reader
+from api.problems import PROBLEM_JSON, ProblemDetails, problem_response, problems
+from dq_core.errors import DQError, ObjectNotFound, TransientError
+from dq_core.lineage.models import AuditEvent
+from dq_core.results.run import RunResult
+from services import runs as service
+from services.run_starts import (
     DATASET_PATTERN,
     BadStartRequest,
     JobStart,
@@ -35,12 +39,8 @@ from app.run_starts import (
     start_job,
     upload_and_start,
 )
-from app.starting import StartsFailed
-from dq_core.errors import DQError, ObjectNotFound, TransientError
-from dq_core.lineage.models import AuditEvent
-from dq_core.results.run import RunResult
-from dq_core.services import runs as service
-from dq_core.services.runs import RUN_ID_PATTERN, RunDetail, RunLineage, RunPage, RunQuery, RunState
+from services.runs import RUN_ID_PATTERN, RunDetail, RunLineage, RunPage, RunQuery, RunState
+from services.starting import StartsFailed
 
 router = APIRouter(prefix="/api/tenants/{tenant}", tags=["runs"])
 log = logging.getLogger("dq.api.runs")

@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from cli.output import DEFAULT_HOME, EXIT_OK, _out
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.cleansing.engine import CleansingReport
-from dq_core.cli.output import DEFAULT_HOME, EXIT_OK, _out
 from dq_core.errors import InputError, ObjectNotFound
 from dq_core.lineage.models import StepRecord
 from dq_core.profiling.models import ProfileResult
@@ -45,7 +45,7 @@ def _steps(home: Path, result: RunResult) -> list[StepRecord]:
     database = home / "lineage.db"
     if not database.is_file():
         return []
-    from dq_core.local.sqlite_lineage import SqliteLineageStore  # noqa: PLC0415
+    from adapters.local.sqlite_lineage import SqliteLineageStore  # noqa: PLC0415
 
     try:
         return SqliteLineageStore(str(database)).steps(result.tenant, result.run_id)

@@ -1,7 +1,7 @@
 """``dq run``: one file through the same ``run_job`` orchestrator the Functions app runs.
 
 The bundle is resolved from the libraries (or an ODCS file) and stored in the tenant's
-local container; the local host (``app.local_run``) replays the orchestrator and runs
+local container; the local host (``local_host.runs``) replays the orchestrator and runs
 its activities on a thread pool with the embedded stores. Outputs are copied from the
 run's folder to ``--out``.
 """
@@ -9,7 +9,6 @@ run's folder to ``--out``.
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import shutil
 import sys
@@ -18,9 +17,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from dq_core import service
+from cli.inputs import odcs_bundle, read_salt, workspace_of
+from cli.output import DEFAULT_HOME, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, _err, _out
 from dq_core.bundle.models import ResolvedBundle
-from dq_core.cli.output import DEFAULT_HOME, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, _err, _out
 from dq_core.config.canonical import canonical_json
 from dq_core.errors import DQError, ObjectNotFound, OptionError
 from dq_core.ingest.guarded import IngestOptions
@@ -28,6 +27,7 @@ from dq_core.libraries.infra import MAX_CHUNK_ROWS, MIN_CHUNK_ROWS
 from dq_core.lineage.models import IngestionMode
 from dq_core.ports import SecretStore
 from dq_core.runs.payloads import InputRef, RunOverrides, RunRequest, RunSummary
+from services import workspace as service
 
 OUTPUTS = (
     "result.json",
@@ -56,12 +56,9 @@ class SaltOverride:
 
 
 def _bundle(args: argparse.Namespace) -> ResolvedBundle:
-    main = importlib.import_module("dq_core.cli.main")  # it imports this module
-
     if args.odcs:
-        odcs: ResolvedBundle = main._odcs_bundle(args.odcs, args.dataset, args.tenant or "local", args.env or "local")
-        return odcs
-    workspace, scope = main._workspace(args)
+        return odcs_bundle(args.odcs, args.dataset, args.tenant or "local", args.env or "local")
+    workspace, scope = workspace_of(args)
     if args.job:
         return service.job_bundle(workspace, scope, args.job, version=args.version)
     return service.contract_bundle(workspace, scope, args.contract, version=args.version, dataset=args.dataset)
@@ -134,17 +131,18 @@ def _overrides(args: argparse.Namespace) -> RunOverrides:
 
 def cmd_run(args: argparse.Namespace) -> int:
     logging.getLogger("dq").addHandler(logging.NullHandler())  # the run's result says what went wrong
-    importlib.import_module("app.logging_context").configure_cli_logging(debug=args.debug)  # JSON or --debug
+    from monitoring.logging_context import configure_cli_logging  # noqa: PLC0415 - loaded by this command only
+
+    configure_cli_logging(debug=args.debug)  # JSON or --debug
     overrides = _overrides(args)  # a bad option is refused before anything is resolved or stored
     bundle = _bundle(args)
-    bootstrap = importlib.import_module("app.bootstrap")
-    local_run = importlib.import_module("app.local_run")
+    from app import bootstrap  # noqa: PLC0415 - the composition root and the local host: this command only
+    from local_host import runs as local_run  # noqa: PLC0415
+
     wired = bootstrap.stores(args.home)
     secrets: SecretStore = wired.secrets
     if args.salt_file is not None:
-        from dq_core.cli.main import _read_salt  # noqa: PLC0415
-
-        salt = _read_salt(args.salt_file)
+        salt = read_salt(args.salt_file)
         assert salt is not None  # noqa: S101 - a path was given
         secrets = SaltOverride(bundle.tenant, bundle.governance.salt_secret, salt.decode("utf-8"), secrets)
     if not args.input.is_file():

@@ -1,11 +1,11 @@
 """``dq serve``: the HTTP API on this machine, for development, browsers, curl and tests.
 
-The same FastAPI app the Functions app hosts (``app.api.main.create_app``), served by
+The same FastAPI app the Functions app hosts (``api.main.create_app``), served by
 uvicorn, over the same context: the ports of the settings (the embedded SQLite
 registry, lineage and blob folder under ``home`` unless settings name services), the
 authenticator of the settings (auth off only in environment ``local``), and, as the
 Durable client, a real ``DurableOrchestrationClient`` talking to a
-:class:`~app.local_extension.LocalDurableExtension` started alongside (runs go through
+:class:`~local_host.extension.LocalDurableExtension` started alongside (runs go through
 the real ``run_job`` orchestrator and activities). Ctrl-C (or SIGTERM) stops both.
 """
 
@@ -25,19 +25,19 @@ import azure.durable_functions as df
 import uvicorn
 from azure.durable_functions.models.utils import http_utils
 
-from app.api.hosting import api_context
-from app.api.main import create_app
+from api.hosting import api_context
+from api.main import create_app
 from app.bootstrap import Stores, stores
-from app.local_extension import LocalDurableExtension
 from app.runtime import use_ports
 from app.settings import AppSettings, get_settings
-from app.starting import Starter
-from app.telemetry import configure_monitoring
-from dq_core import service
 from dq_core.config.base import Environment, Status
 from dq_core.errors import ConfigError, DQError
 from dq_core.registry.lifecycle import Action
-from dq_core.services.registry import RegistryService
+from local_host.extension import LocalDurableExtension
+from monitoring.telemetry import configure_monitoring
+from services import workspace as service
+from services.registry import RegistryService
+from services.starting import Starter
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 7071

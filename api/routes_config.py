@@ -1,7 +1,7 @@
 """Configuration routes: contracts, every library kind, catalogs and job definitions, under
 ``/api/tenants/{tenant}/config/{kind}``; and the tenant's audit log.
 
-Thin over :class:`dq_core.services.registry.RegistryService`, the facade the ``dq contracts``
+Thin over :class:`services.registry.RegistryService`, the facade the ``dq contracts``
 commands call too: a route checks tenant and role (the ``Access`` dependencies), reads
 its input, calls one method and shapes the answer. The environment is the deployment's
 (``ApiContext.environment``), never the caller's.
@@ -19,14 +19,14 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field
 
-from app.api.context import Access, Approver, Auditor, Author, Ctx, Promoter, Reader
-from app.api.problems import problems
+from api.context import Access, Approver, Auditor, Author, Ctx, Promoter, Reader
+from api.problems import problems
 from dq_core.config.base import Kind, ObjectKey, Status
 from dq_core.errors import ConfigError
 from dq_core.lineage.models import AuditEvent
 from dq_core.loading.loader import MAX_CONFIG_BYTES
 from dq_core.registry.models import Approval, PutOutcome, StoredObject
-from dq_core.services.registry import Action, ObjectDiff, RegistryService
+from services.registry import Action, ObjectDiff, RegistryService
 
 router = APIRouter(tags=["configuration"])
 

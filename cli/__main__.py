@@ -1,0 +1,7 @@
+"""``python -m cli`` is the ``dq`` command."""
+
+import sys
+
+from cli import main
+
+sys.exit(main())
