@@ -45,10 +45,10 @@ def _steps(home: Path, result: RunResult) -> list[StepRecord]:
     database = home / "lineage.db"
     if not database.is_file():
         return []
-    from adapters.local.sqlite_lineage import SqliteLineageStore  # noqa: PLC0415
+    from app.bootstrap import stores  # noqa: PLC0415 - the composition root picks the lineage store
 
     try:
-        return SqliteLineageStore(str(database)).steps(result.tenant, result.run_id)
+        return stores(home).lineage.steps(result.tenant, result.run_id)
     except ObjectNotFound:
         return []
 

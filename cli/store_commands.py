@@ -1,7 +1,7 @@
 """Commands over the stores: recorded runs, evidence packs, registry sync and lifecycle.
 
-The composition root (``app.bootstrap``) picks the adapters; dq_core imports it by name
-only when one of these commands runs, never an adapter itself.
+The composition root (``app.bootstrap``) picks the adapters, imported only when one of these
+commands runs; the CLI never imports an adapter itself.
 """
 
 from __future__ import annotations
