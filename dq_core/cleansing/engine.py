@@ -198,7 +198,7 @@ def cleanse(frame: pl.DataFrame, ctx: CleansingContext) -> CleansingOutput:
         metrics.append(
             StepMetrics(
                 step=name,
-                type=spec.type if spec else CONFORM,
+                type=spec.type if spec else name,  # reject_formulas or conform_types
                 rows_in=before.height,
                 rows_out=after.height,
                 rows_rejected=rejected,

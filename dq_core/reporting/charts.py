@@ -1,5 +1,5 @@
-"""Inline SVG charts for the run report: histograms, top values, null shares, the cleansing
-funnel, anomaly bands and step timelines.
+"""Inline SVG charts for the run report: histograms, top values (an HTML grid with an SVG
+bar per value), null shares, the cleansing funnel, anomaly bands and step timelines.
 
 Every function returns :class:`markupsafe.Markup` (safe to place in an autoescaped
 template) and escapes every piece of data it puts into the SVG itself: a column value
@@ -9,14 +9,16 @@ none), so the page works offline.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
 from markupsafe import Markup
 from pydantic import JsonValue
 
-from dq_core.profiling.models import Bin, Count
+from dq_core.profiling.models import Count
+from dq_core.reporting import formatting as fmt
+from dq_core.reporting.histograms import Bars
 
 # Colours shared with the stylesheet (report.html.j2).
 GOOD = "#1a7f37"
@@ -40,13 +42,7 @@ def _text(value: object) -> str:
 
 def short(value: JsonValue, limit: int = 28) -> str:
     """A value as short text for a label (the full value goes into the tooltip)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = str(value)
-    if isinstance(value, float):
-        text = f"{value:,.4g}" if abs(value) < 1e6 else f"{value:.3e}"  # noqa: PLR2004 - switch to exponent
+    text = value if isinstance(value, str) else fmt.value(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -57,52 +53,63 @@ def _svg(width: int, height: int, label: str, body: str) -> Markup:
     )
 
 
-def histogram(bins: Sequence[Bin], label: str, *, width: int = 300, height: int = 120) -> Markup:
-    """Bars for a numeric or temporal column's histogram, lower and upper bounds underneath."""
-    if not bins:
+def histogram(drawn: Bars, label: str, *, width: int = 300, height: int = 120) -> Markup:
+    """Bars of a column's histogram (see :mod:`dq_core.reporting.histograms`), the ends of the
+    axis underneath, or every bar's value when there are few (one bar: a constant column)."""
+    bars = drawn.bars
+    if not bars:
         return Markup("")
-    top = max(b.count for b in bins) or 1.0
+    top = max(b.height for b in bars) or 1.0
     plot_h = height - 28
-    step = width / len(bins)
+    low, high = bars[0].start, bars[-1].end
+    scale = width / ((high - low) or 1.0)
+    lone = len(bars) == 1
     parts = [f'<line x1="0" y1="{plot_h + 0.5}" x2="{width}" y2="{plot_h + 0.5}" stroke="{MUTED}"/>']
-    for i, b in enumerate(bins):
-        h = 0.0 if b.count <= 0 else max(1.5, plot_h * b.count / top)
-        x = i * step + 1
-        count = f"{b.count:,.0f}" if float(b.count).is_integer() else f"{b.count:,.1f}"
+    for b in bars:
+        h = 0.0 if b.rows <= 0 else max(1.5, plot_h * b.height / top)
+        x0, x1 = (width * 0.3, width * 0.7) if lone else ((b.start - low) * scale, (b.end - low) * scale)
+        rows = f"{b.rows:,.0f}" if float(b.rows).is_integer() else f"{b.rows:,.1f}"
         parts.append(
-            f'<rect class="bar" x="{x:.1f}" y="{plot_h - h:.1f}" width="{max(step - 2, 1):.1f}" height="{h:.1f}" '
-            f'fill="{INFO}"><title>{_text(short(b.lower, 40))} – {_text(short(b.upper, 40))}: {count}</title></rect>'
+            f'<rect class="bar" x="{x0 + 0.5:.1f}" y="{plot_h - h:.1f}" width="{max(x1 - x0 - 1, 1):.1f}" '
+            f'height="{h:.1f}" fill="{INFO}"><title>{_text(b.label)}: {rows} rows</title></rect>'
         )
-    parts.append(f'<text x="0" y="{height - 8}" fill="{TEXT}">{_text(short(bins[0].lower))}</text>')
-    parts.append(
-        f'<text x="{width}" y="{height - 8}" text-anchor="end" fill="{TEXT}">{_text(short(bins[-1].upper))}</text>'
-    )
+        if drawn.ticks:
+            parts.append(
+                f'<text class="tick" x="{(x0 + x1) / 2:.1f}" y="{height - 8}" text-anchor="middle" fill="{TEXT}">'
+                f"{_text(short(b.label, 24))}</text>"
+            )
+    if not drawn.ticks:
+        parts.append(f'<text class="tick" x="0" y="{height - 8}" fill="{TEXT}">{_text(short(drawn.low))}</text>')
+        parts.append(
+            f'<text class="tick" x="{width}" y="{height - 8}" text-anchor="end" fill="{TEXT}">'
+            f"{_text(short(drawn.high))}</text>"
+        )
     return _svg(width, height, label, "".join(parts))
 
 
-def top_values(counts: Sequence[Count], label: str, *, width: int = 300, limit: int = 8) -> Markup:
-    """Horizontal bars of the most frequent values with their count and share."""
-    shown = list(counts[:limit])
-    if not shown:
+def top_values(counts: Sequence[Count], label: str, write: Callable[[JsonValue], str]) -> Markup:
+    """Every stored value with a bar of its count: a grid of label | bar | count, so a long
+    label is cut with an ellipsis (the whole value in its tooltip) and never runs into its bar."""
+    if not counts:
         return Markup("")
-    row, label_w, num_w = 18, 124, 78
-    chars = label_w // 7  # about 7 px per character at 11 px
-    bar_w = width - label_w - num_w
-    height = row * len(shown) + 2
-    top = max(c.percent for c in shown) or 1.0
-    parts = []
-    for i, c in enumerate(shown):
-        y = i * row
-        w = max(1.0, bar_w * c.percent / top)
-        parts.append(
-            f"<g><title>{_text(short(c.value, 200))}: {c.count:,} ({c.percent:.1f}%)</title>"
-            f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end" fill="{TEXT}">'
-            f"{_text(short(c.value, chars))}</text>"
-            f'<rect x="{label_w}" y="{y + 3}" width="{bar_w}" height="{row - 6}" fill="{TRACK}" rx="2"/>'
-            f'<rect class="bar" x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row - 6}" fill="{INFO}" rx="2"/>'
-            f'<text x="{width}" y="{y + 13}" text-anchor="end" fill="{TEXT}">{c.count:,} · {c.percent:.1f}%</text></g>'
+    top = max(c.count for c in counts) or 1
+    rows = []
+    for c in counts:
+        shown = "(empty)" if c.value == "" else write(c.value)
+        tip = f"{shown}: {c.count:,} rows ({c.percent:.1f}%)"
+        cls = "tv-label null" if c.value is None else "tv-label"
+        rows.append(
+            f'<span class="{cls}" title="{_attr(tip)}">{_text(shown)}</span>'
+            f'<svg class="tv-bar" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">'
+            f'<rect width="100" height="10" fill="{TRACK}"/>'
+            f'<rect class="bar" width="{max(100 * c.count / top, 0.5):.1f}" height="10" fill="{INFO}"/></svg>'
+            f'<span class="tv-count">{c.count:,} · {c.percent:.1f}%</span>'
         )
-    return _svg(width, height, label, "".join(parts))
+    return Markup(  # noqa: S704 - every piece of data went through _attr/_text
+        f'<div class="top-values" role="group" aria-label="{_attr(label)}" data-values="{len(counts)}">'
+        + "".join(rows)
+        + "</div>"
+    )
 
 
 def share_bar(percent: float, label: str, *, width: int = 300, colour: str = WARN) -> Markup:
@@ -154,7 +161,15 @@ def funnel(rows_in: int, parts: Sequence[FunnelPart], *, width: int = 640) -> Ma
     return _svg(width, height, f"cleansing funnel: {rows_in} rows in", "".join(body))
 
 
-def band(observed: float, lower: float | None, upper: float | None, label: str, *, width: int = 260) -> Markup:
+def band(
+    observed: float,
+    lower: float | None,
+    upper: float | None,
+    label: str,
+    *,
+    write: Callable[[JsonValue], str] = fmt.value,
+    width: int = 260,
+) -> Markup:
     """The expected band of a metric (shaded) and where the observed value fell (a dot)."""
     known = [v for v in (observed, lower, upper) if v is not None]
     low, high = min(known), max(known)
@@ -168,11 +183,13 @@ def band(observed: float, lower: float | None, upper: float | None, label: str, 
     right = pos(upper) if upper is not None else float(width)
     inside = (lower is None or observed >= lower) and (upper is None or observed <= upper)
     colour = GOOD if inside else BAD
+    shown_lower = fmt.DASH if lower is None else write(lower)
+    shown_upper = fmt.DASH if upper is None else write(upper)
     body = (
         f'<line x1="0" y1="14" x2="{width}" y2="14" stroke="{MUTED}"/>'
         f'<rect x="{left:.1f}" y="6" width="{max(right - left, 1):.1f}" height="16" fill="{GOOD}" opacity="0.18">'
-        f"<title>expected {_text(short(lower))} … {_text(short(upper))}</title></rect>"
-        f'<circle cx="{pos(observed):.1f}" cy="14" r="5" fill="{colour}"><title>observed {_text(short(observed))}'
+        f"<title>expected {_text(shown_lower)} … {_text(shown_upper)}</title></rect>"
+        f'<circle cx="{pos(observed):.1f}" cy="14" r="5" fill="{colour}"><title>observed {_text(write(observed))}'
         f"</title></circle>"
     )
     return _svg(width, 28, label, body)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -21,15 +22,17 @@ from importlib import resources
 from importlib.metadata import PackageNotFoundError, version
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from pydantic import JsonValue
 
 from dq_core.bundle.models import ResolvedBundle
-from dq_core.cleansing.engine import CleansingReport
+from dq_core.cleansing.engine import CONFORM, FORMULAS, CleansingReport, StepMetrics
 from dq_core.libraries.governance import Masking
 from dq_core.lineage.models import StepRecord
-from dq_core.profiling.models import ColumnProfile, ProfileResult
-from dq_core.reporting import charts
+from dq_core.profiling.models import ColumnKind, ColumnProfile, ProfileResult
+from dq_core.reporting import charts, histograms, observations
+from dq_core.reporting import formatting as fmt
+from dq_core.reporting.observations import Shown
 from dq_core.results.run import RunResult
 from dq_core.validation.masking import SENSITIVE
 from dq_core.validation.results import RuleResult, RuleStatus
@@ -93,26 +96,38 @@ def _sort_key(value: JsonValue) -> str:
 
 
 def display(value: JsonValue) -> str:
-    """A value as the page shows it: numbers rounded for reading, the rest as text."""
+    """A value as the page shows it (see :mod:`dq_core.reporting.formatting`): numbers in
+    positional notation, four significant digits, lists and objects as readable lines."""
     if value is None:
         return "—"
-    if isinstance(value, bool):
-        return "true" if value else "false"
     if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1e15 else f"{value:.4e}"  # noqa: PLR2004
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, (list, dict)):
-        import json  # noqa: PLC0415
+        return fmt.number(value)
+    return fmt.value(value)
 
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
+
+Writer = Callable[[JsonValue], str]
+
+
+def _value_writer(*, plain: bool = False, temporal: bool = False, digits: int | None = None) -> Writer:
+    """How the values of one column are written: every digit (``digits``: rounded), years
+    without separators, temporal values as readable timestamps."""
+
+    def write(item: JsonValue) -> str:
+        if item is None:
+            return "null"
+        if temporal and isinstance(item, str):
+            return fmt.timestamp(item)
+        if fmt.is_number(item) and digits is not None:
+            return fmt.number(item, digits=digits, plain=plain)  # type: ignore[arg-type]
+        return fmt.value(item, plain=plain)
+
+    return write
 
 
 @dataclass(frozen=True)
 class SampleTable:
     columns: list[str]
-    rows: list[tuple[str, list[JsonValue]]]  # source row (1-based, as a person counts), values
+    rows: list[tuple[str, list[str | None]]]  # source row (1-based, as a person counts), values as written
 
 
 @dataclass(frozen=True)
@@ -121,19 +136,24 @@ class RuleRow:
     order: int
     status_rank: int
     severity_rank: int
-    observed: str
+    observed: Shown
+    expected: Shown
     columns: str
     samples: SampleTable | None
 
 
-def _samples(rule: RuleResult) -> SampleTable | None:
+def _samples(rule: RuleResult, years: frozenset[str]) -> SampleTable | None:
     if not rule.unexpected_samples:
         return None
     columns: list[str] = []
     for sample in rule.unexpected_samples:
         columns.extend(name for name in sample.values if name not in columns)
+    writers = {name: _value_writer(plain=name in years) for name in columns}
     rows = [
-        ("—" if s.row is None else f"{s.row + 1:,}", [s.values.get(name) for name in columns])
+        (
+            "—" if s.row is None else f"{s.row + 1:,}",
+            [None if s.values.get(name) is None else writers[name](s.values.get(name)) for name in columns],
+        )
         for s in rule.unexpected_samples
     ]
     return SampleTable(columns=columns, rows=rows)
@@ -146,9 +166,12 @@ def _columns_of(rule: RuleResult) -> list[str]:
     return [side for side in sides if isinstance(side, str)]
 
 
-def rule_rows(rules: Sequence[RuleResult]) -> list[RuleRow]:
+def rule_rows(
+    rules: Sequence[RuleResult], *, years: frozenset[str] = frozenset(), profiled: frozenset[str] = frozenset()
+) -> list[RuleRow]:
     """Failing first: errors, failures, then passes and skips; within each, by severity, then
-    by the share of unexpected rows (largest first), then by id."""
+    by the share of unexpected rows (largest first), then by id. ``years``: the profile's
+    year-like columns, ``profiled``: every column of the profile (see :func:`observations.plain_for`)."""
     ordered = sorted(
         rules,
         key=lambda r: (
@@ -158,46 +181,92 @@ def rule_rows(rules: Sequence[RuleResult]) -> list[RuleRow]:
             r.rule_id,
         ),
     )
-    return [
-        RuleRow(
-            rule=rule,
-            order=index,
-            status_rank=_STATUS_RANK[rule.status],
-            severity_rank=_SEVERITY_RANK.get(rule.severity.value, 9),
-            observed=display(rule.observed_value),
-            columns=", ".join(_columns_of(rule)),
-            samples=_samples(rule),
+    rows = []
+    for index, rule in enumerate(ordered):
+        plain = observations.plain_for(rule, years, profiled)
+        rows.append(
+            RuleRow(
+                rule=rule,
+                order=index,
+                status_rank=_STATUS_RANK[rule.status],
+                severity_rank=_SEVERITY_RANK.get(rule.severity.value, 9),
+                observed=observations.observed(rule, plain=plain),
+                expected=observations.expected(rule, plain=plain),
+                columns=", ".join(_columns_of(rule)),
+                samples=_samples(rule, years),
+            )
         )
-        for index, rule in enumerate(ordered)
-    ]
+    return rows
 
 
 @dataclass(frozen=True)
 class ColumnView:
     column: ColumnProfile
+    dtype: str  # shortened for the card's header
     classification: str | None
     hidden: str | None  # why no value of the column is shown (counts only), or None
+    stats: list[tuple[str, str]]  # min, max, mean as written
     null_bar: Markup
     chart: Markup
     chart_title: str
+    span: int = 1  # rows of cards it takes: a long list of values takes more
+
+
+def card_rows(values: int) -> int:
+    """Rows of the profile grid a card with this many listed values takes (all are shown)."""
+    return 1 if values <= 16 else (2 if values <= 34 else 3)  # noqa: PLR2004 - about 18 px a value
+
+
+def year_column(column: ColumnProfile) -> bool:
+    """Integer values that are years: written without thousands separators."""
+    return histograms.integer_like(column) and fmt.year_like(column.name, column.min, column.max)
+
+
+def _dtype(dtype: str) -> str:
+    """``Datetime(time_unit='us', time_zone=None)`` → ``Datetime(us)``."""
+    match = re.fullmatch(r"Datetime\(time_unit='(\w+)', time_zone=(?:None|'([^']+)')\)", dtype)
+    if match is None:
+        return dtype
+    unit, zone = match.groups()
+    return f"Datetime({unit}, {zone})" if zone else f"Datetime({unit})"
 
 
 def _column_view(column: ColumnProfile, governance: ReportGovernance) -> ColumnView:
     hidden = governance.hidden_reason(column.name)
-    chart, title = Markup(""), ""
+    plain, temporal = year_column(column), column.kind is ColumnKind.TEMPORAL
+    exact = _value_writer(plain=plain, temporal=temporal)
+    rounded = _value_writer(plain=plain, temporal=temporal, digits=4)  # bin edges
+    mean = _value_writer(plain=plain, temporal=temporal, digits=5)  # a year's mean keeps its decimal
+    chart, title, stats, span = Markup(""), "", [], 1
     if not hidden:
-        if column.histogram:
-            chart, title = charts.histogram(column.histogram, f"histogram of {column.name}"), "histogram"
-        elif column.value_counts or column.top_values:
-            counts = column.value_counts or column.top_values
-            chart, title = charts.top_values(counts, f"top values of {column.name}"), "top values"
+        stats = [
+            (name, writer(item))
+            for name, item, writer in (
+                ("min", column.min, exact),
+                ("max", column.max, exact),
+                ("mean", column.mean, mean),
+            )
+            if item is not None
+        ]
+        drawn = histograms.bars_of(column, rounded)
+        counts = column.value_counts or column.top_values
+        if drawn is not None:
+            chart, title = charts.histogram(drawn, f"histogram of {column.name}"), "histogram"
+        elif counts:
+            chart = charts.top_values(counts, f"top values of {column.name}", exact)
+            many = f"{len(counts)} values"
+            title = ("all " + many if len(counts) > 1 else "one value") if column.value_counts else "top " + many
+            span = card_rows(len(counts))
     return ColumnView(
         column=column,
+        dtype=_dtype(column.dtype),
         classification=governance.sensitive.get(column.name),
         hidden=hidden,
+        stats=stats,
         null_bar=charts.share_bar(column.null_percent, f"nulls in {column.name}: {column.null_percent:.1f}%"),
         chart=chart,
         chart_title=title,
+        span=span,
     )
 
 
@@ -205,13 +274,14 @@ def _column_view(column: ColumnProfile, governance: ReportGovernance) -> ColumnV
 class AnomalyView:
     rule: RuleResult
     anomaly: bool  # listed as an anomaly of the run (failed), else watched and within its band
+    observed: str
     lower: str
     upper: str
     method: str
     chart: Markup
 
 
-def _anomaly_views(result: RunResult) -> list[AnomalyView]:
+def _anomaly_views(result: RunResult, years: frozenset[str]) -> list[AnomalyView]:
     if result.validation is None:
         return []
     flagged = {a.rule_id for a in result.anomalies}
@@ -219,19 +289,25 @@ def _anomaly_views(result: RunResult) -> list[AnomalyView]:
     for rule in result.validation.rules:
         if rule.rule_id not in flagged and rule.band is None and rule.type not in ("anomaly", "distribution_drift"):
             continue
+        kind, _ = observations.measure(rule)
+        write = observations.writer(kind, plain=observations.plain_for(rule, years))
         observed = rule.observed_value
         chart = Markup("")
         number = isinstance(observed, (int, float)) and not isinstance(observed, bool)
         if rule.band is not None and number and (rule.band.lower is not None or rule.band.upper is not None):
             assert isinstance(observed, (int, float))  # noqa: S101 - checked just above
-            chart = charts.band(float(observed), rule.band.lower, rule.band.upper, f"expected band of {rule.rule_id}")
+            chart = charts.band(
+                float(observed), rule.band.lower, rule.band.upper, f"expected band of {rule.rule_id}", write=write
+            )
+        band = rule.band
         views.append(
             AnomalyView(
                 rule=rule,
                 anomaly=rule.rule_id in flagged,
-                lower=display(rule.band.lower) if rule.band else "—",
-                upper=display(rule.band.upper) if rule.band else "—",
-                method=rule.band.method if rule.band else "",
+                observed=observations.observed(rule).text,
+                lower="—" if band is None or band.lower is None else write(band.lower),
+                upper="—" if band is None or band.upper is None else write(band.upper),
+                method=band.method if band else "",
                 chart=chart,
             )
         )
@@ -304,7 +380,27 @@ def _funnel(cleansing: CleansingReport) -> Markup:
     )
 
 
+def step_type(step: StepMetrics) -> str:
+    """A cleansing step's own type. The built-in steps around the policy are named by their
+    type; results written before each had its own type called the formula guard ``conform_types``."""
+    return step.step if step.step in (FORMULAS, CONFORM) else step.type
+
+
+def _reject_reasons(cleansing: CleansingReport) -> list[tuple[str, str, int]]:
+    """(step, its type, rows rejected there), most rejects first."""
+    types = {step.step: step_type(step) for step in cleansing.steps}
+    ordered = sorted(cleansing.reject_reasons.items(), key=lambda kv: -kv[1])
+    return [(step, types.get(step, ""), rows) for step, rows in ordered]
+
+
 # --- rendering -------------------------------------------------------------------------------
+
+
+def breakable(text: str, after: str = "._") -> Markup:
+    """Text (escaped) that may wrap after the characters ``after``: long ids and names of
+    columns and rule types break between their parts, not inside a word."""
+    pattern = "([" + re.escape(after) + "])(?=.)"
+    return Markup(re.sub(pattern, r"\1<wbr>", str(escape(text))))  # noqa: S704 - escaped first
 
 
 @cache
@@ -325,9 +421,10 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["display"] = display
-    env.filters["count"] = lambda n: "—" if n is None else f"{n:,}"
-    env.filters["pct"] = lambda p: "—" if p is None else f"{p:.2f}%"
+    env.filters["count"] = fmt.count
+    env.filters["pct"] = fmt.percent
+    env.filters["duration"] = fmt.duration
+    env.filters["breakable"] = breakable
     env.filters["sortkey"] = _sort_key
     env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M:%S UTC") if d else "—"
     env.filters["clock"] = lambda d: d.strftime("%H:%M:%S.%f")[:-3] if d else "—"
@@ -360,6 +457,8 @@ def render_report(
     rows_in = cleansing.rows_in if cleansing else (result.input.rows if result.input else None)
     verdict, verdict_detail = _verdict(result)
     columns = [_column_view(column, governance) for column in profile.columns] if profile else []
+    years = frozenset(c.name for c in profile.columns if year_column(c)) if profile else frozenset()
+    profiled = frozenset(c.name for c in profile.columns) if profile else frozenset()
     duration = (result.finished_at - result.started_at).total_seconds()
     versions: dict[str, str] = {}
     for step in steps:
@@ -374,12 +473,13 @@ def render_report(
         duration=duration,
         cleansing=cleansing,
         funnel=_funnel(cleansing) if cleansing else Markup(""),
-        reject_reasons=sorted((cleansing.reject_reasons if cleansing else {}).items(), key=lambda kv: -kv[1]),
-        rules=rule_rows(result.validation.rules) if result.validation else [],
+        reject_reasons=_reject_reasons(cleansing) if cleansing else [],
+        rules=rule_rows(result.validation.rules, years=years, profiled=profiled) if result.validation else [],
         summary=result.validation.summary if result.validation else None,
         columns=columns,
         profile_rows=profile.row_count if profile else None,
-        anomalies=_anomaly_views(result),
+        anomalies=_anomaly_views(result, years),
+        cleansing_steps=[(step, step_type(step)) for step in cleansing.steps] if cleansing else [],
         steps=_step_views(steps),
         versions=sorted(versions.items()),
         governance=governance,
