@@ -13,19 +13,18 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Annotated, Final
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from dq_core.identifiers import TENANT_PATTERN
 from dq_core.lineage.models import AuditEvent
 from dq_core.ports import ContractStore
 from dq_core.runs.stages import RunPorts
 from dq_core.security.principal import Authenticator, Forbidden, Permission, Principal, authorize
 from services.starting import Starter
 
-TENANT_PATTERN: Final = r"^[a-z][a-z0-9_\-]{0,62}$"  # dq_core.config.base ids
 _TRACEPARENT: Final = re.compile(r"^[0-9a-f]{2}-(?P<trace>[0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 
 _bearer = HTTPBearer(auto_error=False, description="An Entra ID access token for the DQ API (app roles DQ.*)")
@@ -102,14 +101,12 @@ def access(permission: Permission) -> Callable[..., Access]:
 
 def audit_denied(ctx: ApiContext, tenant: str, principal: Principal, cid: str, what: str, why: str) -> None:
     ctx.ports.lineage.put_audit(
-        AuditEvent(
+        AuditEvent.record(
             tenant=tenant,
-            at=datetime.now(UTC),
-            event_id=uuid.uuid4().hex,
+            environment=ctx.environment,
             actor=principal.subject,
             action="denied",
-            object=what,
-            environment=ctx.environment,
+            what=what,
             correlation_id=cid,
             detail=why,
         )

@@ -23,6 +23,7 @@ from api.context import Access, Approver, Auditor, Author, Ctx, Promoter, Reader
 from api.problems import problems
 from dq_core.config.base import Kind, ObjectKey, Status
 from dq_core.errors import ConfigError
+from dq_core.identifiers import ID_PATTERN, VERSION_PATTERN
 from dq_core.lineage.models import AuditEvent
 from dq_core.loading.loader import MAX_CONFIG_BYTES
 from dq_core.registry.models import Approval, PutOutcome, StoredObject
@@ -30,8 +31,6 @@ from services.registry import Action, ObjectDiff, RegistryService
 
 router = APIRouter(tags=["configuration"])
 
-ID_PATTERN: Final = r"^[a-z][a-z0-9_\-]{0,127}$"
-VERSION_PATTERN: Final = r"^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})(-[0-9A-Za-z.\-]{1,40})?$"
 SHA256_PATTERN: Final = r"^[0-9a-f]{64}$"
 MAX_BODY_BYTES: Final = MAX_CONFIG_BYTES  # what an authoring file may weigh
 AUDIT_WINDOW: Final = timedelta(days=1)

@@ -12,8 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
@@ -23,6 +22,7 @@ from pydantic import BaseModel, Field, JsonValue
 from api.context import Access, Operator, Reader
 from api.problems import PROBLEM_JSON, ProblemDetails, problem_response, problems
 from dq_core.errors import DQError, ObjectNotFound, TransientError
+from dq_core.identifiers import ID_PART, ID_PATTERN
 from dq_core.lineage.models import AuditEvent
 from dq_core.results.run import RunResult
 from services import runs as service
@@ -45,7 +45,6 @@ from services.starting import StartsFailed
 router = APIRouter(prefix="/api/tenants/{tenant}", tags=["runs"])
 log = logging.getLogger("dq.api.runs")
 
-ID_PATTERN: Final = r"^[a-z][a-z0-9_\-]{0,62}$"
 MAX_UPLOAD_BYTES: Final = 100 * 1024**2
 """100 MiB, the Functions host's own request limit (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT can raise it
 there). Larger files go to the container directly and start their run by notification or event."""
@@ -145,14 +144,12 @@ def _bad_request(exc: BadStartRequest) -> JSONResponse:
 
 
 async def _audit_start(access: Access, what: str, detail: str) -> None:
-    event = AuditEvent(
+    event = AuditEvent.record(
         tenant=access.tenant,
-        at=datetime.now(UTC),
-        event_id=uuid.uuid4().hex,
+        environment=access.ctx.environment,
         actor=access.actor,
         action="start_run",
-        object=what,
-        environment=access.ctx.environment,
+        what=what,
         correlation_id=access.correlation_id,
         detail=detail,
     )
@@ -218,7 +215,7 @@ async def start_run(
 async def get_instance(
     instance_id: Annotated[str, Path(max_length=256, description="{tenant}:{job}:{key}")], access: Reader
 ) -> InstanceStatus:
-    own = re.compile(rf"^{re.escape(access.tenant)}:[a-z][a-z0-9_\-]*:[^/\\#?%\s\x00-\x1f\x7f]+$")
+    own = re.compile(rf"^{re.escape(access.tenant)}:{ID_PART}:[^/\\#?%\s\x00-\x1f\x7f]+$")
     if not own.match(instance_id):
         raise ObjectNotFound(f"tenant {access.tenant} has no instance {instance_id!r}")
     try:

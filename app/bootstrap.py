@@ -10,26 +10,30 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from app.settings import AppSettings, get_settings
 from dq_core.errors import ConfigError
+from dq_core.ports import BlobStore, ContractStore, LineageStore, QueueSender, RowExporter, SecretStore
 
 if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
+    from adapters.postgres.signin import EntraLogin
     from dq_core.runs.stages import RunPorts
 
 
 @dataclass(frozen=True)
 class Stores:
-    contracts: Any  # ContractStore
-    lineage: Any  # LineageStore
-    blobs: Any  # BlobStore
-    secrets: Any  # SecretStore
-    queues: Any = None  # QueueSender: the queue action (None: not available on this host)
-    rows: Any = None  # RowExporter: the storage_export action's tables (None: no database)
+    contracts: ContractStore
+    lineage: LineageStore
+    blobs: BlobStore
+    secrets: SecretStore
+    queues: QueueSender | None = None  # the queue action (None: not available on this host)
+    rows: RowExporter | None = None  # the storage_export action's tables (None: no database)
     allow_private_networks: bool = False  # DQ_ACTIONS_ALLOW_PRIVATE_NETWORKS: where actions may connect
 
-    def run_ports(self, *, secrets: Any = None, allow_local_files: bool = False) -> RunPorts:
+    def run_ports(self, *, secrets: SecretStore | None = None, allow_local_files: bool = False) -> RunPorts:
         """The ports a run's stages use, from these stores (``secrets`` overrides the store's)."""
         from dq_core.runs.stages import RunPorts  # noqa: PLC0415 - polars; only when a run is hosted
 
@@ -45,13 +49,13 @@ class Stores:
         )
 
 
-def _credential() -> Any:
+def _credential() -> TokenCredential:
     from azure.identity import DefaultAzureCredential  # noqa: PLC0415 - heavy; only in Azure
 
     return DefaultAzureCredential()
 
 
-def _pg_credential() -> Any:
+def _pg_credential() -> TokenCredential:
     """The app's user-assigned identity in Azure (AZURE_CLIENT_ID, set by the Bicep); elsewhere
     DefaultAzureCredential (az login, environment variables...)."""
     client_id = os.environ.get("AZURE_CLIENT_ID", "").strip()
@@ -62,7 +66,7 @@ def _pg_credential() -> Any:
     return ManagedIdentityCredential(client_id=client_id)
 
 
-def pg_login(settings: AppSettings) -> Any:
+def pg_login(settings: AppSettings) -> EntraLogin | None:
     """DQ_PG_AUTH=entra: sign in as DQ_PG_USER with an Entra token per new connection (an
     ``EntraLogin``); password: None, the DSN as given."""
     if settings.pg_auth == "password":
@@ -75,7 +79,9 @@ def pg_login(settings: AppSettings) -> Any:
     return EntraLogin(user=settings.pg_user, credential=_pg_credential())
 
 
-def contract_store(target: str, home: Path, settings: AppSettings | None = None, login: Any = None) -> Any:
+def contract_store(
+    target: str, home: Path, settings: AppSettings | None = None, login: EntraLogin | None = None
+) -> ContractStore:
     """``sqlite`` (the embedded registry under ``home``) or ``postgres`` (DQ_PG_DSN, signed in as
     ``login`` or as DQ_PG_AUTH says; it connects on first use)."""
     settings = settings or get_settings()
@@ -100,7 +106,7 @@ def contract_store(target: str, home: Path, settings: AppSettings | None = None,
     raise ConfigError(msg)
 
 
-def _lineage_and_blobs(settings: AppSettings, home: Path) -> tuple[Any, Any]:
+def _lineage_and_blobs(settings: AppSettings, home: Path) -> tuple[LineageStore, BlobStore]:
     if settings.storage_connection is None and settings.storage_account is None:
         from adapters.local.folder_blobs import LocalBlobStore  # noqa: PLC0415
         from adapters.local.sqlite_lineage import SqliteLineageStore  # noqa: PLC0415
@@ -122,7 +128,7 @@ def _lineage_and_blobs(settings: AppSettings, home: Path) -> tuple[Any, Any]:
     return TableLineageStore(tables), AzureBlobStore(blobs)
 
 
-def _secrets(settings: AppSettings) -> Any:
+def _secrets(settings: AppSettings) -> SecretStore:
     if settings.key_vault_url is None:
         from adapters.local.env_secrets import EnvSecretStore  # noqa: PLC0415
 
@@ -132,7 +138,7 @@ def _secrets(settings: AppSettings) -> Any:
     return KeyVaultSecretStore(settings.key_vault_url)
 
 
-def _queues(settings: AppSettings, home: Path) -> Any:
+def _queues(settings: AppSettings, home: Path) -> QueueSender:
     """Azure Storage queues of the runs' storage account, else a local folder."""
     if settings.storage_connection is None and settings.storage_account is None:
         from adapters.local.folder_queue import LocalQueueSender  # noqa: PLC0415
@@ -150,7 +156,7 @@ def _queues(settings: AppSettings, home: Path) -> Any:
     )
 
 
-def _row_exporter(settings: AppSettings, login: Any) -> Any:
+def _row_exporter(settings: AppSettings, login: EntraLogin | None) -> RowExporter | None:
     """Table exports go to the registry's PostgreSQL server, schema ``dq_export``; none without it."""
     if settings.pg_dsn is None:
         return None

@@ -25,7 +25,7 @@ from dq_core.errors import DQError, ObjectNotFound, OptionError
 from dq_core.ingest.guarded import IngestOptions
 from dq_core.libraries.infra import MAX_CHUNK_ROWS, MIN_CHUNK_ROWS
 from dq_core.lineage.models import IngestionMode
-from dq_core.ports import SecretStore
+from dq_core.ports import BlobStore, LineageStore, SecretStore
 from dq_core.runs.payloads import InputRef, RunOverrides, RunRequest, RunSummary
 from services import workspace as service
 
@@ -87,7 +87,7 @@ class _Progress:
             sys.stderr.write("\n")
 
 
-def _copy_outputs(blobs: Any, tenant: str, run_id: str, out: Path) -> list[str]:
+def _copy_outputs(blobs: BlobStore, tenant: str, run_id: str, out: Path) -> list[str]:
     prefix = f"runs/{run_id}/"
     names = list(blobs.list(tenant, prefix))
     shutil.rmtree(out / "cleansed", ignore_errors=True)
@@ -176,7 +176,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_BY_STATUS.get(run.status, EXIT_BAD_INPUT)
 
 
-def _print_steps(lineage: Any, tenant: str, run_id: str) -> None:
+def _print_steps(lineage: LineageStore, tenant: str, run_id: str) -> None:
     try:
         steps = lineage.steps(tenant, run_id)
     except ObjectNotFound:

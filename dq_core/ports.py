@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from pydantic import JsonValue
 
@@ -31,8 +31,10 @@ class ConfigReader(Protocol):
         ...
 
 
+@runtime_checkable
 class ContractStore(ConfigReader, Protocol):
-    """The registry of configuration objects with lifecycle and promotion."""
+    """The registry of configuration objects with lifecycle and promotion. Runtime-checkable: the
+    entry points ask whether a run's reader (``RunPorts.contracts``) is a whole registry."""
 
     def put(self, obj: Versioned, *, actor: str, expected_sha256: str | None = None) -> PutOutcome:
         """Store an object's content as a draft (its authored status is not taken: every

@@ -15,12 +15,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from dq_core.config.base import Kind, ObjectKey, Status
-from dq_core.config.index import _semver_key
 from dq_core.errors import ConfigError, DQError, ObjectNotFound
+from dq_core.identifiers import semver_key
 from dq_core.lineage.models import AuditEvent
 from dq_core.loading.loader import parse_object
 from dq_core.payloads import Payload
@@ -123,7 +123,7 @@ class RegistryService:
         found = self.objects(tenant, kind, object_id=object_id)
         if not found:
             raise ObjectNotFound(f"{kind.value} {object_id!r} does not exist in {tenant}/{self.environment}")
-        return sorted(found, key=lambda stored: _semver_key(stored.key.version))
+        return sorted(found, key=lambda stored: semver_key(stored.key.version))
 
     def get(self, tenant: str, kind: Kind, object_id: str, version: str | None = None) -> StoredObject:
         """The version asked for; else the newest published one; else the newest one."""
@@ -241,17 +241,15 @@ class RegistryService:
         detail: str,
     ) -> None:
         self.lineage.put_audit(
-            AuditEvent(
+            AuditEvent.record(
                 tenant=tenant,
-                at=datetime.now(UTC),
-                event_id=uuid.uuid4().hex,
+                environment=self.environment,
                 actor=actor,
                 action=action,
-                object=what,
-                environment=self.environment,
+                what=what,
+                correlation_id=correlation_id,
                 before_sha256=before,
                 after_sha256=after,
-                correlation_id=correlation_id,
                 detail=detail,
             )
         )

@@ -29,12 +29,13 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, Protocol, runtime_checkable
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, JsonValue, field_validator, model_validator
 
 from dq_core.errors import ConfigError, DQError, ObjectNotFound
+from dq_core.identifiers import CONTAINER_PREFIX
 from dq_core.jobs.matching import APP_WRITTEN_PREFIXES, is_app_written, jobs_for_blob, jobs_for_dataset, published_jobs
 from dq_core.jobs.models import JobDefinition
 from dq_core.lineage.models import IngestionMode
@@ -47,7 +48,6 @@ from services.starting import Starter, StartOutcome, StartsFailed, etag_key, ins
 
 log = logging.getLogger("dq.run_starts")
 
-CONTAINER_PREFIX: Final = "dq-"  # adapters.azure.blob_store.AzureBlobStore's default
 DATASET_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"
 _FILE_NAME: Final = re.compile(r"^[^/\\\x00-\x1f\x7f]{1,200}$")
 _METADATA_KEY: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,127}$")
@@ -285,11 +285,17 @@ async def upload_and_start(
 # --- notify ------------------------------------------------------------------------------------
 
 
+@runtime_checkable
+class NamesContainers(Protocol):
+    """A blob store with containers of its own naming (``AzureBlobStore``)."""
+
+    def container_name(self, tenant: str) -> str: ...
+
+
 def container_of(blobs: BlobStore, tenant: str) -> str:
     """The tenant's container name: the blob store's own rule when it has one, else ``dq-{tenant}``."""
-    naming = getattr(blobs, "container_name", None)
-    if callable(naming):
-        return str(naming(tenant))
+    if isinstance(blobs, NamesContainers):
+        return blobs.container_name(tenant)
     return CONTAINER_PREFIX + tenant
 
 

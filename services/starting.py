@@ -26,11 +26,12 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Protocol, cast
+from typing import Any, Final, Protocol
 
 from dq_core.errors import ConfigError, TransientError
+from dq_core.identifiers import ID_RULE, TENANT_RULE, is_id, is_tenant
 from dq_core.jobs.matching import minute_of
-from dq_core.ports import ContractStore
+from dq_core.ports import ConfigReader, ContractStore
 from dq_core.runs.payloads import OrchestratorName, RunRequest
 
 log = logging.getLogger("dq.starting")
@@ -39,7 +40,6 @@ RESTARTABLE: Final = frozenset({"Failed", "Terminated", "Canceled"})
 """Runtime statuses under which an instance id may be used again (a new run replaces it)."""
 
 MAX_INSTANCE_ID: Final = 256
-_ID_PART: Final = re.compile(r"^[a-z][a-z0-9_\-]*$")  # tenant and job ids (dq_core.config.base)
 _UNSAFE: Final = re.compile(r"[/\\#?%\s\x00-\x1f\x7f]")  # forbidden in Durable ids, or unsafe in URLs
 
 
@@ -92,13 +92,15 @@ def slot_key(slot: datetime) -> str:
 
 
 def instance_id(tenant: str, job_id: str, key: str) -> str:
-    """``{tenant}:{job}:{key}``; the tenant and job must be ids, the key is sanitised:
-    Durable instance ids must not contain ``/ \\ # ?`` (nor, since the SDK puts them in
-    URLs unquoted, ``%`` or spaces), each becomes ``_``."""
-    for value, what in ((tenant, "tenant"), (job_id, "job")):
-        if not _ID_PART.match(value):
-            msg = f"{what} {value!r} is not an id (a letter, then letters, digits, '_' or '-')"
-            raise ConfigError(msg)
+    """``{tenant}:{job}:{key}``; the tenant and job must be a tenant id and an id
+    (:mod:`dq_core.identifiers`), the key is sanitised: Durable instance ids must not contain
+    ``/ \\ # ?`` (nor, since the SDK puts them in URLs unquoted, ``%`` or spaces), each becomes ``_``."""
+    if not is_tenant(tenant):
+        msg = f"tenant {tenant!r} is not a tenant id ({TENANT_RULE})"
+        raise ConfigError(msg)
+    if not is_id(job_id):
+        msg = f"job {job_id!r} is not an id ({ID_RULE})"
+        raise ConfigError(msg)
     made = f"{tenant}:{job_id}:{_key(key, 'the instance key')}"
     if len(made) > MAX_INSTANCE_ID:
         msg = f"instance id {made[:40]}... is longer than {MAX_INSTANCE_ID} characters"
@@ -140,10 +142,11 @@ async def start_run(client: Starter, instance_id: str, request: RunRequest) -> S
     return StartOutcome(started=True, instance_id=instance_id, reason=reason)
 
 
-def job_registry(contracts: object) -> ContractStore:
+def job_registry(contracts: ConfigReader) -> ContractStore:
     """The registry behind the ports, as a ContractStore (entry points list job definitions
-    and tenants); ConfigError when the configured reader cannot."""
-    if not all(callable(getattr(contracts, name, None)) for name in ("list", "tenants", "get", "versions")):
+    and tenants); ConfigError when the configured reader is not a whole registry (``dq run``'s
+    in-memory index reads objects only)."""
+    if not isinstance(contracts, ContractStore):
         msg = f"{type(contracts).__name__} cannot list job definitions and tenants: configure a contract registry"
         raise ConfigError(msg)
-    return cast("ContractStore", contracts)
+    return contracts

@@ -10,7 +10,6 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from dq_core.bundle.check import check_index
@@ -199,17 +198,15 @@ def _audit(
     detail: str,
 ) -> None:
     lineage.put_audit(
-        AuditEvent(
+        AuditEvent.record(
             tenant=obj.tenant,
-            at=datetime.now(UTC),
-            event_id=uuid.uuid4().hex,
+            environment=obj.environment.value,
             actor=actor,
             action=action,
-            object=str(obj.key),
-            environment=obj.environment.value,
+            what=str(obj.key),
+            correlation_id=correlation_id,
             before_sha256=before,
             after_sha256=after,
-            correlation_id=correlation_id,
             detail=detail,
         )
     )

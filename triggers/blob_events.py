@@ -32,6 +32,7 @@ import azure.functions as func
 
 from app.runtime import run_ports
 from app.settings import get_settings
+from dq_core.identifiers import CONTAINER_PREFIX, is_tenant
 from dq_core.jobs.matching import BlobMatch, is_app_written, jobs_for_blob, published_jobs
 from dq_core.lineage.models import IngestionMode
 from dq_core.runs.payloads import InputRef, RunRequest
@@ -41,9 +42,7 @@ bp = df.Blueprint()
 log = logging.getLogger("dq.triggers.blob_events")
 
 BLOB_CREATED: Final = "Microsoft.Storage.BlobCreated"
-CONTAINER_PREFIX: Final = "dq-"  # adapters.azure.blob_store.AzureBlobStore's default container_prefix
 _SUBJECT: Final = re.compile(r"^/blobServices/default/containers/(?P<container>[^/]+)/blobs/(?P<path>.+)$")
-_TENANT: Final = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")  # an id that is also a container name
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ def tenant_and_path(subject: str) -> tuple[str, str] | None:
         return None
     container = match.group("container")
     tenant = container.removeprefix(CONTAINER_PREFIX)
-    if not container.startswith(CONTAINER_PREFIX) or not _TENANT.match(tenant):
+    if not container.startswith(CONTAINER_PREFIX) or not is_tenant(tenant):
         return None
     return tenant, match.group("path")
 

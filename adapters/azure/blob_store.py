@@ -24,6 +24,7 @@ from azure.storage.blob import BlobClient, BlobServiceClient, ContainerClient
 
 from adapters.azure._errors import azure_errors
 from dq_core.errors import ConfigError
+from dq_core.identifiers import CONTAINER_PREFIX
 from dq_core.registry.models import ConflictError
 
 _CONTAINER_RE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*$")
@@ -38,7 +39,7 @@ _PRECONDITION_FAILED: Final = 412
 class AzureBlobStore:
     """Files in the tenant's own container (see module doc)."""
 
-    def __init__(self, service: BlobServiceClient, *, container_prefix: str = "dq-") -> None:
+    def __init__(self, service: BlobServiceClient, *, container_prefix: str = CONTAINER_PREFIX) -> None:
         if not _PREFIX_RE.match(container_prefix):
             msg = f"container prefix {container_prefix!r} must be lower-case letters, digits and single hyphens"
             raise ConfigError(msg)
@@ -46,7 +47,7 @@ class AzureBlobStore:
         self._prefix = container_prefix
 
     @classmethod
-    def from_connection_string(cls, conn: str, *, container_prefix: str = "dq-") -> AzureBlobStore:
+    def from_connection_string(cls, conn: str, *, container_prefix: str = CONTAINER_PREFIX) -> AzureBlobStore:
         """A store on the account of ``conn``; nothing is contacted until the first call."""
         return cls(BlobServiceClient.from_connection_string(conn), container_prefix=container_prefix)
 

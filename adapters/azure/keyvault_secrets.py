@@ -17,12 +17,10 @@ from azure.keyvault.secrets import SecretClient
 
 from adapters.azure._errors import azure_errors
 from dq_core.errors import ConfigError, ObjectNotFound
+from dq_core.identifiers import TENANT_RULE, is_tenant
 
 SCHEME = "secret://"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,126}$")
-
-
-_TENANT_RE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-))*$")
 
 
 class SecretClientLike(Protocol):
@@ -68,8 +66,8 @@ class KeyVaultSecretStore:
 
     def get(self, tenant: str, reference: str) -> str:
         """The tenant's value behind ``secret://name`` (the vault secret ``{tenant}--{name}``)."""
-        if not _TENANT_RE.match(tenant):
-            msg = f"tenant {tenant!r} cannot name a Key Vault secret (letters, digits and single dashes)"
+        if not isinstance(tenant, str) or not is_tenant(tenant):
+            msg = f"tenant {tenant!r} cannot name a Key Vault secret (a tenant id: {TENANT_RULE})"
             raise ConfigError(msg)
         name = f"{tenant}--{secret_name(reference)}"
         with azure_errors(f"reading {reference} from {self._vault_url}"):

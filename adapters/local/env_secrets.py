@@ -8,6 +8,7 @@ import os
 import re
 
 from dq_core.errors import ConfigError, ObjectNotFound
+from dq_core.identifiers import is_tenant
 
 _REFERENCE = re.compile(r"^secret://([A-Za-z0-9][A-Za-z0-9\-_]*)$")
 
@@ -17,7 +18,7 @@ def variable_for(tenant: str, reference: str) -> str:
     if not match:
         msg = f"{reference!r} is not a secret reference (secret://name)"
         raise ConfigError(msg)
-    if not re.fullmatch(r"[a-z][a-z0-9-]*", tenant):
+    if not is_tenant(tenant):
         msg = f"tenant {tenant!r} cannot name a secret variable"
         raise ConfigError(msg)
     return f"DQ_SECRET_{tenant.upper().replace('-', '_')}__" + match.group(1).upper().replace("-", "_")

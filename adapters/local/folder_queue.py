@@ -4,14 +4,12 @@
 from __future__ import annotations
 
 import os
-import re
 import time
 import uuid
 from pathlib import Path
 
 from dq_core.errors import ConfigError
-
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
+from dq_core.identifiers import is_id, is_tenant
 
 
 class LocalQueueSender:
@@ -19,8 +17,8 @@ class LocalQueueSender:
         self._root = root
 
     def folder(self, tenant: str, queue: str) -> Path:
-        for what, name in (("tenant", tenant), ("queue", queue)):
-            if not _NAME.match(name):
+        for what, name, valid in (("tenant", tenant, is_tenant), ("queue", queue, is_id)):
+            if not valid(name):
                 raise ConfigError(f"{what} {name!r} cannot name a local queue folder")
         return self._root / tenant / queue
 

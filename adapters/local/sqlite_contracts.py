@@ -12,8 +12,8 @@ from pathlib import Path
 
 from dq_core.config.base import Environment, Kind, ObjectKey, Status, Versioned
 from dq_core.config.canonical import canonical_json, content_hash
-from dq_core.config.index import _semver_key
 from dq_core.errors import ObjectNotFound
+from dq_core.identifiers import semver_key
 from dq_core.registry.models import (
     Approval,
     ConflictError,
@@ -120,7 +120,7 @@ class SqliteContractStore:
             )
             .fetchall()
         )
-        return sorted((r[0] for r in rows), key=_semver_key)
+        return sorted((r[0] for r in rows), key=semver_key)
 
     # --- ContractStore --------------------------------------------------------------
 
@@ -142,7 +142,7 @@ class SqliteContractStore:
             query += " AND kind=?"
             args += (kind.value,)
         rows = [self._row(r) for r in self._db().execute(query + " ORDER BY kind, id", args).fetchall()]
-        return sorted(rows, key=lambda s: (s.key.kind.value, s.key.id, _semver_key(s.key.version)))
+        return sorted(rows, key=lambda s: (s.key.kind.value, s.key.id, semver_key(s.key.version)))
 
     def put(self, obj: Versioned, *, actor: str, expected_sha256: str | None = None) -> PutOutcome:
         document = canonical_json(obj.with_status(Status.DRAFT)).decode("utf-8")

@@ -41,8 +41,8 @@ from psycopg_pool import ConnectionPool
 from adapters.postgres.signin import MAX_LIFETIME, EntraLogin, Lifetimes, sign_in_params
 from dq_core.config.base import Kind, ObjectKey, Status, Versioned
 from dq_core.config.canonical import canonical_json, content_hash
-from dq_core.config.index import _semver_key
 from dq_core.errors import ConfigError, ObjectNotFound, TerminalError, TransientError
+from dq_core.identifiers import semver_key
 from dq_core.registry.models import (
     Approval,
     ConflictError,
@@ -306,7 +306,7 @@ class PostgresContractStore:
                 (tenant, environment, kind.value, object_id),
             )
             found = [str(row["version"]) for row in cur.fetchall()]
-        return sorted(found, key=_semver_key)
+        return sorted(found, key=semver_key)
 
     # --- ContractStore ---------------------------------------------------------------
 
@@ -413,4 +413,4 @@ class PostgresContractStore:
         with self._cursor() as cur:
             cur.execute(query, params)
             found = [_stored(row) for row in cur.fetchall()]
-        return sorted(found, key=lambda s: (s.key.kind.value, s.key.id, _semver_key(s.key.version)))
+        return sorted(found, key=lambda s: (s.key.kind.value, s.key.id, semver_key(s.key.version)))

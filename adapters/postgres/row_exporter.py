@@ -30,10 +30,10 @@ from psycopg.types.json import Jsonb
 
 from adapters.postgres.signin import EntraLogin, TokenUnavailable, sign_in_params
 from dq_core.errors import ConfigError, TerminalError, TransientError
+from dq_core.identifiers import is_tenant
 from dq_core.ports import ExportRow
 
 _IDENTIFIER: Final = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_TENANT: Final = re.compile(r"^[a-z][a-z0-9_\-]{0,62}$")  # dq_core.config.base ids
 _MAX_IDENTIFIER: Final = 63
 _CONNECT_TIMEOUT: Final = 10
 
@@ -61,8 +61,8 @@ class PostgresRowExporter:
         self._prefix = identifier(schema, "export schema")
 
     def schema_of(self, tenant: str) -> str:
-        """The tenant's own schema: ``{prefix}__{tenant}`` (quoted: tenant ids may hold '-')."""
-        if not _TENANT.match(tenant or ""):
+        """The tenant's own schema: ``{prefix}__{tenant}``, for a tenant id (dq_core.identifiers)."""
+        if not isinstance(tenant, str) or not is_tenant(tenant):
             raise ConfigError(f"tenant {tenant!r} cannot name an export schema")
         name = f"{self._prefix}__{tenant}"
         if len(name.encode("utf-8")) > _MAX_IDENTIFIER:  # PostgreSQL would truncate it silently

@@ -19,8 +19,8 @@ from pydantic import (
     model_validator,
 )
 
-_ID_RE = re.compile(r"^[a-z][a-z0-9_\-]*$")
-_SEMVER_RE = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.\-]+)?$")
+from dq_core.identifiers import ID_RULE, TENANT_RULE, is_id, is_tenant, is_version
+
 _SECRET_RE = re.compile(r"^secret://[A-Za-z0-9][A-Za-z0-9\-_]*$")
 
 
@@ -33,14 +33,23 @@ class Model(BaseModel):
 def _normalise_id(value: Any) -> Any:
     if isinstance(value, str):
         value = value.strip().lower()
-        if not _ID_RE.match(value):
-            msg = f"{value!r} is not a valid id (a letter, then letters, digits, '_' or '-')"
+        if not is_id(value):
+            msg = f"{value!r} is not a valid id ({ID_RULE})"
+            raise ValueError(msg)
+    return value
+
+
+def _normalise_tenant(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip().lower()
+        if not is_tenant(value):
+            msg = f"{value!r} is not a valid tenant id ({TENANT_RULE})"
             raise ValueError(msg)
     return value
 
 
 def _check_semver(value: str) -> str:
-    if not _SEMVER_RE.match(value):
+    if not is_version(value):
         msg = f"{value!r} is not a semantic version like 1.2.0"
         raise ValueError(msg)
     return value
@@ -65,7 +74,10 @@ def check_secret_ref(value: str) -> str:
 
 
 Id = Annotated[str, BeforeValidator(_normalise_id)]
-"""A normalised identifier: stripped, lower-case, ``[a-z][a-z0-9_-]*``."""
+"""A normalised identifier: stripped, lower-case, :data:`dq_core.identifiers.ID_PATTERN`."""
+
+TenantId = Annotated[str, BeforeValidator(_normalise_tenant)]
+"""A normalised tenant id: stripped, lower-case, :data:`dq_core.identifiers.TENANT_PATTERN`."""
 
 Version = Annotated[str, BeforeValidator(_coerce_version), AfterValidator(_check_semver)]
 """A semantic version string, e.g. ``1.2.0``."""
@@ -138,7 +150,7 @@ class Versioned(Model):
     """Header fields shared by every stored object."""
 
     kind: Kind
-    tenant: Id
+    tenant: TenantId
     environment: Environment
     id: Id
     version: Version

@@ -6,14 +6,9 @@ from collections.abc import Iterator
 
 from dq_core.config.base import Kind, ObjectKey, Versioned
 from dq_core.errors import ConfigError, ObjectNotFound
+from dq_core.identifiers import semver_key
 
 _Scoped = tuple[str, str, ObjectKey]
-
-
-def _semver_key(version: str) -> tuple[int, int, int, int, str]:
-    core, _, pre = version.partition("-")
-    major, minor, patch = (int(part) for part in core.split("."))
-    return (major, minor, patch, 0 if pre else 1, pre)
 
 
 class InMemoryConfigIndex:
@@ -44,7 +39,7 @@ class InMemoryConfigIndex:
             for (t, e, key) in self._objects
             if (t, e, key.kind, key.id) == (tenant, environment, kind, object_id)
         ]
-        return sorted(found, key=_semver_key)
+        return sorted(found, key=semver_key)
 
     def source(self, obj: Versioned) -> str:
         return self._sources.get((obj.tenant, obj.environment.value, obj.key), "<memory>")

@@ -75,6 +75,7 @@ from dq_core.config.base import Status
 from dq_core.config.canonical import to_plain
 from dq_core.contracts.models import DataContract, DatasetSpec, RuleBinding
 from dq_core.errors import InteropError, LoadError
+from dq_core.identifiers import is_version
 from dq_core.interop.odcs_columns import export_column, import_column
 from dq_core.interop.odcs_common import (
     Notes,
@@ -109,7 +110,6 @@ _STATUS_OUT = {
     Status.DEPRECATED: "deprecated",
 }
 _VERSION_RE = re.compile(r"^[vV]?(\d+)(?:\.(\d+))?(?:\.(\d+))?$")
-_SEMVER_RE = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.\-]+)?$")
 _DQ_CONTRACT_FIELDS = frozenset(
     {"owner", "catalog", "rule_libraries", "schema_libraries", "infra_profile", "governance_profile"}
     | {"cleansing_policy", "action_libraries", "actions", "default_phone_region", "extensions"}
@@ -231,7 +231,7 @@ def slug(text: str, prefix: str, fallback: str) -> str:
 
 def _version(value: Any, notes: Notes) -> tuple[str, str | None]:
     text = str(value).strip()
-    if _SEMVER_RE.match(text):
+    if is_version(text):
         return text, None
     match = _VERSION_RE.match(text)
     if match is None:

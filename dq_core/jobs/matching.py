@@ -28,9 +28,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 
 from dq_core.config.base import Kind, ObjectKey, Status
-from dq_core.config.index import _semver_key
 from dq_core.contracts.models import DataContract
 from dq_core.errors import ConfigError
+from dq_core.identifiers import semver_key
 from dq_core.jobs.models import BlobTrigger, JobDefinition, ScheduleTrigger
 from dq_core.ports import ConfigReader, ContractStore
 from dq_core.registry.models import StoredObject
@@ -74,7 +74,7 @@ def latest_published(stored: Iterable[StoredObject]) -> list[JobDefinition]:
         if item.key.kind is not Kind.JOB_DEFINITION or item.status is not Status.PUBLISHED:
             continue
         current = newest.get(item.key.id)
-        if current is None or _semver_key(item.key.version) > _semver_key(current.key.version):
+        if current is None or semver_key(item.key.version) > semver_key(current.key.version):
             newest[item.key.id] = item
     jobs = []
     for job_id in sorted(newest):

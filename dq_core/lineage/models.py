@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from pydantic import Field, JsonValue
@@ -65,6 +66,37 @@ class AuditEvent(Payload):
     after_sha256: str | None = None
     correlation_id: str | None = None
     detail: str = ""
+
+    @classmethod
+    def record(
+        cls,
+        *,
+        tenant: str,
+        environment: str,
+        actor: str,
+        action: str,
+        what: str,
+        correlation_id: str | None = None,
+        before_sha256: str | None = None,
+        after_sha256: str | None = None,
+        detail: str = "",
+    ) -> AuditEvent:
+        """The event of ``actor`` doing ``action`` to ``what`` (its ``object``) now, under a new
+        event id: the one way every privileged change and refusal is written down (then stored
+        with ``LineageStore.put_audit``)."""
+        return cls(
+            tenant=tenant,
+            at=datetime.now(UTC),
+            event_id=uuid.uuid4().hex,
+            actor=actor,
+            action=action,
+            object=what,
+            environment=environment,
+            before_sha256=before_sha256,
+            after_sha256=after_sha256,
+            correlation_id=correlation_id,
+            detail=detail,
+        )
 
 
 class MetricPoint(Payload):

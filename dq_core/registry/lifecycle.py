@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from enum import StrEnum
 
 from dq_core.config.base import ObjectKey, Status
@@ -40,17 +39,15 @@ def change(
 
     def audit(name: str, after: str | None, detail: str, env: str) -> None:
         lineage.put_audit(
-            AuditEvent(
+            AuditEvent.record(
                 tenant=tenant,
-                at=datetime.now(UTC),
-                event_id=uuid.uuid4().hex,
+                environment=env,
                 actor=actor,
                 action=name,
-                object=str(key),
-                environment=env,
+                what=str(key),
+                correlation_id=correlation_id,
                 before_sha256=before.sha256,
                 after_sha256=after,
-                correlation_id=correlation_id,
                 detail=detail,
             )
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from pydantic import Field, JsonValue
 
@@ -12,6 +12,9 @@ from dq_core.cleansing.engine import CleansingReport
 from dq_core.payloads import Payload
 from dq_core.profiling.models import ProfileResult
 from dq_core.validation.results import Band, ValidationResult
+
+if TYPE_CHECKING:
+    from dq_core.bundle.models import ResolvedBundle
 
 RUN_RESULT_SCHEMA: Final = "dq.run-result/v1"
 
@@ -33,6 +36,17 @@ class ContractStamp(Payload):
     sha256: str
     dataset: str
     bundle_sha256: str
+
+    @classmethod
+    def of(cls, bundle: ResolvedBundle) -> ContractStamp:
+        """The contract a run checks against, as its bundle resolved it."""
+        return cls(
+            id=bundle.contract.id,
+            version=bundle.contract.version,
+            sha256=bundle.contract.sha256,
+            dataset=bundle.dataset.name,
+            bundle_sha256=bundle.sha256,
+        )
 
 
 class InputStamp(Payload):
@@ -95,6 +109,48 @@ class RunResult(Payload):
     anomalies: list[Anomaly] = Field(default_factory=list)
     actions: list[ActionOutcome] = Field(default_factory=list)
     error: RunError | None = None
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        run_id: str,
+        tenant: str,
+        environment: str,
+        started_at: datetime,
+        finished_at: datetime,
+        job: JobStamp | None = None,
+        contract: ContractStamp | None = None,
+        input_: InputStamp | None = None,
+        cleansing: CleansingReport | None = None,
+        profile: ProfileResult | None = None,
+        validation: ValidationResult | None = None,
+        error: RunError | None = None,
+    ) -> RunResult:
+        """A run's result from what its stages left, the one way every run (orchestrated, ``dq
+        validate``) makes one: ``error`` when it stopped with one, else ``passed`` when the
+        validation passed and ``failed`` otherwise; the profile summarised, the failed anomaly
+        and drift rules listed. Actions are added when they have run."""
+        if error is not None:
+            status = RunStatus.ERROR
+        else:
+            status = RunStatus.PASSED if validation is not None and validation.passed else RunStatus.FAILED
+        return cls(
+            run_id=run_id,
+            tenant=tenant,
+            environment=environment,
+            job_definition=job,
+            contract=contract,
+            input=input_,
+            status=status,
+            started_at=started_at,
+            finished_at=finished_at,
+            cleansing=cleansing,
+            profile=ProfileSummary.of(profile) if profile is not None else None,
+            validation=validation,
+            anomalies=anomalies_of(validation) if validation is not None else [],
+            error=error,
+        )
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2) + "\n"

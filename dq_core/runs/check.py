@@ -18,7 +18,7 @@ from dq_core.libraries.governance import Role
 from dq_core.profiling.finish import finish_profile
 from dq_core.profiling.models import ProfileResult
 from dq_core.profiling.state import profile_in_chunks, profile_state
-from dq_core.results.run import ContractStamp, InputStamp, ProfileSummary, RunResult, RunStatus, anomalies_of
+from dq_core.results.run import ContractStamp, InputStamp, RunResult
 from dq_core.safe_text import safe_error
 from dq_core.validation.context import ValidationContext
 from dq_core.validation.engine import validate
@@ -76,29 +76,21 @@ def validate_file(
         dataset_name=bundle.dataset.name,
     )
     validation = validate(data, bundle, ctx)
-    result = RunResult(
+    result = RunResult.build(
         run_id=str(uuid.uuid4()),
         tenant=bundle.tenant,
         environment=bundle.environment.value,
-        contract=ContractStamp(
-            id=bundle.contract.id,
-            version=bundle.contract.version,
-            sha256=bundle.contract.sha256,
-            dataset=bundle.dataset.name,
-            bundle_sha256=bundle.sha256,
-        ),
-        input=InputStamp(
+        contract=ContractStamp.of(bundle),
+        input_=InputStamp(
             uri=path.resolve().as_uri(),
             sha256=source.sha256,
             format=source.format,
             bytes=source.bytes,
             rows=data.height,
         ),
-        status=RunStatus.PASSED if validation.passed else RunStatus.FAILED,
         started_at=started,
         finished_at=datetime.now(UTC),
-        profile=ProfileSummary.of(current) if current else None,
+        profile=current,
         validation=validation,
-        anomalies=anomalies_of(validation),
     )
     return result, current

@@ -41,7 +41,6 @@ from dq_core.results.run import (
     ContractStamp,
     InputStamp,
     JobStamp,
-    ProfileSummary,
     RunResult,
     RunStatus,
     anomalies_of,
@@ -159,13 +158,7 @@ def resolve_run(ports: RunPorts, inp: p.ResolveInput) -> p.ResolveOutput:
         raise ConfigError(f"the bundle is for environment {bundle.environment.value}, the run for {run.environment}")
     files.write_bytes(path, canonical_json(bundle))
     job = JobStamp(id=bundle.job.id, version=bundle.job.version) if bundle.job else None
-    contract = ContractStamp(
-        id=bundle.contract.id,
-        version=bundle.contract.version,
-        sha256=bundle.contract.sha256,
-        dataset=bundle.dataset.name,
-        bundle_sha256=bundle.sha256,
-    )
+    contract = ContractStamp.of(bundle)
     ports.lineage.put_run(_run_record(run, request, inp.started_at, "running", contract, job))
     action_ids: dict[str, list[str]] = {}
     for resolved in bundle.actions:
@@ -479,27 +472,22 @@ def build_result(ports: RunPorts, inp: p.BuildResultInput) -> p.BuildResultOutpu
     cleansing = (
         CleansingReport.model_validate_json(files.read_bytes(inp.cleansed.report_path)) if inp.cleansed else None
     )
-    if inp.error is not None:
-        status = RunStatus.ERROR
-    else:
-        status = RunStatus.PASSED if validation is not None and validation.passed else RunStatus.FAILED
     resolved = inp.resolved
-    result = RunResult(
+    result = RunResult.build(
         run_id=run.run_id,
         tenant=run.tenant,
         environment=run.environment,
-        job_definition=resolved.job if resolved else None,
+        job=resolved.job if resolved else None,
         contract=resolved.contract if resolved else None,
-        input=inp.ingested.input if inp.ingested else None,
-        status=status,
+        input_=inp.ingested.input if inp.ingested else None,
         started_at=inp.started_at,
         finished_at=inp.finished_at,
         cleansing=cleansing,
-        profile=ProfileSummary.of(profile) if profile else None,
+        profile=profile,
         validation=validation,
-        anomalies=anomalies_of(validation) if validation else [],
         error=inp.error,
     )
+    status = result.status
     path = files.write_bytes(run.folder + "result.json", result.to_json().encode("utf-8"))
     if inp.error is not None and inp.error_stage is not None:
         record_step(

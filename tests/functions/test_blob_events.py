@@ -11,12 +11,12 @@ import azure.functions as func
 import pytest
 
 from adapters.azure.blob_store import AzureBlobStore
+from dq_core.identifiers import CONTAINER_PREFIX
 from dq_core.ports import ContractStore
 from local_host.extension import LocalDurableExtension
 from services.starting import StartsFailed
 from tests.functions.conftest import call, started
 from tests.registry_support import job, publish
-from triggers.blob_events import CONTAINER_PREFIX
 
 ETAG = '"0x8DE2C3F4A5B6C7D"'
 

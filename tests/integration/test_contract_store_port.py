@@ -154,7 +154,7 @@ def test_tenants_of_an_environment(contract_store: Any) -> None:
     contract_store.put(rules("zeta"), actor="author")
     contract_store.put(rules("a"), actor="author")
     contract_store.put(rules("a", message="a second put of the same key"), actor="author")
-    contract_store.put(rules("b-c", env="test"), actor="author")
+    contract_store.put(rules("bc", env="test"), actor="author")
     assert contract_store.tenants("dev") == ["a", "zeta"]  # distinct, sorted, drafts count
-    assert contract_store.tenants("test") == ["b-c"]
+    assert contract_store.tenants("test") == ["bc"]
     assert contract_store.tenants("prod") == []

@@ -20,6 +20,7 @@ from dq_core.loading.xlsx import read_xlsx, write_xlsx
 from tests.conftest import DEMO
 
 ids = st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True)
+tenants = st.from_regex(r"[a-z][a-z0-9]{0,10}", fullmatch=True)  # dq_core.identifiers.TENANT_PATTERN
 words = st.text(
     alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "Zs"), exclude_characters="\x00"), max_size=30
 ).map(str.strip)
@@ -75,7 +76,7 @@ def rule_library(draw: st.DrawFn) -> dict[str, Any]:
     rules = draw(st.lists(rule(), max_size=6, unique_by=lambda r: r["id"]))
     return {
         "kind": "rule_library",
-        "tenant": draw(ids),
+        "tenant": draw(tenants),
         "environment": draw(st.sampled_from(["dev", "test", "prod"])),
         "id": draw(ids),
         "version": f"{draw(st.integers(0, 9))}.{draw(st.integers(0, 9))}.{draw(st.integers(0, 99))}",
