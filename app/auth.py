@@ -19,11 +19,12 @@ import os
 from pathlib import Path
 from urllib.parse import urlparse
 
+from adapters.entra.jwks import HttpJwksFetcher
 from app.settings import AppSettings
 from dq_core.config.base import Environment
 from dq_core.errors import ConfigError
 from dq_core.security.principal import Authenticator
-from dq_core.security.tokens import AuthOff, JwksKeySource, TokenValidator, entra_issuers, entra_jwks_url
+from dq_core.security.tokens import AuthOff, CachedKeySource, TokenValidator, entra_issuers, entra_jwks_url
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -79,7 +80,7 @@ def _entra(settings: AppSettings) -> TokenValidator:
         msg = f"DQ_AUTH_JWKS_URL must be an https URL (http only for 127.0.0.1/localhost), not {jwks_url!r}"
         raise ConfigError(msg)
     return TokenValidator(
-        JwksKeySource(jwks_url),
+        CachedKeySource(HttpJwksFetcher(jwks_url)),
         issuers=issuers,
         audiences=settings.auth_audiences,
         leeway_seconds=settings.auth_leeway_seconds,

@@ -35,6 +35,9 @@ class Stores:
 
     def run_ports(self, *, secrets: SecretStore | None = None, allow_local_files: bool = False) -> RunPorts:
         """The ports a run's stages use, from these stores (``secrets`` overrides the store's)."""
+        from adapters.notify.http import HttpxSender  # noqa: PLC0415 - httpx; only when a run is hosted
+        from adapters.notify.openlineage import OpenLineageClientEmitter  # noqa: PLC0415
+        from adapters.notify.smtp import SmtpMailSender  # noqa: PLC0415
         from dq_core.runs.stages import RunPorts  # noqa: PLC0415 - polars; only when a run is hosted
 
         return RunPorts(
@@ -44,6 +47,9 @@ class Stores:
             secrets=secrets if secrets is not None else self.secrets,
             queues=self.queues,
             rows=self.rows,
+            http=HttpxSender(),
+            mail=SmtpMailSender(),
+            openlineage=OpenLineageClientEmitter(),
             allow_local_files=allow_local_files,
             allow_private_networks=self.allow_private_networks,
         )

@@ -8,15 +8,21 @@ tenant: no call can reach another tenant's objects.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 from pydantic import JsonValue
 
 from dq_core.config.base import Kind, ObjectKey, Status, Versioned
 from dq_core.lineage.models import AuditEvent, MetricPoint, RunRecord, StepRecord
 from dq_core.registry.models import PutOutcome, StoredObject
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+
+    from dq_core.actions.destinations import Destinations
+    from dq_core.actions.outbound import HttpAnswer, HttpCall, SmtpEndpoint
 
 
 class ConfigReader(Protocol):
@@ -148,4 +154,53 @@ class RowExporter(Protocol):
         """Replace the rows of (tenant, run_id) in ``table`` by ``rows`` in one transaction (a
         retried export leaves one copy), creating the table when it is missing; the row count.
         ConfigError for a table name outside the strict pattern."""
+        ...
+
+
+# --- the network actions' transports (adapters/notify) and the issuer's keys (adapters/entra) ---
+# What they reach is authored by a tenant, so every connection goes only to an address that
+# ``destinations`` (the deployment's rule, dq_core.actions.destinations) allowed for this attempt.
+
+
+class HttpSender(Protocol):
+    """One HTTP request per call (webhook, Teams, Slack, tickets, OpenLineage)."""
+
+    def send(self, call: HttpCall, destinations: Destinations) -> HttpAnswer:
+        """Resolve the URL's host, check every address with ``destinations``, send ``call`` to a
+        checked address (the name as ``Host`` and TLS server name), never following a redirect;
+        the answer (a 2xx one's body capped at ``call.max_body``). Raises DestinationRefused or
+        DestinationUnresolved before connecting, ConfigError for a URL that is not http(s), and
+        NotSent, MaybeSent or SendRefused (dq_core.actions.outbound) when the attempt fails."""
+        ...
+
+
+class MailSender(Protocol):
+    """One mail submission per call (the email action)."""
+
+    def send(self, message: EmailMessage, endpoint: SmtpEndpoint, destinations: Destinations) -> None:
+        """Connect to a checked address of ``endpoint.host`` (TLS verified against the name), log in
+        when ``endpoint.login``, submit ``message``. Raises DestinationRefused or
+        DestinationUnresolved before connecting, and NotSent, MaybeSent or SendRefused with the
+        failure's type and SMTP reply code, never the server's reply text."""
+        ...
+
+
+class OpenLineageEmitter(Protocol):
+    """The OpenLineage client, which may drop an event (``OPENLINEAGE_DISABLED``, its filters)."""
+
+    def emit(self, event: Any, deliver: Callable[[str], None]) -> None:
+        """Pass one event (an ``openlineage.client`` RunEvent) through the client; unless the client
+        drops it, ``deliver`` receives its JSON text (and sends it over the HttpSender)."""
+        ...
+
+
+class JwksFetcher(Protocol):
+    """An issuer's published signing keys: the JWKS document at its URL."""
+
+    @property
+    def url(self) -> str: ...
+
+    def fetch(self) -> dict[str, Any]:
+        """The JWKS document (a JSON object), fetched now; TransientError naming the URL when it
+        cannot be fetched or is not a JSON object."""
         ...

@@ -338,12 +338,17 @@ def action_context(
 
     The receivers of these tests listen on 127.0.0.1, so the context allows private networks
     (``DQ_ACTIONS_ALLOW_PRIVATE_NETWORKS``) unless told ``allow_private_networks=False``, as a
-    deployment is by default; ``resolve`` replaces ``getaddrinfo`` (host, port -> addresses)."""
+    deployment is by default; ``resolve`` replaces ``getaddrinfo`` (host, port -> addresses) in the
+    HTTP and SMTP transports (adapters/notify)."""
     import polars as pl
 
     from adapters.local.folder_blobs import LocalBlobStore
+    from adapters.notify.dns import system_resolver
+    from adapters.notify.http import HttpxSender
+    from adapters.notify.openlineage import OpenLineageClientEmitter
+    from adapters.notify.smtp import SmtpMailSender
     from dq_core.actions.context import ActionContext
-    from dq_core.actions.destinations import Destinations, system_resolver
+    from dq_core.actions.destinations import Destinations
     from dq_core.bundle.models import ResolvedAction
     from dq_core.runs.files import RunFiles
 
@@ -375,5 +380,8 @@ def action_context(
         report_path=folder + "report.html",
         queues=queues,
         rows=rows,
-        destinations=Destinations(allow_private_networks=allow_private_networks, resolve=resolve or system_resolver),
+        http=HttpxSender(resolve or system_resolver),
+        mail=SmtpMailSender(resolve or system_resolver),
+        openlineage=OpenLineageClientEmitter(),
+        destinations=Destinations(allow_private_networks=allow_private_networks),
     )

@@ -30,8 +30,9 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from adapters.entra.jwks import HttpJwksFetcher
 from dq_core.security.devkeys import public_jwk
-from dq_core.security.tokens import JwksKeySource, TokenValidator
+from dq_core.security.tokens import CachedKeySource, TokenValidator
 
 TENANT_ID = "11111111-2222-3333-4444-555555555555"
 ISSUER = f"https://login.microsoftonline.com/{TENANT_ID}/v2.0"
@@ -145,8 +146,10 @@ class TokenFactory:
         clock: Callable[[], float] = time.monotonic,
         **options: Any,
     ) -> TokenValidator:
-        """A TokenValidator over a JwksKeySource at ``jwks_url`` trusting this factory's issuer and audience."""
-        keys = JwksKeySource(jwks_url, refetch_interval=refetch_interval, max_age=max_age, timeout=5.0, clock=clock)
+        """A TokenValidator over the JWKS at ``jwks_url`` (fetched over HTTP, cached) trusting this
+        factory's issuer and audience."""
+        fetcher = HttpJwksFetcher(jwks_url, timeout=5.0)
+        keys = CachedKeySource(fetcher, refetch_interval=refetch_interval, max_age=max_age, clock=clock)
         return TokenValidator(
             keys,
             issuers=[self.issuer],

@@ -16,7 +16,7 @@ from pydantic import JsonValue
 from dq_core.actions import transport
 from dq_core.actions.context import ActionContext
 from dq_core.actions.notice import RunNotice, notice, rule_line
-from dq_core.actions.webhook import outcome_of
+from dq_core.actions.webhook import deliver, outcome_of
 from dq_core.errors import ConfigError
 from dq_core.libraries.actions import ChatAction
 from dq_core.results.run import ActionOutcome
@@ -120,5 +120,5 @@ def run_chat(action: ChatAction, ctx: ActionContext) -> ActionOutcome:
     body = json.dumps(message, ensure_ascii=False).encode("utf-8")
     headers = {transport.IDEMPOTENCY_HEADER: ctx.idempotency_key(action.id)}
     request = transport.HttpRequest(url=url, body=body, headers=headers)
-    delivery = transport.send(request, action, destinations=ctx.destinations)
+    delivery = deliver(ctx, request, action)
     return outcome_of(ctx, action.id, action.type, delivery)

@@ -1,5 +1,6 @@
 """What an executor may use: the run, its verdict and result, its files, the tenant's secrets,
-the optional ports (queues, row export) of this host, and where its network actions may connect."""
+the optional ports of this host (queues, row export, the HTTP and mail transports, the
+OpenLineage client), and where its network actions may connect."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import TypeVar
 from dq_core.actions.destinations import Destinations
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.errors import ConfigError
-from dq_core.ports import BlobStore, QueueSender, RowExporter, SecretStore
+from dq_core.ports import BlobStore, HttpSender, MailSender, OpenLineageEmitter, QueueSender, RowExporter, SecretStore
 from dq_core.results.run import ActionOutcome, RunResult
 
 T = TypeVar("T")
@@ -29,6 +30,9 @@ class ActionContext:
     report_path: str | None = None  # runs/{run_id}/report.html (written when the run finalises)
     queues: QueueSender | None = None
     rows: RowExporter | None = None
+    http: HttpSender | None = None  # webhook, Teams, Slack, tickets, OpenLineage
+    mail: MailSender | None = None  # email
+    openlineage: OpenLineageEmitter | None = None  # the OpenLineage client (its events go over ``http``)
     # public addresses only, unless the deployment allows private networks (DQ_ACTIONS_ALLOW_PRIVATE_NETWORKS)
     destinations: Destinations = field(default_factory=Destinations)
 

@@ -2,30 +2,30 @@
 
 An action's URL or SMTP host is authored by a tenant, so without a check a tenant could make the
 service call its own neighbours: the cloud's metadata endpoint (169.254.169.254), a database on
-the private network, the service itself on 127.0.0.1. Before each attempt the host is resolved
-(``getaddrinfo``) and **every** address it resolves to is checked with the standard library's
-:mod:`ipaddress` properties: loopback, link-local, private (RFC 1918, ULA), shared, reserved and
-every other special-purpose block are refused unless ``allow_private_networks`` (the
-deployment's ``DQ_ACTIONS_ALLOW_PRIVATE_NETWORKS``, off by default and in Azure); unspecified and
-multicast addresses are refused always. An IPv6 address that carries an IPv4 address
-(``::ffff:a.b.c.d``, 6to4, NAT64) is judged by the address it carries.
+the private network, the service itself on 127.0.0.1. Before each attempt the transport (the
+adapters in ``adapters/notify``) resolves the host and **every** address it resolves to is checked
+here, with the standard library's :mod:`ipaddress` properties: loopback, link-local, private
+(RFC 1918, ULA), shared, reserved and every other special-purpose block are refused unless
+``allow_private_networks`` (the deployment's ``DQ_ACTIONS_ALLOW_PRIVATE_NETWORKS``, off by
+default and in Azure); unspecified and multicast addresses are refused always. An IPv6 address
+that carries an IPv4 address (``::ffff:a.b.c.d``, 6to4, NAT64) is judged by the address it
+carries.
 
-The caller connects to the addresses this check returned, never to the name again, so a DNS
-answer that changes between the check and the connection (rebinding) cannot move it.
+The transport connects to the addresses this check returned, never to the name again, so a DNS
+answer that changes between the check and the connection (rebinding) cannot move it. The rule
+is pure: it judges addresses; resolving names and connecting are the transport's.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from dq_core.errors import TerminalError, TransientError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-Resolver = Callable[[str, int], Sequence[str]]
 
 _NAT64: Final = ipaddress.IPv6Network("64:ff9b::/96")
 _PRIVATE: Final = (
@@ -46,16 +46,6 @@ class DestinationUnresolved(TransientError):
     """An action's host has no address (DNS may answer later: retried like a refused connection)."""
 
     code = "destination_unresolved"
-
-
-def system_resolver(host: str, port: int) -> list[str]:
-    """Every address ``getaddrinfo`` gives for a TCP connection to ``host:port``, in its order."""
-    try:
-        answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        reason = exc.strerror if isinstance(exc, socket.gaierror) and exc.strerror else type(exc).__name__
-        raise DestinationUnresolved(f"{host} could not be resolved ({reason})") from None
-    return list(dict.fromkeys(str(sockaddr[0]) for *_, sockaddr in answers))
 
 
 def _carried(address: IPAddress) -> IPAddress:
@@ -109,26 +99,25 @@ def refusal(text: str, *, allow_private_networks: bool) -> str | None:
 
 @dataclass(frozen=True)
 class Destinations:
-    """The destination rule of one deployment; ``resolve`` is ``getaddrinfo`` (tests give their own)."""
+    """The destination rule of one deployment (``DQ_ACTIONS_ALLOW_PRIVATE_NETWORKS``)."""
 
     allow_private_networks: bool = False
-    resolve: Resolver = system_resolver
 
-    def addresses(self, host: str, port: int) -> tuple[str, ...]:
-        """The addresses of ``host`` to connect to, each one allowed; raises DestinationRefused
-        naming the first that is not (one refused address refuses the host), or
-        DestinationUnresolved when there is none."""
+    def allowed(self, host: str, found: Sequence[str]) -> tuple[str, ...]:
+        """The addresses ``host`` resolved to (``found``, in the resolver's order), each one allowed;
+        raises DestinationRefused naming the first that is not (one refused address refuses the
+        host), or DestinationUnresolved when there is none."""
         name = host.strip("[]")
-        found = tuple(self.resolve(name, port))
-        if not found:
+        addresses = tuple(found)
+        if not addresses:
             raise DestinationUnresolved(f"{name} could not be resolved (no address)")
-        for address in found:
+        for address in addresses:
             reason = refusal(address, allow_private_networks=self.allow_private_networks)
             if reason is not None:
                 if _same(name, address):
                     raise DestinationRefused(f"{address} is {reason}")
                 raise DestinationRefused(f"{name} resolves to {address}, {reason}")
-        return found
+        return addresses
 
 
 def _same(name: str, address: str) -> bool:

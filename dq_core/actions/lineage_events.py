@@ -9,25 +9,27 @@ are outputs with ``outputStatistics``. A run whose status is ``error`` ends with
 and an ``errorMessage`` run facet; passed and failed runs end with COMPLETE (the job ran;
 its assertions say how the data fared).
 
-The events are built and serialised by ``openlineage-python`` and emitted by its client through a
-transport of ours that sends them over the actions' one HTTP transport
-(:mod:`dq_core.actions.transport`): the same retry policy, the destination check against the
-connected address, no redirects, no answer body in the outcome. (Its own ``HttpTransport``
-sends with ``requests`` to whatever the name resolves to when it connects and follows
-redirects.) Each event has its own ``Idempotency-Key``
+The events are built here with ``openlineage-python``'s models and emitted by its client (the
+OpenLineageEmitter port, ``adapters/notify/openlineage.py``), which may drop them
+(``OPENLINEAGE_DISABLED``, its filters) and hands each one it keeps back, serialised, to be sent
+over the actions' one HTTP delivery (:mod:`dq_core.actions.transport` and the HttpSender port):
+the same retry policy, the destination check against the connected address, no redirects, no
+answer body in the outcome. Each event has its own ``Idempotency-Key``
 (``{run_id}:{action_id}:{START|COMPLETE|FAIL}``).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urljoin
 
 from dq_core.actions import transport
-from dq_core.actions.context import ActionContext
+from dq_core.actions.context import ActionContext, need_port
 from dq_core.actions.transport import IDEMPOTENCY_HEADER, Sleep
+from dq_core.actions.webhook import deliver
 from dq_core.libraries.actions import OpenLineageAction
 from dq_core.results.run import ActionOutcome, RunResult
 from dq_core.validation.results import RuleStatus
@@ -160,55 +162,42 @@ def events(action: OpenLineageAction, ctx: ActionContext) -> list[RunEvent]:
     return [start, end]
 
 
-def _sink(url: str, headers: dict[str, str], policy: OpenLineageAction, ctx: ActionContext, sleep: Sleep) -> Any:
-    """An OpenLineage ``Transport`` that sends each event over the actions' HTTP transport
-    (checked destination, no redirects, the action's retry policy) and keeps its Delivery."""
-    from openlineage.client.serde import Serde  # noqa: PLC0415
-    from openlineage.client.transport.transport import Transport  # noqa: PLC0415
+def _poster(
+    ctx: ActionContext,
+    action: OpenLineageAction,
+    url: str,
+    headers: dict[str, str],
+    sleep: Sleep,
+    deliveries: list[transport.Delivery],
+) -> Callable[[str], None]:
+    """What the client calls with an event's JSON text: one HTTP delivery, kept in ``deliveries``."""
 
-    class DeliveryTransport(Transport):
-        kind = "dq-http"
+    def post(body: str) -> None:
+        request = transport.HttpRequest(url=url, body=body.encode("utf-8"), headers=headers)
+        deliveries.append(deliver(ctx, request, action, sleep=sleep))
 
-        def __init__(self) -> None:
-            self.deliveries: list[transport.Delivery] = []
-
-        def emit(self, event: Any) -> transport.Delivery:
-            state = event.eventType.value if getattr(event, "eventType", None) else "OTHER"
-            request = transport.HttpRequest(
-                url=url,
-                body=Serde.to_json(event).encode("utf-8"),
-                headers={**headers, IDEMPOTENCY_HEADER: f"{ctx.idempotency_key(policy.id)}:{state}"},
-            )
-            delivery = transport.send(request, policy, destinations=ctx.destinations, sleep=sleep)
-            self.deliveries.append(delivery)
-            return delivery
-
-    return DeliveryTransport()
+    return post
 
 
 def run_openlineage(action: OpenLineageAction, ctx: ActionContext, *, sleep: Sleep = time.sleep) -> ActionOutcome:
-    from openlineage.client import OpenLineageClient  # noqa: PLC0415
-
+    emitter = need_port(ctx.openlineage, "an OpenLineage client (the OpenLineageEmitter port)")
     headers = {"Authorization": f"Bearer {ctx.secret(action.api_key)}"} if action.api_key else {}
-    sink = _sink(urljoin(action.url.strip(), action.endpoint), headers, action, ctx, sleep)
-    client = OpenLineageClient(transport=sink)
+    url = urljoin(action.url.strip(), action.endpoint)
     attempts = 0
     sent: list[str] = []
-    try:
-        for event in events(action, ctx):
-            state = event.eventType.value if event.eventType else "OTHER"
-            before = len(sink.deliveries)
-            client.emit(event)
-            if len(sink.deliveries) == before:  # the client dropped it (OPENLINEAGE_DISABLED, a filter)
-                return ctx.outcome(action.id, action.type, "skipped", attempts, f"{state} not sent: the client is off")
-            delivery: transport.Delivery = sink.deliveries[-1]
-            attempts += delivery.attempts
-            if not delivery.delivered:
-                detail = f"{state} {delivery.detail}"
-                if sent:
-                    detail = f"{', '.join(sent)} sent; " + detail
-                return ctx.outcome(action.id, action.type, "failed", attempts, detail)
-            sent.append(state)
-    finally:
-        client.close()
+    for event in events(action, ctx):
+        state = event.eventType.value if event.eventType else "OTHER"
+        deliveries: list[transport.Delivery] = []
+        keyed = {**headers, IDEMPOTENCY_HEADER: f"{ctx.idempotency_key(action.id)}:{state}"}
+        emitter.emit(event, _poster(ctx, action, url, keyed, sleep, deliveries))
+        if not deliveries:  # the client dropped it (OPENLINEAGE_DISABLED, a filter)
+            return ctx.outcome(action.id, action.type, "skipped", attempts, f"{state} not sent: the client is off")
+        delivery = deliveries[-1]
+        attempts += delivery.attempts
+        if not delivery.delivered:
+            detail = f"{state} {delivery.detail}"
+            if sent:
+                detail = f"{', '.join(sent)} sent; " + detail
+            return ctx.outcome(action.id, action.type, "failed", attempts, detail)
+        sent.append(state)
     return ctx.outcome(action.id, action.type, "delivered", attempts, f"{' and '.join(sent)} sent to {action.url}")

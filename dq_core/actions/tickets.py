@@ -24,7 +24,7 @@ from pydantic import JsonValue
 from dq_core.actions import transport
 from dq_core.actions.context import ActionContext
 from dq_core.actions.notice import notice, text_summary, title
-from dq_core.actions.webhook import outcome_of
+from dq_core.actions.webhook import deliver, outcome_of
 from dq_core.libraries.actions import TicketAction, TicketSystem
 from dq_core.results.run import ActionOutcome
 
@@ -90,7 +90,7 @@ def run_ticket(action: TicketAction, ctx: ActionContext) -> ActionOutcome:
     }
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
     request = transport.HttpRequest(url=url, body=data, headers=headers, content_type=content_type, idempotent=False)
-    delivery = transport.send(request, action, destinations=ctx.destinations)
+    delivery = deliver(ctx, request, action)
     outcome = outcome_of(ctx, action.id, action.type, delivery)
     if delivery.delivered:
         created = _created(delivery.body)

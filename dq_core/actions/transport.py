@@ -1,4 +1,4 @@
-"""The one HTTP transport of the actions: httpx with tenacity retries.
+"""The one HTTP delivery of the actions: tenacity retries around the HttpSender port.
 
 Retried: connection failures, timeouts, a dropped connection, and the answers 408, 429
 and 5xx. Not retried: any other answer (a 4xx means the request itself is wrong). A request
@@ -8,11 +8,12 @@ grow exponentially from the policy's ``backoff_seconds`` with random jitter, cap
 30 s; ``max_attempts`` bounds the attempts and ``timeout_seconds`` each one. A delivery
 never raises: it is a value that says whether it got through, after how many attempts.
 
-Where it may go (:mod:`dq_core.actions.destinations`): before every attempt the host is resolved
-and each of its addresses checked; the request is sent to a checked address, so a DNS answer
-that changes in between cannot redirect it. A redirect is never followed: a 3xx is a failed
-delivery with its status code. The outcome records a status code and a short reason in this
-platform's words, never the receiver's body or reason phrase.
+Where it may go (:mod:`dq_core.actions.destinations`): the sender (httpx in
+``adapters/notify/http.py``) resolves the host before every attempt, checks each of its addresses
+against ``destinations`` and sends to a checked address, so a DNS answer that changes in between
+cannot redirect it. A redirect is never followed: a 3xx is a failed delivery with its status
+code. The outcome records a status code and a short reason in this platform's words, never the
+receiver's body or reason phrase.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Final, Generic, TypeVar
 
-import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from dq_core.actions.destinations import DestinationRefused, Destinations, DestinationUnresolved
+from dq_core.actions.outbound import HttpAnswer, HttpCall, MaybeSent, NotSent, SendRefused
 from dq_core.errors import ConfigError, DQError, TransientError
 from dq_core.libraries.actions import DeliveryPolicy, RetryPolicy
+from dq_core.ports import HttpSender
 
 T = TypeVar("T")
 
@@ -77,12 +79,6 @@ class _MaybeProcessed(Exception):
     """A non-idempotent request failed in a way that may have left it processed: never repeated."""
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    """A 429's or 503's ``Retry-After`` in seconds (the HTTP-date form is not used by webhooks)."""
-    value = response.headers.get("Retry-After", "").strip()
-    return float(value) if value.isdigit() else None
-
-
 def retrying(policy: RetryPolicy, transient: Callable[[BaseException], bool], sleep: Sleep) -> Retrying:
     """The retry loop of every network action: ``max_attempts``, exponential backoff with jitter;
     a server's ``Retry-After`` lengthens a wait (never beyond 30 s)."""
@@ -124,115 +120,69 @@ def status_line(status_code: int) -> str:
     return f"HTTP {status_code} {phrase}".rstrip()
 
 
-def _describe(exc: Exception) -> str:
-    """A transport failure in one line. A protocol error's text can quote the receiver's bytes
-    (h11: ``illegal status line: b'...'``), so it is named by its type alone."""
-    if isinstance(exc, (httpx.ProtocolError, httpx.DecodingError)):
-        return type(exc).__name__
-    text = " ".join(str(exc).split())[:200]
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-@dataclass(frozen=True)
-class _Answer:
-    status_code: int
-    body: bytes
-
-
-def _read_capped(response: httpx.Response, seconds: float) -> bytes:
-    """A 2xx answer's body, for a ticket's id: at most MAX_ANSWER_BYTES within ``seconds``, else
-    nothing (a larger or slower answer is not read on; the delivery stands)."""
-    chunks: list[bytes] = []
-    size, start = 0, time.monotonic()
-    try:
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > MAX_ANSWER_BYTES or time.monotonic() - start > seconds:
-                return b""
-            chunks.append(chunk)
-    except httpx.HTTPError:
-        return b""
-    return b"".join(chunks)
-
-
-def _target(url: str) -> httpx.URL:
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError, ValueError):
-        raise ConfigError("the action's URL is not a valid URL") from None
-    if parsed.scheme not in ("http", "https") or not parsed.raw_host:
-        raise ConfigError("the action's URL is not an http(s) URL with a host")
-    return parsed
-
-
 def send(
-    request: HttpRequest, policy: DeliveryPolicy, *, destinations: Destinations, sleep: Sleep = time.sleep
+    request: HttpRequest,
+    policy: DeliveryPolicy,
+    *,
+    sender: HttpSender,
+    destinations: Destinations,
+    sleep: Sleep = time.sleep,
 ) -> Delivery:
-    """Deliver one request under the policy (see module doc); never raises for the network.
-
-    Before each attempt the URL's host is resolved and every address checked against
-    ``destinations``; the request goes to a checked address (the name is sent as ``Host`` and as
-    the TLS server name, so the certificate is verified against it). Redirects are not followed.
-    """
-    try:
-        url = _target(request.url)
-    except ConfigError as exc:
-        return Delivery(False, 0, None, exc.one_line())
-    host = url.raw_host.decode("ascii")
-    port = url.port or (443 if url.scheme == "https" else 80)
+    """Deliver one request under the policy (see module doc) through ``sender``, one call per
+    attempt; never raises for the network. A refused destination or an invalid URL sends nothing
+    and is not an attempt."""
     headers = {"Content-Type": request.content_type, "User-Agent": USER_AGENT, **request.headers}
-    headers["Host"] = url.netloc.decode("ascii")
-    extensions = {"sni_hostname": host} if url.scheme == "https" else {}
+    call = HttpCall(
+        method=request.method,
+        url=request.url,
+        headers=headers,
+        body=request.body,
+        timeout=policy.timeout_seconds,
+        max_body=MAX_ANSWER_BYTES,
+    )
     attempts = 0
-    final: _Answer | None = None
+    final: HttpAnswer | None = None
 
-    def exchange(client: httpx.Client, address: str) -> _Answer:
-        with client.stream(
-            request.method, url.copy_with(host=address), content=request.body, headers=headers, extensions=extensions
-        ) as response:
-            code = response.status_code
-            if retryable_status(code):
-                if not request.idempotent and code not in NOT_PROCESSED_STATUS:
-                    raise _MaybeProcessed(f"{status_line(code)} (not retried: the receiver may have acted on it)")
-                raise _Retryable(status_line(code), code, _retry_after(response))
-            body = _read_capped(response, policy.timeout_seconds) if code in _OK else b""
-            return _Answer(code, body)
-
-    def attempt(client: httpx.Client) -> _Answer:
+    def attempt() -> HttpAnswer:
         nonlocal attempts
         try:
-            addresses = destinations.addresses(host, port)  # again before every attempt
+            answer = sender.send(call, destinations)
+        except (DestinationRefused, ConfigError):  # nothing was sent: not an attempt
+            raise
         except DestinationUnresolved as exc:
             attempts += 1
             raise _Retryable(exc.one_line()) from None
+        except NotSent as exc:
+            attempts += 1
+            raise _Retryable(exc.message) from exc
+        except MaybeSent as exc:
+            attempts += 1
+            if not request.idempotent:
+                raise _MaybeProcessed(f"{exc.message} (not retried: the receiver may have acted on it)") from exc
+            raise _Retryable(exc.message) from exc
+        except SendRefused:
+            attempts += 1
+            raise
         attempts += 1
-        for index, address in enumerate(addresses):
-            try:
-                return exchange(client, address)
-            except httpx.ConnectError as exc:  # nothing reached the receiver: its next address
-                if index == len(addresses) - 1:
-                    raise _Retryable(_describe(exc)) from exc
-            except httpx.ConnectTimeout as exc:
-                raise _Retryable(_describe(exc)) from exc
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-                if not request.idempotent:
-                    raise _MaybeProcessed(f"{_describe(exc)} (not retried: the receiver may have acted on it)") from exc
-                raise _Retryable(_describe(exc)) from exc
-        raise _Retryable("no address to connect to")  # unreachable: addresses() is never empty
+        code = answer.status_code
+        if retryable_status(code):
+            if not request.idempotent and code not in NOT_PROCESSED_STATUS:
+                raise _MaybeProcessed(f"{status_line(code)} (not retried: the receiver may have acted on it)")
+            raise _Retryable(status_line(code), code, answer.retry_after)
+        return answer
 
     try:
-        with httpx.Client(timeout=policy.timeout_seconds, follow_redirects=False) as client:
-            for step in retrying(policy, lambda exc: isinstance(exc, _Retryable), sleep):
-                with step:
-                    final = attempt(client)
-    except DestinationRefused as exc:  # nothing is sent to a refused address, and no retry can help
+        for step in retrying(policy, lambda exc: isinstance(exc, _Retryable), sleep):
+            with step:
+                final = attempt()
+    except (DestinationRefused, ConfigError) as exc:  # nothing is sent, and no retry can help
         return Delivery(False, attempts, None, exc.one_line())
     except _Retryable as exc:
         return Delivery(False, attempts, exc.status_code, f"gave up after {attempts} attempts: {exc.detail}")
     except _MaybeProcessed as exc:
         return Delivery(False, attempts, None, str(exc))
-    except httpx.HTTPError as exc:  # an unsupported request: retrying cannot help
-        return Delivery(False, attempts, None, f"refused: {_describe(exc)}")
+    except SendRefused as exc:  # an unsupported request: retrying cannot help
+        return Delivery(False, attempts, None, f"refused: {exc.message}")
     if final is None:
         return Delivery(False, attempts, None, "no response")
     code = final.status_code

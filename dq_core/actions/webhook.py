@@ -8,17 +8,27 @@ so a receiver that dedups on it records one delivery), and the authored headers,
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 
 from dq_core.actions import transport
-from dq_core.actions.context import ActionContext
+from dq_core.actions.context import ActionContext, need_port
 from dq_core.actions.notice import notice
-from dq_core.libraries.actions import WebhookAction
+from dq_core.libraries.actions import DeliveryPolicy, WebhookAction
 from dq_core.results.run import ActionOutcome
 
 
 def resolve_headers(ctx: ActionContext, headers: Mapping[str, str]) -> dict[str, str]:
     return {name: ctx.secret(value) if value.startswith("secret://") else value for name, value in headers.items()}
+
+
+def deliver(
+    ctx: ActionContext, request: transport.HttpRequest, policy: DeliveryPolicy, *, sleep: transport.Sleep = time.sleep
+) -> transport.Delivery:
+    """``request`` over this host's HTTP transport (the HttpSender port) under the policy, to an
+    address the deployment's destination rule allows."""
+    sender = need_port(ctx.http, "an HTTP transport (the HttpSender port)")
+    return transport.send(request, policy, sender=sender, destinations=ctx.destinations, sleep=sleep)
 
 
 def outcome_of(ctx: ActionContext, action_id: str, action_type: str, delivery: transport.Delivery) -> ActionOutcome:
@@ -36,5 +46,5 @@ def run_webhook(action: WebhookAction, ctx: ActionContext) -> ActionOutcome:
     if not url.startswith(("http://", "https://")):
         return ctx.outcome(action.id, action.type, "failed", 0, f"{action.url} does not hold an http(s) URL")
     request = transport.HttpRequest(url=url, body=body, headers=headers, method=action.method)
-    delivery = transport.send(request, action, destinations=ctx.destinations)
+    delivery = deliver(ctx, request, action)
     return outcome_of(ctx, action.id, action.type, delivery)

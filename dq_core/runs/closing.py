@@ -116,6 +116,9 @@ def run_action(ports: RunPorts, inp: p.ActionInput) -> ActionOutcome:
         report_path=inp.run.folder + "report.html",  # written when the run finalises, after the actions
         queues=ports.queues,
         rows=ports.rows,
+        http=ports.http,
+        mail=ports.mail,
+        openlineage=ports.openlineage,
         destinations=Destinations(allow_private_networks=ports.allow_private_networks),
     )
     return dispatch.run_action(dispatch.find_action(bundle, inp.action_id), ctx)

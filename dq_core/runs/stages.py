@@ -33,7 +33,17 @@ from dq_core.ingest.guarded import ingest
 from dq_core.jobs.models import JobDefinition
 from dq_core.libraries.governance import Masking
 from dq_core.lineage.models import MetricPoint, RunRecord, StepRecord
-from dq_core.ports import BlobStore, ConfigReader, LineageStore, QueueSender, RowExporter, SecretStore
+from dq_core.ports import (
+    BlobStore,
+    ConfigReader,
+    HttpSender,
+    LineageStore,
+    MailSender,
+    OpenLineageEmitter,
+    QueueSender,
+    RowExporter,
+    SecretStore,
+)
 from dq_core.profiling.finish import finish_profile
 from dq_core.profiling.models import ProfileResult, ProfileState
 from dq_core.profiling.state import merge_profile_states, profile_state
@@ -63,6 +73,9 @@ class RunPorts:
     allow_local_files: bool = False  # only the local host (dq run) reads file:// inputs
     queues: QueueSender | None = None  # queue actions; None: such an action is recorded failed
     rows: RowExporter | None = None  # table exports; None: such an action is recorded failed
+    http: HttpSender | None = None  # webhook, Teams, Slack, ticket and OpenLineage actions
+    mail: MailSender | None = None  # e-mail actions
+    openlineage: OpenLineageEmitter | None = None  # the OpenLineage client of openlineage actions
     allow_private_networks: bool = False  # actions may reach non-public addresses (the deployment's setting)
 
     def files(self, run: p.RunRef) -> RunFiles:

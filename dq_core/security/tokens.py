@@ -7,7 +7,8 @@ environment where auth is on. In this order it
 2. reads the *unverified* header and refuses any algorithm outside the allow-list
    (``none``, every ``HS*`` — an HMAC "signed" with the public key —, ``ES*``) before a
    key is even looked up;
-3. finds the signing key by ``kid`` in a :class:`KeySource` (the issuer's JWKS, cached,
+3. finds the signing key by ``kid`` in a :class:`KeySource` (the issuer's JWKS, fetched by a
+   :class:`~dq_core.ports.JwksFetcher` — ``adapters/entra/jwks.py`` — and cached here,
    refetched once on an unknown ``kid`` at most every 30 s; or the local dev key);
 4. verifies the signature, ``iss`` and ``aud`` against allow-lists, ``exp`` (required)
    and ``nbf``/``iat`` with a small leeway;
@@ -28,7 +29,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import jwt
 from jwt.exceptions import PyJWTError
@@ -36,6 +37,9 @@ from jwt.exceptions import PyJWTError
 from dq_core.config.base import Environment
 from dq_core.errors import ConfigError, TransientError
 from dq_core.security.principal import LOCAL_ANONYMOUS, Principal, Role, Unauthenticated
+
+if TYPE_CHECKING:
+    from dq_core.ports import JwksFetcher
 
 ALLOWED_ALGORITHMS: Final[tuple[str, ...]] = ("RS256", "RS384", "RS512", "PS256")
 """Asymmetric RSA signatures only. Entra ID signs access tokens with RS256."""
@@ -76,6 +80,11 @@ class KeySource(Protocol):
     def key(self, kid: str) -> jwt.PyJWK: ...
 
 
+def jwks_failure(exc: Exception) -> str:
+    """Why a key set could not be had, in one line: PyJWT's own words, else the failure's type."""
+    return type(exc).__name__ if not isinstance(exc, PyJWTError) else " ".join(str(exc).split())[:200]
+
+
 def _signing_keys(keys: Iterable[jwt.PyJWK]) -> dict[str, jwt.PyJWK]:
     return {k.key_id: k for k in keys if k.key_id and k.public_key_use in ("sig", None)}
 
@@ -102,8 +111,8 @@ class StaticKeySource:
         return found
 
 
-class JwksKeySource:
-    """The keys published at a JWKS URL, fetched with :class:`jwt.PyJWKClient`.
+class CachedKeySource:
+    """The keys an issuer publishes (its JWKS), fetched through ``fetcher`` and cached here.
 
     The key set is cached for ``max_age`` seconds. A ``kid`` that is not in the cached set
     (the issuer rotated its keys) triggers one refetch — but fetches happen at most once
@@ -115,19 +124,13 @@ class JwksKeySource:
 
     def __init__(
         self,
-        url: str,
+        fetcher: JwksFetcher,
         *,
         max_age: float = JWKS_MAX_AGE_SECONDS,
         refetch_interval: float = JWKS_REFETCH_INTERVAL_SECONDS,
-        timeout: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        try:
-            # The client's own cache is off: this class decides when to fetch.
-            self._client = jwt.PyJWKClient(url, cache_jwk_set=False, timeout=timeout)
-        except PyJWTError as exc:
-            raise ConfigError(f"JWKS URL {url!r}: {exc}") from None
-        self.url = url
+        self.fetcher = fetcher
         self._max_age, self._interval, self._clock = max_age, refetch_interval, clock
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at: float | None = None  # last successful fetch
@@ -135,6 +138,10 @@ class JwksKeySource:
         self._failing = False  # the last fetch failed
         self._lock = threading.Lock()
         self.fetches = 0  # attempts, for operators and tests
+
+    @property
+    def url(self) -> str:
+        return self.fetcher.url
 
     def key(self, kid: str) -> jwt.PyJWK:
         with self._lock:
@@ -163,11 +170,13 @@ class JwksKeySource:
         self._attempted_at = now
         self.fetches += 1
         try:
-            keys = _signing_keys(self._client.get_jwk_set(refresh=True).keys)
-        except (PyJWTError, ValueError, OSError) as exc:
+            keys = _signing_keys(jwt.PyJWKSet.from_dict(self.fetcher.fetch()).keys)
+        except TransientError:
             self._failing = True
-            reason = type(exc).__name__ if not isinstance(exc, PyJWTError) else " ".join(str(exc).split())[:200]
-            raise TransientError(f"cannot fetch the signing keys from {self.url}: {reason}") from None
+            raise
+        except (PyJWTError, ValueError) as exc:  # a JSON object, but not a usable key set
+            self._failing = True
+            raise TransientError(f"cannot fetch the signing keys from {self.url}: {jwks_failure(exc)}") from None
         if not keys:
             self._failing = True
             raise TransientError(f"the JWKS at {self.url} holds no signing key")
@@ -342,7 +351,7 @@ __all__ = [
     "DEFAULT_LEEWAY_SECONDS",
     "DEFAULT_TENANT_CLAIM",
     "AuthOff",
-    "JwksKeySource",
+    "CachedKeySource",
     "KeySource",
     "StaticKeySource",
     "TokenValidator",

@@ -19,6 +19,9 @@ from adapters.local.env_secrets import EnvSecretStore
 from adapters.local.folder_blobs import LocalBlobStore
 from adapters.local.folder_queue import LocalQueueSender
 from adapters.local.sqlite_lineage import SqliteLineageStore
+from adapters.notify.http import HttpxSender
+from adapters.notify.openlineage import OpenLineageClientEmitter
+from adapters.notify.smtp import SmtpMailSender
 from dq_core.config.canonical import canonical_json
 from dq_core.lineage.models import IngestionMode
 from dq_core.results.run import RunResult
@@ -105,6 +108,9 @@ def _run(tmp_path: Path, libraries: Path, *, allow_private_networks: bool = True
         secrets=EnvSecretStore(),
         allow_local_files=True,
         queues=LocalQueueSender(tmp_path / "queues"),
+        http=HttpxSender(),
+        mail=SmtpMailSender(),
+        openlineage=OpenLineageClientEmitter(),
         allow_private_networks=allow_private_networks,  # DQ_ACTIONS_ALLOW_PRIVATE_NETWORKS: receivers on 127.0.0.1
     )
     request = RunRequest(

@@ -27,6 +27,9 @@ from activities.blueprint import ACTIVITIES
 from adapters.azure._errors import azure_errors
 from adapters.local.folder_blobs import LocalBlobStore
 from adapters.local.sqlite_lineage import SqliteLineageStore
+from adapters.notify.http import HttpxSender
+from adapters.notify.openlineage import OpenLineageClientEmitter
+from adapters.notify.smtp import SmtpMailSender
 from app.runtime import use_ports
 from app.settings import get_settings
 from dq_core.bundle.models import ResolvedBundle
@@ -113,6 +116,9 @@ def wire(folder: Path, bundle: ResolvedBundle, blobs: LocalBlobStore) -> RunPort
         blobs=blobs,
         secrets=Salted(),
         allow_local_files=True,
+        http=HttpxSender(),  # the demo's webhook and OpenLineage hosts do not resolve: failed attempts
+        mail=SmtpMailSender(),
+        openlineage=OpenLineageClientEmitter(),
     )
     use_ports(wired)
     return wired

@@ -15,6 +15,7 @@ import polars as pl
 import pytest
 
 from adapters.local.folder_queue import LocalQueueSender
+from adapters.notify.http import HttpxSender
 from dq_core.actions import transport
 from dq_core.actions.chat import run_chat
 from dq_core.actions.destinations import Destinations
@@ -119,7 +120,11 @@ def test_backoff_grows_exponentially_with_jitter() -> None:
     )
     with http_receiver(default=503) as receiver:
         delivery = transport.send(
-            transport.HttpRequest(url=receiver.url, body=b"{}"), policy, destinations=LOCAL, sleep=waits.append
+            transport.HttpRequest(url=receiver.url, body=b"{}"),
+            policy,
+            sender=HttpxSender(),
+            destinations=LOCAL,
+            sleep=waits.append,
         )
     assert not delivery.delivered and delivery.attempts == 4
     assert len(waits) == 3
@@ -405,7 +410,11 @@ def test_a_retry_after_header_lengthens_the_wait_up_to_the_cap() -> None:
     with http_receiver([429, 503]) as receiver:
         receiver.retry_after = "7"
         delivery = transport.send(
-            transport.HttpRequest(url=receiver.url, body=b"{}"), policy, destinations=LOCAL, sleep=waits.append
+            transport.HttpRequest(url=receiver.url, body=b"{}"),
+            policy,
+            sender=HttpxSender(),
+            destinations=LOCAL,
+            sleep=waits.append,
         )
     assert delivery.delivered and delivery.attempts == 3
     assert waits == [7.0, 7.0]
@@ -413,7 +422,11 @@ def test_a_retry_after_header_lengthens_the_wait_up_to_the_cap() -> None:
     with http_receiver([429]) as receiver:
         receiver.retry_after = "3600"
         transport.send(
-            transport.HttpRequest(url=receiver.url, body=b"{}"), policy, destinations=LOCAL, sleep=waits.append
+            transport.HttpRequest(url=receiver.url, body=b"{}"),
+            policy,
+            sender=HttpxSender(),
+            destinations=LOCAL,
+            sleep=waits.append,
         )
     assert waits == [transport.MAX_WAIT_SECONDS]
 

@@ -23,9 +23,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from adapters.notify.dns import system_resolver
+from adapters.notify.smtp import CheckedSMTP, CheckedSMTPS
 from dq_core.actions.destinations import DestinationRefused, Destinations, DestinationUnresolved, refusal
 from dq_core.actions.dispatch import run_action
-from dq_core.actions.mail import CheckedSMTP, CheckedSMTPS
 from dq_core.actions.notice import TemplateError, title
 from dq_core.bundle.models import ResolvedAction
 from dq_core.errors import LoadError
@@ -220,14 +221,15 @@ def test_implicit_tls_smtp_connects_to_the_checked_address_and_verifies_the_name
         mail = EmailMessage()
         mail["From"], mail["To"], mail["Subject"] = "dq@contoso.example", "t@contoso.example", "hello"
         mail.set_content("body")
-        pinned = Destinations(allow_private_networks=True, resolve=lambda host, port: ["127.0.0.1"])
-        with CheckedSMTPS("mail.tls.example", mailbox.port, timeout=5, destinations=pinned) as client:
+        local = Destinations(allow_private_networks=True)
+        pinned = {"timeout": 5, "resolve": lambda host, port: ["127.0.0.1"]}
+        with CheckedSMTPS("mail.tls.example", mailbox.port, destinations=local, **pinned) as client:
             client.send_message(mail)
         assert len(mailbox.messages) == 1
         with pytest.raises(DestinationRefused, match=re.escape("resolves to 127.0.0.1, a loopback address")):
-            CheckedSMTPS("mail.tls.example", mailbox.port, timeout=5, destinations=Destinations(resolve=pinned.resolve))
+            CheckedSMTPS("mail.tls.example", mailbox.port, destinations=Destinations(), **pinned)
         with pytest.raises(ssl.SSLCertVerificationError):  # the right address, but not the certificate's name
-            CheckedSMTPS("mail.other.example", mailbox.port, timeout=5, destinations=pinned)
+            CheckedSMTPS("mail.other.example", mailbox.port, destinations=local, **pinned)
     finally:
         controller.stop()
     assert len(mailbox.messages) == 1
@@ -325,7 +327,7 @@ def test_the_address_rule(address: str, why: str | None) -> None:
 def test_a_name_that_resolves_to_loopback_through_the_system_resolver_is_refused() -> None:
     assert socket.getaddrinfo("localhost", 80)  # the machine resolves it
     with pytest.raises(DestinationRefused, match=r"^localhost resolves to (127\.0\.0\.1|::1), a loopback address$"):
-        Destinations().addresses("localhost", 80)
+        Destinations().allowed("localhost", system_resolver("localhost", 80))
     with pytest.raises(DestinationRefused, match=re.escape("127.0.0.1 is a loopback address")):
         CheckedSMTP("127.0.0.1", 25, timeout=1, destinations=Destinations())
 

@@ -1,6 +1,6 @@
 """The bootstrap wires the action ports: Azure queues and the PostgreSQL exporter with
-connection settings, a local queue folder and no exporter without them; the runtime's
-ports carry them to the activities."""
+connection settings, a local queue folder and no exporter without them, the HTTP, SMTP and
+OpenLineage transports everywhere; the runtime's ports carry them to the activities."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from azure.storage.queue import QueueServiceClient
 
 from adapters.azure.queue_sender import AzureQueueSender
 from adapters.local.folder_queue import LocalQueueSender
+from adapters.notify.http import HttpxSender
+from adapters.notify.openlineage import OpenLineageClientEmitter
+from adapters.notify.smtp import SmtpMailSender
 from adapters.postgres.row_exporter import PostgresRowExporter
 from app import runtime
 from app.bootstrap import stores
@@ -58,6 +61,8 @@ def test_the_runtime_ports_carry_the_action_ports(tmp_path: Path, monkeypatch: p
     try:
         ports = runtime.run_ports()
         assert isinstance(ports.queues, LocalQueueSender) and ports.rows is None
+        assert isinstance(ports.http, HttpxSender) and isinstance(ports.mail, SmtpMailSender)
+        assert isinstance(ports.openlineage, OpenLineageClientEmitter)
     finally:
         runtime.use_ports(None)
         get_settings.cache_clear()

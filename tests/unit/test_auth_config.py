@@ -10,13 +10,14 @@ from pathlib import Path
 import jwt
 import pytest
 
+from adapters.entra.jwks import HttpJwksFetcher
 from app.auth import auth_mode, build_authenticator
 from app.settings import AppSettings
 from cli import main
 from dq_core.errors import ConfigError
 from dq_core.security import devkeys
 from dq_core.security.principal import LOCAL_ANONYMOUS, Forbidden, Permission, Role, Unauthenticated, authorize
-from dq_core.security.tokens import AuthOff, JwksKeySource, TokenValidator
+from dq_core.security.tokens import AuthOff, CachedKeySource, TokenValidator
 from tests.auth_support import TokenFactory
 from tests.conftest import ROOT
 
@@ -74,7 +75,7 @@ def test_entra_mode_derives_issuers_and_keys_from_the_tenant(tmp_path: Path) -> 
     assert validator.leeway_seconds == 60
     assert validator.tenant_claim == "dq_tenants"
     keys = validator._keys
-    assert isinstance(keys, JwksKeySource)
+    assert isinstance(keys, CachedKeySource) and isinstance(keys.fetcher, HttpJwksFetcher)
     assert keys.url == f"https://login.microsoftonline.com/{TENANT}/discovery/v2.0/keys"
     assert keys.fetches == 0  # nothing is fetched at start-up
 

@@ -1,0 +1,1 @@
+"""Entra ID: the issuer's published signing keys (JWKS) fetched over HTTPS."""
