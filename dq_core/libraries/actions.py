@@ -74,11 +74,15 @@ class Trigger(StrEnum):
 
 
 class ActionCommon(Model):
-    id: Id
-    trigger: Trigger = Trigger.ON_FAILURE
+    """Fields every action carries, whatever its type."""
+
+    id: Id = Field(description="The action's id, unique in its library; jobs and contracts name it.")
+    trigger: Trigger = Field(
+        default=Trigger.ON_FAILURE, description="The outcome it runs on when a contract lists it (a job says its own)."
+    )
     fallback: Id | None = None  # another action of the same library, run if this one fails
-    enabled: bool = True
-    description: str = ""
+    enabled: bool = Field(default=True, description="`false`: the action is recorded `skipped`, nothing is sent.")
+    description: str = Field(default="", description="Free text for readers of the library.")
 
 
 def _url(value: str) -> str:
@@ -95,14 +99,16 @@ class RetryPolicy(Model):
     """How hard an action tries: attempts, and the first backoff (doubled after each failed
     attempt, with random jitter, capped at 30 s)."""
 
-    max_attempts: int = Field(default=3, ge=1, le=10)
-    backoff_seconds: float = Field(default=1.0, gt=0, le=60)
+    max_attempts: int = Field(default=3, ge=1, le=10, description="Attempts in all, the first included.")
+    backoff_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="The first wait; doubled after each failed attempt, capped at 30 s."
+    )
 
 
 class DeliveryPolicy(RetryPolicy):
     """A network delivery's retries, and the timeout of each attempt."""
 
-    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="Each attempt's limit: connect and answer.")
 
 
 def _url_or_secret(value: str) -> str:
@@ -112,11 +118,22 @@ def _url_or_secret(value: str) -> str:
 
 
 class WebhookAction(ActionCommon, DeliveryPolicy):
+    """POSTs the run's notice (JSON, `dq.action-event/v1`) to a URL, signed with HMAC-SHA256 when `signing_secret` is
+    set (docs/actions.md).
+    """
+
     type: Literal["webhook"]
-    url: Url  # or secret://name: the URL is read from the tenant's secrets when the action runs
-    method: Literal["POST", "PUT"] = "POST"
-    headers: dict[str, str] = Field(default_factory=dict)
-    signing_secret: SecretRef | None = None  # HMAC-SHA256 of the body
+    url: Url = Field(
+        description="An http(s) URL, or `secret://name` when the URL is itself a credential (a Logic App's signed URL):"
+        " read from the tenant's secrets when the action runs."
+    )
+    method: Literal["POST", "PUT"] = Field(default="POST", description="The HTTP method.")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Extra headers; a credential-looking one must be a `secret://name`."
+    )
+    signing_secret: SecretRef | None = Field(
+        default=None, description="As `secret://name`: signs the body (HMAC-SHA256, header `X-DQ-Signature`)."
+    )
 
     _check_url = field_validator("url")(_url_or_secret)
 
@@ -131,33 +148,44 @@ class WebhookAction(ActionCommon, DeliveryPolicy):
 
 
 class ChatAction(ActionCommon, DeliveryPolicy):
-    """Teams or Slack incoming webhook; the webhook URL is itself a credential."""
+    """Teams or Slack incoming webhook; the webhook URL is itself a credential. Posts the verdict, the first failed
+    rules and a link to the report (an Adaptive Card for Teams, Block Kit for Slack)."""
 
     type: Literal["teams", "slack"]
-    webhook_url: SecretRef
-    report_base_url: str | None = None
+    webhook_url: SecretRef = Field(description="The incoming-webhook URL, as `secret://name`.")
+    report_base_url: str | None = Field(
+        default=None, description="Prefixed to the report's path to make the link (else the path alone)."
+    )
 
 
 class EmailAction(ActionCommon, DeliveryPolicy):
+    """Sends a plain-text e-mail through SMTP: the verdict, rule counts, the failed rules and the report path."""
+
     type: Literal["email"]
-    smtp_host: NonEmptyStr
-    smtp_port: int = Field(default=587, ge=1, le=65535)
-    starttls: bool = True
-    username: str | None = None
-    password: SecretRef | None = None
-    sender: NonEmptyStr
-    to: tuple[NonEmptyStr, ...] = Field(min_length=1)
-    subject: str = "[DQ] {verdict}: {contract} {dataset}"
+    smtp_host: NonEmptyStr = Field(description="The SMTP server's host name.")
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="The SMTP port; 465 means implicit TLS.")
+    starttls: bool = Field(default=True, description="Upgrade the connection with STARTTLS.")
+    username: str | None = Field(default=None, description="Log in as this user (with `password`).")
+    password: SecretRef | None = Field(default=None, description="The SMTP password, as `secret://name`.")
+    sender: NonEmptyStr = Field(description="The From address.")
+    to: tuple[NonEmptyStr, ...] = Field(min_length=1, description="The recipients.")
+    subject: str = Field(
+        default="[DQ] {verdict}: {contract} {dataset}",
+        description="A template: `{verdict}`, `{contract}`, `{dataset}`, `{run_id}`, `{tenant}`, `{environment}`,"
+        " `{job}`.",
+    )
 
     _check_subject = field_validator("subject")(_template)
 
 
 class OpenLineageAction(ActionCommon, DeliveryPolicy):
+    """Emits OpenLineage RunEvents (START, then COMPLETE or FAIL) with data-quality assertion and metric facets."""
+
     type: Literal["openlineage"]
-    url: Url
-    endpoint: str = "api/v1/lineage"
-    api_key: SecretRef | None = None
-    namespace: NonEmptyStr = "dq"
+    url: Url = Field(description="The OpenLineage server's base URL.")
+    endpoint: str = Field(default="api/v1/lineage", description="The path, joined to `url`.")
+    api_key: SecretRef | None = Field(default=None, description="Sent as `Authorization: Bearer`, as `secret://name`.")
+    namespace: NonEmptyStr = Field(default="dq", description="The OpenLineage namespace of the job.")
 
     _check_url = field_validator("url")(_url)
 
@@ -169,13 +197,19 @@ class TicketSystem(StrEnum):
 
 
 class TicketAction(ActionCommon, DeliveryPolicy):
+    """Opens a ticket in Jira, Azure DevOps or ServiceNow, titled from a template, describing the run."""
+
     type: Literal["ticket"]
-    system: TicketSystem
-    url: Url
-    token: SecretRef  # "user:token" is sent as Basic credentials, anything else as a Bearer token
+    system: TicketSystem = Field(description="The ticket system.")
+    url: Url = Field(description="The system's base URL.")
+    token: SecretRef = Field(
+        description="As `secret://name`; a secret `user:token` is sent as Basic credentials, anything else as Bearer."
+    )
     project: NonEmptyStr  # Jira project key, Azure DevOps project, ServiceNow assignment group
-    issue_type: str = "Bug"
-    title: str = "[DQ] {verdict}: {contract} {dataset}"
+    issue_type: str = Field(default="Bug", description="Jira issue type or Azure DevOps work item type.")
+    title: str = Field(
+        default="[DQ] {verdict}: {contract} {dataset}", description="A template, as an e-mail's subject."
+    )
 
     _check_url = field_validator("url")(_url)
     _check_title = field_validator("title")(_template)
@@ -187,11 +221,17 @@ class ExportTarget(StrEnum):
 
 
 class StorageExportAction(ActionCommon, RetryPolicy):
+    """Copies the run's files to a blob prefix of the tenant's container, or writes them as rows into a PostgreSQL
+    table of the tenant's own schema.
+    """
+
     type: Literal["storage_export"]
-    target: ExportTarget
+    target: ExportTarget = Field(description="Where the export goes.")
     prefix: str | None = None  # blob prefix inside the tenant's container
     table: str | None = None  # postgres table
-    include: tuple[Literal["result", "rejects", "cleansed", "profile"], ...] = ("result",)
+    include: tuple[Literal["result", "rejects", "cleansed", "profile"], ...] = Field(
+        default=("result",), description="What is exported."
+    )
 
     @model_validator(mode="after")
     def _destination(self) -> StorageExportAction:
@@ -205,6 +245,8 @@ class StorageExportAction(ActionCommon, RetryPolicy):
 
 
 class QueueAction(ActionCommon, RetryPolicy):
+    """Sends the run's notice (the webhook's JSON body) as one message to a queue of the tenant's storage."""
+
     type: Literal["queue"]
     queue: Id  # inside the tenant's own storage namespace
 

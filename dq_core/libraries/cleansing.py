@@ -12,58 +12,88 @@ from dq_core.libraries.rules import LogicalType, Scalar, check_sql_predicate
 
 Columns = tuple[NonEmptyStr, ...]
 
+ON_ERROR = "A value that fails: `reject` sends its row to the rejects, `set_null` empties it, `keep` keeps the text."
+
 
 class StepCommon(Model):
-    id: Id | None = None
-    description: str = ""
+    """Fields every cleansing step carries, whatever its type."""
+
+    id: Id | None = Field(default=None, description="The step's id, named in its metrics and reject reasons.")
+    description: str = Field(default="", description="Free text for readers of the policy.")
 
 
 class TrimStep(StepCommon):
+    """Strips leading and trailing whitespace and, by default, collapses inner runs of whitespace to one space; text
+    left blank becomes null.
+    """
+
     type: Literal["trim"]
     columns: Columns = ()  # empty: every string column
-    collapse_whitespace: bool = True
+    collapse_whitespace: bool = Field(default=True, description="Also turn inner runs of whitespace into one space.")
 
 
 class CaseStep(StepCommon):
+    """Changes the case of text: `lower`, `upper` or `title`."""
+
     type: Literal["case"]
-    columns: Columns = Field(min_length=1)
-    mode: Literal["lower", "upper", "title"]
+    columns: Columns = Field(min_length=1, description="The columns changed.")
+    mode: Literal["lower", "upper", "title"] = Field(description="The case written.")
 
 
 class ParseDatesStep(StepCommon):
+    """Parses text as dates (or timestamps) with the first of `formats` that matches the whole value."""
+
     type: Literal["parse_dates"]
-    columns: Columns = Field(min_length=1)
+    columns: Columns = Field(min_length=1, description="The columns parsed.")
     formats: tuple[NonEmptyStr, ...] = Field(min_length=1)  # strftime formats, tried in order
-    output: Literal["date", "datetime"] = "date"
-    on_error: Literal["reject", "set_null", "keep"] = "reject"
+    output: Literal["date", "datetime"] = Field(default="date", description="Write dates, or timestamps.")
+    on_error: Literal["reject", "set_null", "keep"] = Field(default="reject", description=ON_ERROR)
 
 
 class PhoneStep(StepCommon):
+    """Writes phone numbers in E.164 (`+441234567890`) through the `phonenumbers` library; a number without a country
+    code is read in the contract's `default_phone_region`, else the step's, else US.
+    """
+
     type: Literal["phone"]
-    columns: Columns = Field(min_length=1)
+    columns: Columns = Field(min_length=1, description="The columns normalised.")
     default_region: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")  # else the contract's, else US
-    on_error: Literal["reject", "set_null", "keep"] = "reject"
+    on_error: Literal["reject", "set_null", "keep"] = Field(default="reject", description=ON_ERROR)
 
 
 class EmailStep(StepCommon):
+    """Checks and normalises e-mail addresses through `email-validator` (syntax only, no DNS; the domain is
+    lower-cased).
+    """
+
     type: Literal["email"]
-    columns: Columns = Field(min_length=1)
-    on_error: Literal["reject", "set_null", "keep"] = "reject"
+    columns: Columns = Field(min_length=1, description="The columns checked.")
+    on_error: Literal["reject", "set_null", "keep"] = Field(default="reject", description=ON_ERROR)
 
 
 class MapValuesStep(StepCommon):
+    """Replaces the codes, labels and synonyms of a code list by the code (`Deutschland` -> `DE`), ignoring surrounding
+    whitespace and, by default, case.
+    """
+
     type: Literal["map_values"]
-    columns: Columns = Field(min_length=1)
+    columns: Columns = Field(min_length=1, description="The columns mapped.")
     code_list: Id  # from a referenced schema library; synonyms map to codes
-    case_sensitive: bool = False
-    unmapped: Literal["keep", "set_null", "reject"] = "keep"
+    case_sensitive: bool = Field(default=False, description="Match labels and synonyms case-sensitively.")
+    unmapped: Literal["keep", "set_null", "reject"] = Field(
+        default="keep", description="A value the list does not know: `keep` it, `set_null`, or `reject` its row."
+    )
 
 
 class CastStep(StepCommon):
+    """Converts columns to a logical type."""
+
     type: Literal["cast"]
-    columns: Columns = Field(min_length=1)
-    logical_type: LogicalType
-    on_error: Literal["reject", "set_null"] = "reject"
+    columns: Columns = Field(min_length=1, description="The columns converted.")
+    logical_type: LogicalType = Field(description="The type written.")
+    on_error: Literal["reject", "set_null"] = Field(
+        default="reject", description="A value that does not convert: `reject` its row, or `set_null`."
+    )
 
 
 class ImputeStrategy(StrEnum):
@@ -75,12 +105,16 @@ class ImputeStrategy(StrEnum):
 
 
 class ImputeStep(StepCommon):
+    """Fills nulls: with a constant, the column's mean, median or mode (the smallest of tied modes), or the previous
+    value (`forward_fill`, within `partition_by`, in `order_by` order; default: source order).
+    """
+
     type: Literal["impute"]
-    columns: Columns = Field(min_length=1)
-    strategy: ImputeStrategy
-    value: Scalar = None
+    columns: Columns = Field(min_length=1, description="The columns filled.")
+    strategy: ImputeStrategy = Field(description="Where the filling value comes from.")
+    value: Scalar = Field(default=None, description="The value written by `strategy: constant` (required there).")
     partition_by: Columns = ()  # forward fill within a key
-    order_by: Columns = ()
+    order_by: Columns = Field(default=(), description="forward_fill: the columns that order the rows.")
 
     @model_validator(mode="after")
     def _constant(self) -> ImputeStep:
@@ -91,15 +125,18 @@ class ImputeStep(StepCommon):
 
 
 class QuarantineStep(StepCommon):
+    """Sends the rows that match a polars SQL predicate to the rejects, with `reason`."""
+
     type: Literal["quarantine"]
     predicate: NonEmptyStr  # polars SQL predicate: matching rows go to rejects
-    reason: NonEmptyStr
+    reason: NonEmptyStr = Field(description="The reject reason written for each row.")
 
     _sql = field_validator("predicate")(check_sql_predicate)
 
 
 class MaskStep(StepCommon):
-    """Mask or hash columns as the governance profile classifies them."""
+    """Mask or hash columns as the governance profile classifies them: `hash` (salted SHA-256), `partial` (the
+    last 4 characters kept) or `redact`."""
 
     type: Literal["mask"]
     columns: Columns = ()  # empty: every column the governance profile asks to mask
@@ -112,11 +149,21 @@ class Survivorship(StrEnum):
 
 
 class DeduplicateStep(StepCommon):
+    """Merges rows with equal keys (normalised: trimmed and case-folded) into the best-ranked row of each cluster:
+    `most_recent`, `most_complete` or `source_priority`; ties go to the earliest source row. Rows with a null
+    key part are never merged.
+    """
+
     type: Literal["deduplicate"]
     key: Columns = ()  # empty: exact duplicates over every column
-    survivorship: Survivorship = Survivorship.MOST_COMPLETE
+    survivorship: Survivorship = Field(
+        default=Survivorship.MOST_COMPLETE,
+        description="Which row of a cluster survives: the newest, the one with most values, or by source.",
+    )
     order_column: str | None = None  # most_recent: the timestamp; source_priority: the source column
-    source_order: tuple[str, ...] = ()
+    source_order: tuple[str, ...] = Field(
+        default=(), description="source_priority: the values of `order_column`, best first."
+    )
     field_level: bool = False  # coalesce each field from the best record that has it
 
     @model_validator(mode="after")

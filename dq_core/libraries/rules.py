@@ -103,25 +103,43 @@ class Threshold(Model):
     camelCase spelling (``mustBeLessOrEqualTo``).
     """
 
-    must_be: float | None = Field(default=None, validation_alias=AliasChoices("must_be", "mustBe"))
-    must_not_be: float | None = Field(default=None, validation_alias=AliasChoices("must_not_be", "mustNotBe"))
+    must_be: float | None = Field(
+        default=None, validation_alias=AliasChoices("must_be", "mustBe"), description="The value must equal this."
+    )
+    must_not_be: float | None = Field(
+        default=None,
+        validation_alias=AliasChoices("must_not_be", "mustNotBe"),
+        description="The value must differ from this.",
+    )
     must_be_greater_than: float | None = Field(
-        default=None, validation_alias=AliasChoices("must_be_greater_than", "mustBeGreaterThan")
+        default=None,
+        validation_alias=AliasChoices("must_be_greater_than", "mustBeGreaterThan"),
+        description="The value must be above this.",
     )
     must_be_greater_or_equal_to: float | None = Field(
-        default=None, validation_alias=AliasChoices("must_be_greater_or_equal_to", "mustBeGreaterOrEqualTo")
+        default=None,
+        validation_alias=AliasChoices("must_be_greater_or_equal_to", "mustBeGreaterOrEqualTo"),
+        description="The value must be at least this.",
     )
     must_be_less_than: float | None = Field(
-        default=None, validation_alias=AliasChoices("must_be_less_than", "mustBeLessThan")
+        default=None,
+        validation_alias=AliasChoices("must_be_less_than", "mustBeLessThan"),
+        description="The value must be below this.",
     )
     must_be_less_or_equal_to: float | None = Field(
-        default=None, validation_alias=AliasChoices("must_be_less_or_equal_to", "mustBeLessOrEqualTo")
+        default=None,
+        validation_alias=AliasChoices("must_be_less_or_equal_to", "mustBeLessOrEqualTo"),
+        description="The value must be at most this.",
     )
     must_be_between: tuple[float, float] | None = Field(
-        default=None, validation_alias=AliasChoices("must_be_between", "mustBeBetween")
+        default=None,
+        validation_alias=AliasChoices("must_be_between", "mustBeBetween"),
+        description="`[low, high]`: the value must lie in it, bounds included.",
     )
     must_not_be_between: tuple[float, float] | None = Field(
-        default=None, validation_alias=AliasChoices("must_not_be_between", "mustNotBeBetween")
+        default=None,
+        validation_alias=AliasChoices("must_not_be_between", "mustNotBeBetween"),
+        description="`[low, high]`: the value must lie outside it (bounds count as inside).",
     )
 
     @model_validator(mode="after")
@@ -172,20 +190,31 @@ class UniqueParams(RuleParams):
 
 
 class SetParams(RuleParams):
-    values: tuple[Scalar, ...] = Field(min_length=1)
+    values: tuple[Scalar, ...] = Field(
+        min_length=1, description='The listed values, compared in the column\'s type ("1" matches the integer 1).'
+    )
 
 
 class RegexParams(RuleParams):
-    pattern: NonEmptyStr
+    pattern: NonEmptyStr = Field(
+        description="A regular expression searched in the value's text: anchor it (`^...$`) for a full match;"
+        " look-arounds and back-references are refused."
+    )
 
     _check = field_validator("pattern")(check_regex)
 
 
 class RangeParams(RuleParams):
-    min: float | str | None = None
-    max: float | str | None = None
-    min_inclusive: bool = True
-    max_inclusive: bool = True
+    min: float | str | None = Field(
+        default=None,
+        description="Lower bound: a number, or for a date column an ISO date or a relative bound (`today-30d`).",
+    )
+    max: float | str | None = Field(
+        default=None,
+        description="Upper bound: a number, or for a date column an ISO date or a relative bound (`now+1h`).",
+    )
+    min_inclusive: bool = Field(default=True, description="A value equal to `min` passes.")
+    max_inclusive: bool = Field(default=True, description="A value equal to `max` passes.")
 
     @model_validator(mode="after")
     def _bounds(self) -> RangeParams:
@@ -199,8 +228,8 @@ class RangeParams(RuleParams):
 
 
 class LengthParams(RuleParams):
-    min: int | None = Field(default=None, ge=0)
-    max: int | None = Field(default=None, ge=0)
+    min: int | None = Field(default=None, ge=0, description="Fewest characters a value may have.")
+    max: int | None = Field(default=None, ge=0, description="Most characters a value may have.")
 
     @model_validator(mode="after")
     def _bounds(self) -> LengthParams:
@@ -229,22 +258,29 @@ class LogicalType(StrEnum):
 
 
 class TypeParams(RuleParams):
-    logical_type: LogicalType
+    logical_type: LogicalType = Field(
+        description="The type every value must have, or parse as when the column is text."
+    )
 
 
 class DateParseableParams(RuleParams):
-    formats: tuple[NonEmptyStr, ...] = Field(min_length=1)
+    formats: tuple[NonEmptyStr, ...] = Field(
+        min_length=1,
+        description="strftime formats (`%Y-%m-%d`, `%d/%m/%Y`); a value passes when one of them parses it.",
+    )
 
 
 class DateRangeParams(RuleParams):
     min: str | None = None  # ISO date/time, or "today-30d" style relative bound
-    max: str | None = None
-    formats: tuple[NonEmptyStr, ...] = ()
+    max: str | None = Field(default=None, description='ISO date/time, or a relative bound such as "now+1h".')
+    formats: tuple[NonEmptyStr, ...] = Field(
+        default=(), description="Accepted but not used yet: text values are read as ISO 8601 dates and timestamps."
+    )
 
 
 class CodeListParams(RuleParams):
     code_list: Id  # a code list of a referenced schema library
-    case_sensitive: bool = True
+    case_sensitive: bool = Field(default=True, description="Compare codes case-sensitively (`gb` does not match `GB`).")
 
 
 class CompoundUniqueParams(RuleParams):
@@ -263,9 +299,9 @@ class Comparison(StrEnum):
 
 class ColumnComparisonParams(RuleParams):
     scope: ClassVar[Scope] = Scope.DATASET
-    left: NonEmptyStr
-    op: Comparison
-    right: NonEmptyStr
+    left: NonEmptyStr = Field(description="The column on the left of the comparison.")
+    op: Comparison = Field(description="The comparison that must hold: `left op right`.")
+    right: NonEmptyStr = Field(description="The column on the right of the comparison.")
 
 
 class ExpressionLanguage(StrEnum):
@@ -277,27 +313,29 @@ class ExpressionLanguage(StrEnum):
 
 class RowExpressionParams(RuleParams):
     scope: ClassVar[Scope] = Scope.DATASET
-    expression: NonEmptyStr
-    language: ExpressionLanguage = ExpressionLanguage.SQL
+    expression: NonEmptyStr = Field(description="A polars SQL predicate over the row's columns that must be true.")
+    language: ExpressionLanguage = Field(default=ExpressionLanguage.SQL, description="The expression language.")
 
     _sql = field_validator("expression")(check_sql_predicate)
 
 
 class RowCountParams(DatasetNoParams):
-    threshold: Threshold
+    threshold: Threshold = Field(description="The bounds the number of rows in scope must satisfy.")
 
 
 class ColumnsPresentParams(DatasetNoParams):
-    columns: tuple[NonEmptyStr, ...] = Field(min_length=1)
+    columns: tuple[NonEmptyStr, ...] = Field(min_length=1, description="The columns the data must have.")
 
 
 class SchemaMatchParams(DatasetNoParams):
-    allow_extra_columns: bool = False
-    check_types: bool = True
+    allow_extra_columns: bool = Field(
+        default=False, description="Columns the dataset does not declare are not a problem."
+    )
+    check_types: bool = Field(default=True, description="Each declared column must also have its logical type.")
 
 
 class FreshnessParams(DatasetNoParams):
-    column: NonEmptyStr
+    column: NonEmptyStr = Field(description="The date or timestamp column whose newest value is checked.")
     max_age: NonEmptyStr  # ISO 8601 duration, e.g. PT24H or P1D
 
     @field_validator("max_age")
@@ -312,7 +350,9 @@ class FreshnessParams(DatasetNoParams):
 class ReferentialParams(RuleParams):
     # row-local once the reference values are loaded: each value is looked up on its own
     reference_dataset: NonEmptyStr  # a dataset of the same contract, or a reference data URI
-    reference_column: NonEmptyStr
+    reference_column: NonEmptyStr = Field(
+        description="The column of the reference dataset that holds the valid values."
+    )
 
 
 def check_sql_query(text: str) -> str:
@@ -326,7 +366,7 @@ def check_sql_query(text: str) -> str:
 
 class CustomSqlParams(DatasetNoParams):
     query: NonEmptyStr  # polars SQL returning one number; {object} and {property} substituted
-    threshold: Threshold
+    threshold: Threshold = Field(description="The bounds the query's number must satisfy.")
 
     _sql = field_validator("query")(check_sql_query)
 
@@ -345,8 +385,8 @@ class Statistic(StrEnum):
 
 class ColumnStatisticParams(RuleParams):
     row_local: ClassVar[bool] = False
-    statistic: Statistic
-    threshold: Threshold
+    statistic: Statistic = Field(description="The statistic of the column's values in scope.")
+    threshold: Threshold = Field(description="The bounds the statistic must satisfy.")
 
 
 class DriftMethod(StrEnum):
@@ -357,18 +397,24 @@ class DriftMethod(StrEnum):
 
 class DistributionDriftParams(RuleParams):
     row_local: ClassVar[bool] = False
-    method: DriftMethod = DriftMethod.PSI
-    max_drift: float = Field(default=0.2, gt=0)
-    baseline: Literal["previous_run"] | NonEmptyStr = "previous_run"
+    method: DriftMethod = Field(
+        default=DriftMethod.PSI,
+        description="`psi` (population stability index), `ks` (Kolmogorov-Smirnov) or `chi_squared`.",
+    )
+    max_drift: float = Field(default=0.2, gt=0, description="The largest drift measure that passes.")
+    baseline: Literal["previous_run"] | NonEmptyStr = Field(
+        default="previous_run",
+        description="The profile compared with: the previous run's (or `dq validate --baseline`).",
+    )
 
 
 class AnomalyParams(RuleParams):
     scope: ClassVar[Scope] = Scope.DATASET  # row_count needs no column; column metrics name one
     row_local: ClassVar[bool] = False
-    metric: Statistic | Literal["row_count"] = "row_count"
+    metric: Statistic | Literal["row_count"] = "row_count"  # row_count, or a statistic of the bound column
     window: int = Field(default=20, ge=3)  # runs of history considered
-    z_score: float = Field(default=3.0, gt=0)
-    min_history: int = Field(default=5, ge=2)
+    z_score: float = Field(default=3.0, gt=0)  # the band is mean ± z_score × σ
+    min_history: int = Field(default=5, ge=2)  # runs needed before the rule judges (skipped until then)
     max_change_percent: float | None = Field(default=None, gt=0)  # also bound the change from the last run
 
 
@@ -384,12 +430,18 @@ class MetricParams(RuleParams):
     """An ODCS library metric compared with a threshold."""
 
     row_local: ClassVar[bool] = False
-    metric: OdcsMetric
-    unit: Unit = Unit.ROWS
-    missing_values: tuple[Scalar, ...] | None = None
-    valid_values: tuple[Scalar, ...] | None = None
-    pattern: str | None = None
-    threshold: Threshold
+    metric: OdcsMetric = Field(description="The ODCS metric counted.")
+    unit: Unit = Field(default=Unit.ROWS, description="`rows`: the count; `percent`: 100 × count / rows in scope.")
+    missing_values: tuple[Scalar, ...] | None = Field(
+        default=None, description="Values that mean missing (`''`, `'N/A'`; null counts only when listed)."
+    )
+    valid_values: tuple[Scalar, ...] | None = Field(
+        default=None, description="invalidValues: the values that are valid; any other non-missing value is invalid."
+    )
+    pattern: str | None = Field(
+        default=None, description="invalidValues: a regular expression every valid value's text contains."
+    )
+    threshold: Threshold = Field(description="The bounds the count (or percent) must satisfy.")
 
     _check = field_validator("pattern")(lambda v: v if v is None else check_regex(v))
 
@@ -410,12 +462,18 @@ class MetricParams(RuleParams):
 class RuleCommon(Model):
     """Fields every rule carries, whatever its type."""
 
-    id: Id | None = None
-    severity: Severity = Severity.ERROR
-    mostly: Fraction = 1.0
-    message: str = ""
-    dimension: Dimension | None = None
-    description: str = ""
+    id: Id | None = Field(
+        default=None, description="The rule's id: required for a template in a rule library, optional inline."
+    )
+    severity: Severity = Field(
+        default=Severity.ERROR, description="`error`: a failure fails the run; `warning` and `info` are reported only."
+    )
+    mostly: Fraction = Field(
+        default=1.0, description="The fraction of non-null values in scope that must pass (`not_null`: of all rows)."
+    )
+    message: str = Field(default="", description="Shown with the rule's result, for the people who fix the data.")
+    dimension: Dimension | None = Field(default=None, description="The quality dimension the result is reported under.")
+    description: str = Field(default="", description="Free text for readers of the library.")
     where: str | None = None  # polars SQL predicate; the rule sees only matching rows
 
     _where = field_validator("where")(lambda v: None if v is None else check_sql_predicate(v))
@@ -433,131 +491,306 @@ class RuleCommon(Model):
 
 
 class NotNullRule(RuleCommon):
+    """Every row has a value in the column.
+
+    Counts: element = rows in scope; unexpected = rows whose value is null (nulls are what this rule counts, so none
+    are set aside as missing). Fails when fewer than `mostly` of the rows have a value.
+    """
+
     type: Literal["not_null"]
     params: NoParams = NoParams()
 
 
 class UniqueRule(RuleCommon):
+    """No value of the column occurs twice.
+
+    Counts: element = rows in scope; missing = rows with a null (never a duplicate); unexpected = every row whose
+    value occurs more than once (three equal values count 3, as Great Expectations counts). Fails when fewer
+    than `mostly` of the non-null values in scope pass.
+    """
+
     type: Literal["unique"]
     params: UniqueParams = UniqueParams()
 
 
 class InSetRule(RuleCommon):
+    """Every value is one of `values` (an allow list).
+
+    Counts: element = rows in scope; missing = null values (skipped); unexpected = values not in the list. Fails
+    when fewer than `mostly` of the non-null values in scope pass.
+    """
+
     type: Literal["in_set"]
     params: SetParams
 
 
 class NotInSetRule(RuleCommon):
+    """No value is one of `values` (a deny list).
+
+    Counts: element = rows in scope; missing = null values (skipped); unexpected = values in the list. Fails when
+    fewer than `mostly` of the non-null values in scope pass.
+    """
+
     type: Literal["not_in_set"]
     params: SetParams
 
 
 class RegexRule(RuleCommon):
+    """Every value's text contains a match of `pattern` (a search: anchor with `^...$` for a full match).
+
+    Counts: element = rows in scope; missing = null values (skipped); unexpected = values without a match. Fails
+    when fewer than `mostly` of the non-null values in scope pass.
+    """
+
     type: Literal["regex"]
     params: RegexParams
 
 
 class NotRegexRule(RuleCommon):
+    """No value's text contains a match of `pattern`.
+
+    Counts: element = rows in scope; missing = null values (skipped); unexpected = values with a match. Fails when
+    fewer than `mostly` of the non-null values in scope pass.
+    """
+
     type: Literal["not_regex"]
     params: RegexParams
 
 
 class RangeRule(RuleCommon):
+    """Every value lies between `min` and `max`: numbers, or dates and timestamps for a date column.
+
+    Counts: element = rows in scope; missing = null values (skipped); unexpected = values outside the bounds, and
+    values that are not a number (or not a date). Fails when fewer than `mostly` of the non-null values in scope
+    pass.
+    """
+
     type: Literal["range"]
     params: RangeParams
 
 
 class LengthRule(RuleCommon):
+    """Every value's text has between `min` and `max` characters.
+
+    Counts: element = rows in scope; missing = null values (skipped); unexpected = values shorter than `min` or
+    longer than `max`. Fails when fewer than `mostly` of the non-null values in scope pass.
+    """
+
     type: Literal["length"]
     params: LengthParams
 
 
 class TypeRule(RuleCommon):
+    """Every value has the logical type `logical_type`. A typed column (Parquet, after cleansing) passes or fails as a
+    whole; a text column is parsed value by value.
+
+    Counts: element = rows in scope; missing = null values (skipped); unexpected = text values that do not parse as
+    the type (every value, when a typed column has another type). Fails when fewer than `mostly` of the non-null
+    values in scope pass.
+    """
+
     type: Literal["type"]
     params: TypeParams
 
 
 class DateParseableRule(RuleCommon):
+    """Every text value parses as a date or timestamp with one of `formats`; a date or timestamp column passes.
+
+    Counts: element = rows in scope; missing = null values (skipped); unexpected = values no format parses. Fails
+    when fewer than `mostly` of the non-null values in scope pass.
+    """
+
     type: Literal["date_parseable"]
     params: DateParseableParams
 
 
 class NotFutureRule(RuleCommon):
+    """No date or timestamp lies after the run's clock (dates compare with the run's date; `dq validate --now` sets the
+    clock).
+
+    Counts: element = rows in scope; missing = null values (skipped); unexpected = values in the future. Fails when
+    fewer than `mostly` of the non-null values in scope pass.
+    """
+
     type: Literal["not_future"]
     params: NoParams = NoParams()
 
 
 class DateRangeRule(RuleCommon):
+    """Every date or timestamp lies between `min` and `max`: ISO dates or timestamps, or bounds relative to the run's
+    clock (`today-30d`, `now+1h`).
+
+    Counts: element = rows in scope; missing = null values (skipped); unexpected = values outside the range, and
+    text that is not an ISO date or timestamp. Fails when fewer than `mostly` of the non-null values in scope
+    pass.
+    """
+
     type: Literal["date_range"]
     params: DateRangeParams
 
 
 class CodeListRule(RuleCommon):
+    """Every value is a code of the code list `code_list`, from a schema library the contract references.
+
+    Counts: element = rows in scope; missing = null values (skipped); unexpected = values that are not a code
+    (labels and synonyms are not codes: map them with the `map_values` cleansing step). Fails when fewer than
+    `mostly` of the non-null values in scope pass.
+    """
+
     type: Literal["code_list"]
     params: CodeListParams
 
 
 class CompoundUniqueRule(RuleCommon):
+    """No combination of the bound columns occurs twice: a compound key. Bind it to two or more columns.
+
+    Counts: element = rows in scope; missing = rows with a null key part (never a duplicate); unexpected = every row
+    whose key occurs more than once. Fails when fewer than `mostly` of the rows with a full key pass.
+    """
+
     type: Literal["compound_unique"]
     params: CompoundUniqueParams = CompoundUniqueParams()
 
 
 class ColumnComparisonRule(RuleCommon):
+    """In every row `left op right` holds, for two columns named in the parameters (numbers, or dates compared as
+    timestamps). It needs no column binding.
+
+    Counts: element = rows in scope; missing = rows where either side is null (skipped); unexpected = rows where the
+    comparison is false. Fails when fewer than `mostly` of the compared rows pass.
+    """
+
     type: Literal["column_comparison"]
     params: ColumnComparisonParams
 
 
 class RowExpressionRule(RuleCommon):
+    """Every row satisfies a polars SQL predicate over its columns (`amount >= 0 OR status = 'void'`). It needs no
+    column binding.
+
+    Counts: element = rows in scope; unexpected = rows where the predicate is false (a null predicate passes, as a
+    SQL CHECK does). Fails when fewer than `mostly` of the rows pass.
+    """
+
     type: Literal["row_expression"]
     params: RowExpressionParams
 
 
 class RowCountRule(RuleCommon):
+    """The number of rows in scope satisfies `threshold`.
+
+    Counts: element = observed = rows in scope; there is no unexpected count. Fails when the threshold does not
+    hold.
+    """
+
     type: Literal["row_count"]
     params: RowCountParams
 
 
 class ColumnsPresentRule(RuleCommon):
+    """The data has every column of `columns` (other columns may be present). Reads only the schema.
+
+    Counts: element = the columns listed; unexpected = those the data lacks (observed lists them). Fails when one is
+    missing.
+    """
+
     type: Literal["columns_present"]
     params: ColumnsPresentParams
 
 
 class SchemaMatchRule(RuleCommon):
+    """The data's columns are the dataset's declared columns: none missing, none extra (unless `allow_extra_columns`),
+    each of its declared logical type (unless `check_types: false`). Reads only the schema.
+
+    Counts: element = the declared columns; unexpected = missing + extra + mistyped columns (observed lists each).
+    Fails when there is one.
+    """
+
     type: Literal["schema_match"]
     params: SchemaMatchParams = SchemaMatchParams()
 
 
 class FreshnessRule(RuleCommon):
+    """The newest value of `column` is at most `max_age` old at the run's clock.
+
+    Counts: observed = the newest value and its age in seconds; there is no element or unexpected count. Fails when
+    the data is older, or when no row in scope has a date.
+    """
+
     type: Literal["freshness"]
     params: FreshnessParams
 
 
 class ReferentialRule(RuleCommon):
+    """Every value exists in `reference_column` of the dataset `reference_dataset` (a foreign key). The reference data
+    must be given to the run; without it the rule's status is `error`.
+
+    Counts: element = rows in scope; missing = null values (skipped); unexpected = values not found in the
+    reference. Fails when fewer than `mostly` of the non-null values in scope pass.
+    """
+
     type: Literal["referential"]
     params: ReferentialParams
 
 
 class CustomSqlRule(RuleCommon):
+    """A polars SQL query over the dataset returns one number that must satisfy `threshold`. `{object}` is replaced by
+    the dataset's table name, `{property}` by the bound column. The query may read only its own dataset
+    (docs/validation.md, Authored SQL).
+
+    Counts: observed = the number; there is no element or unexpected count. Fails when the threshold does not hold
+    or the number is null; a query that does not run makes the status `error`.
+    """
+
     type: Literal["custom_sql"]
     params: CustomSqlParams
 
 
 class ColumnStatisticRule(RuleCommon):
+    """A statistic of the column's values in scope (mean, stddev, min, max, median, sum, distinct count or percent,
+    null percent) satisfies `threshold`.
+
+    Counts: observed = the statistic; there is no element or unexpected count. Fails when the threshold does not
+    hold, or the statistic is null (a mean over no rows).
+    """
+
     type: Literal["column_statistic"]
     params: ColumnStatisticParams
 
 
 class DistributionDriftRule(RuleCommon):
+    """The column's distribution has not moved from the baseline profile's by more than `max_drift` (histograms for
+    numbers and dates, value frequencies for text). Compares whole-dataset profiles, so `where` does not apply.
+
+    Counts: observed = the drift measure; there is no element or unexpected count. Fails when it is above
+    `max_drift`; `skipped` without a baseline profile.
+    """
+
     type: Literal["distribution_drift"]
     params: DistributionDriftParams = DistributionDriftParams()
 
 
 class AnomalyRule(RuleCommon):
+    """This run's metric (`row_count`, or a statistic of the bound column) lies within a band computed from the
+    metric's earlier runs (docs/validation.md, Anomaly).
+
+    Counts: observed = this run's metric; band = the bounds and how they were computed; there is no element or
+    unexpected count. Fails outside the band; `skipped` while the history is shorter than `min_history` runs.
+    """
+
     type: Literal["anomaly"]
     params: AnomalyParams = AnomalyParams()
 
 
 class MetricRule(RuleCommon):
+    """An ODCS library metric compared with `threshold`: nullValues, missingValues, invalidValues, duplicateValues or
+    rowCount (docs/odcs.md).
+
+    Counts: element = rows in scope; unexpected = the null, missing or invalid values, or the distinct keys that
+    occur more than once (rowCount: none); observed = that count, or 100 × count / rows with `unit: percent`.
+    Fails when the threshold does not hold.
+    """
+
     type: Literal["metric"]
     params: MetricParams
 

@@ -35,25 +35,41 @@ class Classification(StrEnum):
 class ColumnSpec(Model):
     """One column of a dataset: physical name, logical type and constraints."""
 
-    name: NonEmptyStr
-    logical_type: LogicalType = LogicalType.STRING
-    physical_type: str | None = None
-    required: bool = False
-    unique: bool = False
-    primary_key: bool = False
-    primary_key_position: int | None = None
-    attribute: str | None = None  # catalog attribute, "entity.attribute"
-    classification: Classification | None = None  # overrides the governance profile
-    description: str = ""
-    business_name: str | None = None
+    name: NonEmptyStr = Field(description="The column's name in the data.")
+    logical_type: LogicalType = Field(
+        default=LogicalType.STRING, description="Cleansing casts the column to it; `schema_match` checks it."
+    )
+    physical_type: str | None = Field(default=None, description="The type in the source system (carried, not checked).")
+    required: bool = Field(
+        default=False, description="Adds a `not_null` rule; ingest refuses a file without the column."
+    )
+    unique: bool = Field(default=False, description="Adds a `unique` rule.")
+    primary_key: bool = Field(
+        default=False,
+        description="A key column: a key of one column adds `not_null` and `unique`, a key of several one"
+        " `compound_unique`; ingest refuses a file without it.",
+    )
+    primary_key_position: int | None = Field(default=None, description="The column's place in a compound key.")
+    attribute: str | None = Field(
+        default=None,
+        description="The catalog attribute it holds, `entity.attribute`: the attribute's rules, code list and"
+        " classification apply to it.",
+    )
+    classification: Classification | None = Field(
+        default=None, description="Its sensitivity; it can only make the governance profile's stricter."
+    )
+    description: str = Field(default="", description="Free text for readers of the contract.")
+    business_name: str | None = Field(default=None, description="Its name for business readers (carried to ODCS).")
     # logicalTypeOptions
-    pattern: str | None = None
-    minimum: float | str | None = None
-    maximum: float | str | None = None
-    min_length: int | None = Field(default=None, ge=0)
-    max_length: int | None = Field(default=None, ge=0)
-    format: str | None = None
-    examples: tuple[Scalar, ...] = ()
+    pattern: str | None = Field(default=None, description="Adds a `regex` rule with this pattern.")
+    minimum: float | str | None = Field(
+        default=None, description="Adds a `range` rule: a number, or for a date column an ISO date or relative bound."
+    )
+    maximum: float | str | None = Field(default=None, description="Adds a `range` rule, as `minimum`.")
+    min_length: int | None = Field(default=None, ge=0, description="Adds a `length` rule: the fewest characters.")
+    max_length: int | None = Field(default=None, ge=0, description="Adds a `length` rule: the most characters.")
+    format: str | None = Field(default=None, description="The values' format, as documented (carried, not checked).")
+    examples: tuple[Scalar, ...] = Field(default=(), description="Example values (carried to ODCS).")
 
     @field_validator("pattern")
     @classmethod

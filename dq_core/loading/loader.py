@@ -1,9 +1,14 @@
-"""Load authoring files into configuration objects, with errors that name file and path."""
+"""Load authoring files into configuration objects, with errors that name file and path.
+
+A file is validated in one pass: every problem pydantic finds in it is reported (each as
+``file: path.in.file: message``), not only the first, so a file with three bad rules
+needs one correction round, not three.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +42,8 @@ def format_loc(loc: Iterable[int | str], data: Any) -> str:
             continue
         if part.startswith(("function-", "tagged-union[")):
             continue
+        if current is not None and not isinstance(current, Mapping):
+            continue  # a member of a union (``float``, ``str``): not a key of a mapping
         path += f".{part}" if path else part
         current = current.get(part) if isinstance(current, Mapping) else None
     return path
@@ -64,16 +71,52 @@ def _message(error: Mapping[str, Any]) -> str:
     return message
 
 
-def validation_problems(exc: ValidationError, data: Any, location: str, origins: Mapping[str, str]) -> list[LoadError]:
-    problems = []
+def _consequential(error: Mapping[str, Any]) -> bool:
+    """A list that is "too short" only because its items failed: their errors say it already."""
+    if error["type"] != "too_short":
+        return False
+    given = error.get("input")
+    minimum = error.get("ctx", {}).get("min_length", 0)
+    return isinstance(given, Sequence) and not isinstance(given, str) and len(given) >= minimum
+
+
+def _joined(messages: list[str]) -> str:
+    """The messages of one place, once each; a union's "Input should be ..." alternatives as one."""
+    unique = list(dict.fromkeys(messages))
+    prefix = "Input should be "
+    if len(unique) > 1 and all(message.startswith(prefix) for message in unique):
+        return prefix + " or ".join(message.removeprefix(prefix) for message in unique)
+    return "; ".join(unique)
+
+
+def _places(exc: ValidationError, data: Any, origins: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(path in the file, message) of every problem, one per place, in the order pydantic found them."""
+    by_path: dict[str, list[str]] = {}
     for error in exc.errors():
+        if _consequential(error):
+            continue
         path = format_loc(error["loc"], data)
-        problems.append(LoadError(location, path + _origin(path, origins), _message(error)))
-    return problems
+        by_path.setdefault(path + _origin(path, origins), []).append(_message(error))
+    return [(path, _joined(messages)) for path, messages in by_path.items()]
+
+
+def validation_problems(exc: ValidationError, data: Any, location: str, origins: Mapping[str, str]) -> list[LoadError]:
+    """Every problem of one file, each a LoadError naming the file and the path inside it."""
+    return [LoadError(location, path, message) for path, message in _places(exc, data, origins)]
+
+
+class FileProblems(LoadError):
+    """Every problem of one file. It reads as the first (callers that show one line are
+    unchanged); ``problems`` holds them all, for ``dq libraries check``."""
+
+    def __init__(self, location: str, places: Sequence[tuple[str, str]]) -> None:
+        path, message = places[0]
+        super().__init__(location, path, message)
+        self.problems = tuple(LoadError(location, where, text) for where, text in places)
 
 
 def parse_object(data: Any, location: str, origins: Mapping[str, str] | None = None) -> Versioned:
-    """Validate plain data as a configuration object; raise the first problem as LoadError."""
+    """Validate plain data as a configuration object; raise FileProblems with every problem."""
     if not isinstance(data, Mapping):
         raise LoadError(location, "", f"expected a mapping at the top, found {type(data).__name__}")
     if "kind" not in data:
@@ -81,7 +124,7 @@ def parse_object(data: Any, location: str, origins: Mapping[str, str] | None = N
     try:
         return CONFIG_OBJECT_ADAPTER.validate_python(data)
     except ValidationError as exc:
-        raise validation_problems(exc, data, location, origins or {})[0] from None
+        raise FileProblems(location, _places(exc, data, origins or {})) from None
 
 
 def read_document(path: Path, location: str | None = None) -> tuple[Any, dict[str, str]]:
@@ -141,6 +184,8 @@ def load_directory(root: Path, relative_to: Path | None = None) -> LoadReport:
         location = str(path.relative_to(relative_to)) if relative_to and path.is_relative_to(relative_to) else str(path)
         try:
             report.objects.append(LoadedObject(load_file(path, location), location))
+        except FileProblems as exc:
+            report.problems.extend(exc.problems)
         except LoadError as exc:
             report.problems.append(exc)
     return report
