@@ -8,6 +8,7 @@ stamps every source object with its content hash.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -231,8 +232,8 @@ class _RuleSet:
         self, base_id: str, origin: RuleOrigin, rule: RuleCommon, columns: tuple[str, ...], **extra: str | None
     ) -> None:
         rule_id, n = base_id, 2
-        while rule_id in self._ids:
-            rule_id, n = f"{base_id}#{n}", n + 1
+        while rule_id in self._ids:  # a readable suffix, only when the id is taken
+            rule_id, n = f"{base_id}.{n}", n + 1
         self._ids.add(rule_id)
         self.rules.append(
             ResolvedRule.model_validate(
@@ -324,10 +325,8 @@ def _binding_rules(
                     path + ".attribute", f"no column of dataset {dataset.name!r} maps to {binding.attribute!r}"
                 )
         _check_rule_columns(ctx, rule, bound, known, path)
-        name = binding.id or (template.rule.id if template else rule.type)
-        base_id = binding.id or f"{dataset.name}.{'.'.join(bound) + '.' if bound else ''}{name}"
         rules.add(
-            base_id,
+            _binding_rule_id(dataset.name, binding, rule, bound, template),
             "contract",
             _with_overrides(rule, binding),
             bound,
@@ -335,6 +334,32 @@ def _binding_rules(
             attribute=binding.attribute,
             odcs_id=binding.odcs_id,
         )
+
+
+def _binding_rule_id(
+    dataset_name: str, binding: RuleBinding, rule: RuleCommon, bound: tuple[str, ...], template: _Template | None
+) -> str:
+    """The binding id, else the ODCS quality id, else its name (slugified), else a readable slug:
+    ``{dataset}.{columns}.{template or rule type}`` (a metric check by its metric: ``null_values``)."""
+    if binding.id is not None:
+        return binding.id
+    if binding.odcs_id:
+        return binding.odcs_id
+    if binding.odcs_name and _slug(binding.odcs_name):
+        return _slug(binding.odcs_name)
+    if template is not None:
+        name = template.rule.id
+    elif isinstance(rule, MetricRule):
+        name = _slug(rule.params.metric.value)
+    else:
+        name = rule.type
+    return f"{dataset_name}.{'.'.join(bound) + '.' if bound else ''}{name}"
+
+
+def _slug(text: str) -> str:
+    """Free text as an id part: camelCase split, lower case, other characters -> ``_``."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", text)
+    return re.sub(r"[^a-z0-9]+", "_", spaced.lower()).strip("_")
 
 
 def _catalog_rules(
@@ -531,4 +556,5 @@ def resolve_bundle(
         actions=tuple(actions),
         default_phone_region=contract.default_phone_region,
         sources=tuple(sorted(ctx.stamps.values(), key=lambda s: (s.kind.value, s.id, s.version))),
+        reference_datasets=contract.reference_datasets,
     )

@@ -285,7 +285,8 @@ def _finish(
             notes.carried(f"quality.{key}")
         fields[key] = value
     odcs_id = None if item.get("id") is None else str(item["id"])
-    binding = {"check": check, "columns": columns, "odcs_id": odcs_id}
+    odcs_name = item.get("name") if isinstance(item.get("name"), str) and item["name"].strip() else None
+    binding = {"check": check, "columns": columns, "odcs_id": odcs_id, "odcs_name": odcs_name}
     binding.update(dq_fields(ours.get("dq.binding"), frozenset({"id"}), f"{where}[dq.binding]"))
     return ImportedItem(binding=validated(RuleBinding, binding, path), fields=fields)
 
@@ -370,9 +371,10 @@ def restore_item(binding: RuleBinding, place: str | None, fields: Mapping[str, A
     item: dict[str, Any] = {}
     if binding.odcs_id is not None:
         item["id"] = binding.odcs_id
-    if fields.get("name") is not None:
-        item["name"] = fields["name"]
-    if check.message and check.message != fields.get("name"):
+    name = fields.get("name", binding.odcs_name)
+    if name is not None:
+        item["name"] = name
+    if check.message and check.message != name:
         item["description"] = check.message
     item.update(core)
     item["severity"] = check.severity.value

@@ -131,3 +131,29 @@ def test_unknown_catalog_attribute(libraries_copy: Path) -> None:
     contract.write_text(contract.read_text().replace("attribute: customer.email}", "attribute: customer.e_mail}"))
     with pytest.raises(ResolutionError, match=r"'customer\.e_mail' is not in catalog"):
         service.contract_bundle(service.workspace_from_directory(libraries_copy), SCOPE, "customers")
+
+
+def test_rule_ids_are_named_as_authored(libraries_copy: Path) -> None:
+    """Binding id, then ODCS id, then ODCS name (slugified), then a readable slug; never ``metric#2``."""
+    contract = libraries_copy / "contoso" / "dev" / "contracts" / "customers.yaml"
+    nulls = "check: {type: metric, params: {metric: nullValues, threshold: {must_be: 0}}}, columns: [email]"
+    contract.write_text(
+        contract.read_text().replace(
+            "        odcs_id: email_nulls\n",
+            "        odcs_id: email_nulls\n"
+            f"      - {{{nulls}, odcs_id: email-q1}}\n"
+            f"      - {{{nulls}, odcs_name: 'No missing e-mail'}}\n"
+            f"      - {{{nulls}}}\n"
+            f"      - {{{nulls}}}\n"
+            "      - {check: {type: unique}, columns: [customer_id]}\n",
+        )
+    )
+    workspace = service.workspace_from_directory(libraries_copy)
+    bundle = service.contract_bundle(workspace, SCOPE, "customers")
+    by_id = {rule.id: rule for rule in bundle.rules}
+    assert by_id["email-q1"].odcs_id == "email-q1"
+    assert "no_missing_e_mail" in by_id
+    assert {"customers.email.null_values", "customers.email.null_values.2"} <= by_id.keys()
+    assert by_id["customers.customer_id.unique"].origin == "schema"  # the readable id of the schema rule is kept
+    assert by_id["customers.customer_id.unique.2"].origin == "contract"
+    assert not [rule.id for rule in bundle.rules if "#" in rule.id]

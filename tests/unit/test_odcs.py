@@ -745,3 +745,20 @@ def test_models_accept_what_the_importer_builds() -> None:
     result = _import(export_odcs(contract))
     assert not any(PLACEHOLDER_COLUMN in w for w in result.warnings)
     assert result.contract.datasets[0].columns == dataset.columns
+
+
+def test_quality_name_is_kept_for_the_rule_id_and_written_back() -> None:
+    items = [
+        {"metric": "nullValues", "mustBe": 0, "name": "No missing a"},
+        {"metric": "nullValues", "mustBe": 0, "id": "a_nulls", "name": "a has no nulls"},
+        {"metric": "nullValues", "mustBe": 0},
+    ]
+    prop = {"name": "a", "logicalType": "string", "quality": items}
+    contract = _import(_minimal(schema=[{"name": "t", "properties": [prop]}])).contract
+    named, with_id, bare = contract.datasets[0].bindings
+    assert (named.odcs_name, named.odcs_id) == ("No missing a", None)
+    assert (with_id.odcs_name, with_id.odcs_id) == ("a has no nulls", "a_nulls")
+    assert (bare.odcs_name, bare.odcs_id) == (None, None)
+    exported = export_odcs(contract)["schema"][0]["properties"][0]["quality"]
+    assert [item.get("name") for item in exported] == ["No missing a", "a has no nulls", None]
+    assert _reimport(contract) == contract
