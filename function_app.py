@@ -8,6 +8,7 @@ from monitoring.telemetry import configure_monitoring
 from orchestrators.blueprint import bp as orchestrators_bp
 from triggers.api import bp as api_bp
 from triggers.blob_events import bp as blob_events_bp
+from triggers.retention import bp as retention_bp
 from triggers.schedules import bp as schedules_bp
 
 configure_monitoring()  # DQ_LOG_FORMAT; Application Insights when its connection string is set
@@ -15,5 +16,6 @@ app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)  # the API's own trigger
 app.register_functions(api_bp)
 app.register_functions(blob_events_bp)
 app.register_functions(schedules_bp)
+app.register_functions(retention_bp)
 app.register_functions(orchestrators_bp)
 app.register_functions(activities_bp)

@@ -41,6 +41,14 @@ def _empty_is_password(value: Any) -> Any:
     return "password" if isinstance(value, str) and not value.strip() else value
 
 
+def _ncrontab(value: Any) -> Any:
+    """Six space-separated fields (second minute hour day month weekday), as the host reads them."""
+    if isinstance(value, str) and len(value.split()) != 6:  # noqa: PLR2004 - NCRONTAB's six fields
+        msg = f"{value!r} is not an NCRONTAB schedule of six fields, like '0 0 3 * * *' (03:00 UTC daily)"
+        raise ValueError(msg)
+    return value
+
+
 CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_list)]
 AuthMode = Literal["entra", "local-key", "off"]
 PgAuth = Literal["password", "entra"]
@@ -75,6 +83,9 @@ class AppSettings(BaseSettings):
     # DQ_ACTIONS_ALLOW_PRIVATE_NETWORKS: actions may reach loopback, link-local and private addresses
     # (a laptop's receivers, the tests); off by default and in Azure (dq_core/actions/destinations.py)
     actions_allow_private_networks: bool = False
+    # DQ_RETENTION_SCHEDULE: when the retention clean-up runs (triggers/retention.py), NCRONTAB with six
+    # fields; the Functions host reads it through %DQ_RETENTION_SCHEDULE% in the timer's binding
+    retention_schedule: Annotated[str, BeforeValidator(_ncrontab)] = "0 0 3 * * *"
     # Auth (app/auth.py, docs/security.md). Unset mode = off in environment local, entra elsewhere.
     auth_mode: Annotated[AuthMode | None, BeforeValidator(_empty_is_none)] = None  # DQ_AUTH_MODE
     # DQ_AUTH_TENANT_ID: the Entra ID directory (tenant) id of the API's app registration

@@ -19,6 +19,7 @@ from pathlib import Path
 from cli.inputs import odcs_bundle, read_salt, secret_salt, workspace_of
 from cli.output import DEFAULT_HOME, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, _err, _out, _write
 from cli.report_command import add_report_parser
+from cli.retention_command import add_retention_parser
 from cli.run_command import add_run_parser
 from cli.schema_command import add_schema_parser
 from cli.serve_command import add_serve_parser
@@ -441,6 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_parser(commands, _scoped, _moment)
     add_report_parser(commands)
     add_schema_parser(commands)
+    add_retention_parser(commands, _moment)
     add_serve_parser(commands)
     add_token_parser(commands)
 

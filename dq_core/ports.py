@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 from pydantic import JsonValue
 
 from dq_core.config.base import Kind, ObjectKey, Status, Versioned
+from dq_core.libraries.infra import StorageTier
 from dq_core.lineage.models import AuditEvent, MetricPoint, RunRecord, StepRecord
 from dq_core.registry.models import PutOutcome, StoredObject
 
@@ -106,9 +107,20 @@ class LineageStore(Protocol):
 class BlobStore(Protocol):
     """Files in the tenant's own container (paths are relative to it)."""
 
-    def put(self, tenant: str, path: str, data: bytes, *, overwrite: bool = False, if_match: str | None = None) -> str:
+    def put(
+        self,
+        tenant: str,
+        path: str,
+        data: bytes,
+        *,
+        overwrite: bool = False,
+        if_match: str | None = None,
+        tier: StorageTier | None = None,
+    ) -> str:
         """Write and return the new ETag. Without ``overwrite`` an existing blob is a
-        ConflictError; with ``if_match`` only that ETag may be replaced."""
+        ConflictError; with ``if_match`` only that ETag may be replaced. ``tier``: the access
+        tier to store the blob in, where the store has tiers (Azure Blob Storage); a store
+        without tiers ignores it, and None leaves the store's default."""
         ...
 
     def get(self, tenant: str, path: str) -> tuple[bytes, str]:

@@ -10,8 +10,9 @@ is :class:`RunAlreadyStarted` (HTTP 409).
   instance id is ``{tenant}:{job}:{etag}`` (the same file version starts once), without
   one every call is a new run.
 * **upload** — the bytes are stored at ``uploads/{dataset}/{UTC time}-{uuid8}/{name}``
-  (a folder of its own, never overwriting) and the published job bound to the dataset runs
-  on them under ``{tenant}:{job}:{etag}``. When that instance exists already (the same
+  (a folder of its own, never overwriting, in the ``raw`` access tier of the job's infra
+  profile; deleted by the retention clean-up, docs/retention.md) and the published job
+  bound to the dataset runs on them under ``{tenant}:{job}:{etag}``. When that instance exists already (the same
   bytes, where the store's ETag is a content hash) the upload is refused and its folder
   deleted: a refused upload leaves nothing behind.
 * **notify** — an upload service that wrote the blob itself names it (blob URI or path,
@@ -42,6 +43,7 @@ from dq_core.lineage.models import IngestionMode
 from dq_core.payloads import Payload
 from dq_core.ports import BlobStore, ContractStore
 from dq_core.registry.models import ConflictError
+from dq_core.runs.files import upload_tier
 from dq_core.runs.payloads import InputRef, RunOverrides, RunRequest
 from dq_core.security.principal import Forbidden
 from services.starting import Starter, StartOutcome, StartsFailed, etag_key, instance_id, start_run
@@ -262,7 +264,8 @@ async def upload_and_start(
     job = bound[0]
     folder = upload_folder(dataset, datetime.now(UTC))
     path = folder + name
-    etag = await asyncio.to_thread(starting.blobs.put, tenant, path, data)
+    tier = await asyncio.to_thread(upload_tier, starting.registry, tenant, starting.environment, job)
+    etag = await asyncio.to_thread(starting.blobs.put, tenant, path, data, tier=tier)
     request = RunRequest(
         tenant=tenant,
         environment=starting.environment,

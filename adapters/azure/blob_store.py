@@ -10,6 +10,8 @@ on the first write that finds none.
 Writes: ``overwrite=False`` is an upload that fails on an existing blob (ConflictError);
 ``if_match=etag`` is an upload conditional on that ETag (``If-Match``), and a stale ETag
 or a missing blob is a ConflictError; ``overwrite=True`` alone replaces unconditionally.
+A ``tier`` is set with the upload itself (``x-ms-access-tier`` of Put Blob): one request, and
+the blob never sits in the account's default tier first. Azurite honours it too.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from typing import Final
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
-from azure.storage.blob import BlobClient, BlobServiceClient, ContainerClient
+from azure.storage.blob import BlobClient, BlobServiceClient, ContainerClient, StandardBlobTier
 
 from adapters.azure._errors import azure_errors
 from dq_core.errors import ConfigError
 from dq_core.identifiers import CONTAINER_PREFIX
+from dq_core.libraries.infra import StorageTier
 from dq_core.registry.models import ConflictError
 
 _CONTAINER_RE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*$")
@@ -34,6 +37,12 @@ _CONTAINER_MAX: Final = 63
 _BLOB_NAME_MAX: Final = 1024
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _PRECONDITION_FAILED: Final = 412
+_TIERS: Final = {
+    StorageTier.HOT: StandardBlobTier.HOT,
+    StorageTier.COOL: StandardBlobTier.COOL,
+    StorageTier.COLD: StandardBlobTier.COLD,
+    StorageTier.ARCHIVE: StandardBlobTier.ARCHIVE,
+}
 
 
 class AzureBlobStore:
@@ -85,29 +94,51 @@ class AzureBlobStore:
             raise ConfigError(msg)
         return path
 
-    def put(self, tenant: str, path: str, data: bytes, *, overwrite: bool = False, if_match: str | None = None) -> str:
-        """Write and return the new ETag (see module doc for the conditions)."""
+    def put(
+        self,
+        tenant: str,
+        path: str,
+        data: bytes,
+        *,
+        overwrite: bool = False,
+        if_match: str | None = None,
+        tier: StorageTier | None = None,
+    ) -> str:
+        """Write and return the new ETag (see module doc for the conditions), in ``tier`` when given."""
         container = self._container(tenant)
         blob = container.get_blob_client(self._check_path(path))
         what = f"blob {path} of tenant {tenant}"
+        access = _TIERS[tier] if tier is not None else None
         with azure_errors(f"writing {what}"):
             try:
-                return self._upload(blob, data, overwrite=overwrite, if_match=if_match, what=what)
+                return self._upload(blob, data, overwrite=overwrite, if_match=if_match, tier=access, what=what)
             except ResourceNotFoundError as exc:
                 if getattr(exc, "error_code", None) != "ContainerNotFound":
                     raise
             self._create_container(container)
-            return self._upload(blob, data, overwrite=overwrite, if_match=if_match, what=what)
+            return self._upload(blob, data, overwrite=overwrite, if_match=if_match, tier=access, what=what)
 
     @staticmethod
-    def _upload(blob: BlobClient, data: bytes, *, overwrite: bool, if_match: str | None, what: str) -> str:
+    def _upload(
+        blob: BlobClient,
+        data: bytes,
+        *,
+        overwrite: bool,
+        if_match: str | None,
+        tier: StandardBlobTier | None,
+        what: str,
+    ) -> str:
         try:
             if if_match is not None:
                 result = blob.upload_blob(
-                    data, overwrite=True, etag=if_match, match_condition=MatchConditions.IfNotModified
+                    data,
+                    overwrite=True,
+                    etag=if_match,
+                    match_condition=MatchConditions.IfNotModified,
+                    standard_blob_tier=tier,
                 )
             else:
-                result = blob.upload_blob(data, overwrite=overwrite)
+                result = blob.upload_blob(data, overwrite=overwrite, standard_blob_tier=tier)
         except ResourceExistsError as exc:
             msg = f"{what} already exists (write with overwrite or if_match to replace it)"
             raise ConflictError(msg) from exc

@@ -1,4 +1,4 @@
-"""A local folder as BlobStore: one sub-folder per tenant, ETags from content hashes."""
+"""A local folder as BlobStore: one sub-folder per tenant, ETags from content hashes, no access tiers."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import threading
 from pathlib import Path, PurePosixPath
 
 from dq_core.errors import ConfigError, ObjectNotFound
+from dq_core.libraries.infra import StorageTier
 from dq_core.registry.models import ConflictError
 
 _LOCK = threading.Lock()
@@ -32,7 +33,16 @@ class LocalBlobStore:
             raise ConfigError(msg)
         return self._root / tenant / Path(*relative.parts)
 
-    def put(self, tenant: str, path: str, data: bytes, *, overwrite: bool = False, if_match: str | None = None) -> str:
+    def put(
+        self,
+        tenant: str,
+        path: str,
+        data: bytes,
+        *,
+        overwrite: bool = False,
+        if_match: str | None = None,
+        tier: StorageTier | None = None,
+    ) -> str:
         target = self._path(tenant, path)
         with _LOCK:
             if target.exists():
@@ -76,7 +86,18 @@ class LocalBlobStore:
                 with contextlib.suppress(FileNotFoundError):
                     self._path(tenant, name).unlink()
                     deleted += 1
+            self._prune(self._path(tenant, prefix))
         return deleted
+
+    def _prune(self, folder: Path) -> None:
+        """Remove the folders left empty under ``folder`` (and it), as a container has none."""
+        if not folder.is_dir():
+            return
+        for sub in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+            with contextlib.suppress(OSError):  # not empty: a blob outside the prefix, or a temporary file
+                sub.rmdir()
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def check_folder(prefix: str) -> str:

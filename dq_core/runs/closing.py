@@ -6,19 +6,22 @@ verdict that ``build_result`` recorded."""
 from __future__ import annotations
 
 import hashlib
-from typing import Final
 
 from pydantic import JsonValue
 
+from dq_core.bundle.models import ResolvedBundle
 from dq_core.errors import ObjectNotFound
 from dq_core.results.run import ActionOutcome, RunResult
 from dq_core.runs import payloads as p
+from dq_core.runs.files import WORKING_FOLDERS, RunFiles
 from dq_core.runs.stages import RunPorts, load_bundle, profile_at, record_step
 
 
 def finalise_run(ports: RunPorts, inp: p.FinaliseInput) -> p.FinaliseOutput:
     """Add the actions' outcomes to result.json, stamp its sha256 on the run, close the lineage."""
-    run, files = inp.run, ports.files(inp.run)
+    run = inp.run
+    bundle, unreadable = _stored_bundle(ports, run)
+    files = ports.files(run, bundle.infra.storage if bundle is not None else None)
     result = RunResult.model_validate_json(files.read_bytes(inp.result_path))
     result = result.model_copy(update={"actions": list(inp.actions)})
     data = result.to_json().encode("utf-8")
@@ -36,7 +39,7 @@ def finalise_run(ports: RunPorts, inp: p.FinaliseInput) -> p.FinaliseOutput:
             status="failed" if failed else "succeeded",
             metrics={"actions": len(inp.actions), "failed": len(failed)},
         )
-    exported, problem = _write_exports(ports, run, result)
+    exported, problem = _write_exports(files, ports, run, result, bundle, unreadable)
     metrics: dict[str, JsonValue] = {"status": result.status.value}
     if problem:
         metrics["exports_error"] = problem
@@ -53,11 +56,6 @@ def finalise_run(ports: RunPorts, inp: p.FinaliseInput) -> p.FinaliseOutput:
     return p.FinaliseOutput(status=result.status.value, result_path=inp.result_path, result_sha256=sha256)
 
 
-WORKING_FOLDERS: Final = ("ingested/", "work/")
-"""A run's folders of unmasked rows (the rows as ingested, the cleansed rows before masking):
-needed only while the run validates, deleted when it ends. The raw file stays where it landed."""
-
-
 def _delete_working_files(ports: RunPorts, run: p.RunRef) -> dict[str, JsonValue]:
     """Delete the run's unmasked working files; a failure is recorded, never the run's verdict."""
     try:
@@ -67,18 +65,34 @@ def _delete_working_files(ports: RunPorts, run: p.RunRef) -> dict[str, JsonValue
     return {"working_files_deleted": deleted}
 
 
-def _write_exports(ports: RunPorts, run: p.RunRef, result: RunResult) -> tuple[dict[str, str], str | None]:
+def _stored_bundle(ports: RunPorts, run: p.RunRef) -> tuple[ResolvedBundle | None, str | None]:
+    """The run's bundle; None when the run stopped before storing it, or (None, why) when it
+    cannot be read (the exports then fail with that reason, the verdict stands)."""
+    try:
+        return load_bundle(ports, run, run.folder + "bundle.json"), None
+    except ObjectNotFound:
+        return None, None
+    except Exception as exc:  # noqa: BLE001 - recorded on the finalise step by _write_exports
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def _write_exports(
+    files: RunFiles,
+    ports: RunPorts,
+    run: p.RunRef,
+    result: RunResult,
+    bundle: ResolvedBundle | None,
+    unreadable: str | None,
+) -> tuple[dict[str, str], str | None]:
     """report.html, validation.gx.json and result.csv next to result.json (after the actions, so
     the report lists them). They are views of result.json: a failure to write them is recorded
     on the finalise step and never costs the run its verdict."""
     from dq_core.reporting import exports, governance_of  # noqa: PLC0415
 
-    files = ports.files(run)
+    if unreadable is not None:
+        return {}, unreadable
     try:
-        try:
-            governance = governance_of(load_bundle(ports, run, run.folder + "bundle.json"))
-        except ObjectNotFound:
-            governance = None  # the run stopped before its bundle was stored
+        governance = governance_of(bundle) if bundle is not None else None  # None: the run stopped before it
         try:
             steps = ports.lineage.steps(run.tenant, run.run_id)
         except ObjectNotFound:

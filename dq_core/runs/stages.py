@@ -32,6 +32,7 @@ from dq_core.errors import ConfigError, InputError, ObjectNotFound
 from dq_core.ingest.guarded import ingest
 from dq_core.jobs.models import JobDefinition
 from dq_core.libraries.governance import Masking
+from dq_core.libraries.infra import StorageTiers
 from dq_core.lineage.models import MetricPoint, RunRecord, StepRecord
 from dq_core.ports import (
     BlobStore,
@@ -78,8 +79,9 @@ class RunPorts:
     openlineage: OpenLineageEmitter | None = None  # the OpenLineage client of openlineage actions
     allow_private_networks: bool = False  # actions may reach non-public addresses (the deployment's setting)
 
-    def files(self, run: p.RunRef) -> RunFiles:
-        return RunFiles(self.blobs, run.tenant)
+    def files(self, run: p.RunRef, storage: StorageTiers | None = None) -> RunFiles:
+        """The run's files; with ``storage`` (the bundle's infra.storage) written in its access tiers."""
+        return RunFiles(self.blobs, run.tenant, storage)
 
 
 def _now() -> datetime:
@@ -164,12 +166,12 @@ def _bundle_from_store(ports: RunPorts, inp: p.ResolveInput) -> ResolvedBundle:
 
 
 def resolve_run(ports: RunPorts, inp: p.ResolveInput) -> p.ResolveOutput:
-    run, request, files = inp.run, inp.request, ports.files(inp.run)
+    run, request = inp.run, inp.request
     path = run.folder + "bundle.json"
     bundle = load_bundle(ports, run, request.bundle_path) if request.bundle_path else _bundle_from_store(ports, inp)
     if bundle.environment.value != run.environment:
         raise ConfigError(f"the bundle is for environment {bundle.environment.value}, the run for {run.environment}")
-    files.write_bytes(path, canonical_json(bundle))
+    ports.files(run, bundle.infra.storage).write_bytes(path, canonical_json(bundle))
     job = JobStamp(id=bundle.job.id, version=bundle.job.version) if bundle.job else None
     contract = ContractStamp.of(bundle)
     ports.lineage.put_run(_run_record(run, request, inp.started_at, "running", contract, job))
@@ -300,8 +302,9 @@ def tenant_salt(secrets: SecretStore, bundle: ResolvedBundle) -> bytes | None:
 
 
 def cleanse_dataset(ports: RunPorts, inp: p.CleanseInput) -> p.CleanseOutput:
-    run, files = inp.run, ports.files(inp.run)
+    run = inp.run
     bundle = load_bundle(ports, run, inp.bundle_path)
+    files = ports.files(run, bundle.infra.storage)
     ctx = CleansingContext(bundle=bundle, salt=tenant_salt(ports.secrets, bundle), defer_masking=True)
     output = cleanse(files.read_frames(inp.chunks), ctx)
     work = files.write_chunks(run.folder + "work/", output.cleansed, inp.chunk_rows)
@@ -345,7 +348,8 @@ def profile_chunk(ports: RunPorts, inp: p.ChunkInput) -> p.ProfileChunkOutput:
 
 
 def merge_profile(ports: RunPorts, inp: p.MergeProfileInput) -> p.MergeProfileOutput:
-    files = ports.files(inp.run)
+    bundle = load_bundle(ports, inp.run, inp.run.folder + "bundle.json")
+    files = ports.files(inp.run, bundle.infra.storage)
     states = [ProfileState.model_validate_json(files.read_bytes(path)) for path in inp.states]
     profile = finish_profile(merge_profile_states(states))
     path = files.write_model(inp.run.folder + "profile.json", profile)
@@ -405,8 +409,9 @@ def _history(ports: RunPorts, run: p.RunRef, bundle: ResolvedBundle) -> dict[str
 
 
 def validate_dataset(ports: RunPorts, inp: p.ValidateDatasetInput) -> p.ValidateDatasetOutput:
-    run, files = inp.run, ports.files(inp.run)
+    run = inp.run
     bundle = load_bundle(ports, run, inp.bundle_path)
+    files = ports.files(run, bundle.infra.storage)
     base = _validation_context(bundle, inp.now)
     ctx = ValidationContext(
         now=base.now,

@@ -10,7 +10,7 @@ import pytest
 from dq_core.runs.payloads import ActivityName, OrchestratorName
 from tests.conftest import ROOT
 
-ENTRY_POINTS = {"api", "on_blob_created", "start_scheduled_runs"}
+ENTRY_POINTS = {"api", "on_blob_created", "start_scheduled_runs", "apply_retention"}
 
 
 def bindings(functions: dict[str, Any], name: str) -> dict[str, dict[str, Any]]:
@@ -46,6 +46,22 @@ def test_the_timer_ticks_every_minute(functions: dict[str, Any]) -> None:
     assert timer["schedule"] == "0 * * * * *"  # NCRONTAB: six fields, second 0 of every minute
     assert timer["runOnStartup"] is False
     assert timer["useMonitor"] is True
+
+
+def test_the_retention_timer_runs_on_the_schedule_of_its_setting(functions: dict[str, Any]) -> None:
+    from app.settings import AppSettings
+    from tests.unit.test_bicep import app_settings
+
+    found = bindings(functions, "apply_retention")
+    assert set(found) == {"timerTrigger"}  # no Durable client: it starts no orchestration
+    timer = found["timerTrigger"]
+    assert timer["schedule"] == "%DQ_RETENTION_SCHEDULE%"  # the host resolves the app setting
+    assert (timer["runOnStartup"], timer["useMonitor"]) == (False, True)
+    daily = AppSettings.model_fields["retention_schedule"].default
+    assert daily == "0 0 3 * * *"  # NCRONTAB: 03:00 UTC every day
+    assert app_settings()["DQ_RETENTION_SCHEDULE"] == daily
+    sample = json.loads((ROOT / "local.settings.sample.json").read_text(encoding="utf-8"))["Values"]
+    assert sample["DQ_RETENTION_SCHEDULE"] == daily  # func start indexes it too
 
 
 @pytest.mark.parametrize("name", [o.value for o in OrchestratorName])

@@ -31,6 +31,7 @@ from app.runtime import use_ports
 from app.settings import get_settings
 from dq_core.config.canonical import canonical_json
 from dq_core.errors import ConfigError, TransientError
+from dq_core.libraries.infra import StorageTier
 from dq_core.lineage.models import IngestionMode, RunRecord
 from dq_core.results.run import RunResult
 from dq_core.runs.payloads import InputRef, OrchestratorName, RunOverrides, RunRequest
@@ -73,10 +74,19 @@ class ResultUnreachable(LocalBlobStore):
         super().__init__(root)
         self.what = what
 
-    def put(self, tenant: str, path: str, data: bytes, *, overwrite: bool = False, if_match: str | None = None) -> str:
+    def put(
+        self,
+        tenant: str,
+        path: str,
+        data: bytes,
+        *,
+        overwrite: bool = False,
+        if_match: str | None = None,
+        tier: StorageTier | None = None,
+    ) -> str:
         if self.what == "write" and path.endswith("/result.json"):
             raise TransientError("the blob store is unavailable")
-        return super().put(tenant, path, data, overwrite=overwrite, if_match=if_match)
+        return super().put(tenant, path, data, overwrite=overwrite, if_match=if_match, tier=tier)
 
     def get(self, tenant: str, path: str) -> tuple[bytes, str]:
         if self.what == "read" and path.endswith("/result.json"):

@@ -176,6 +176,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     DQ_ACTIVITY_RETRY_FIRST_SECONDS: '2'
     DQ_ACTIVITY_RETRY_MAX_SECONDS: '30'
     DQ_ACTIONS_ALLOW_PRIVATE_NETWORKS: 'false'
+    DQ_RETENTION_SCHEDULE: '0 0 3 * * *' // the retention clean-up: 03:00 UTC daily (docs/retention.md)
     DQ_STORAGE_ACCOUNT: storageAccountName
     DQ_KEY_VAULT_URL: keyVaultUri
     DQ_PG_SCHEMA: pgSchema
