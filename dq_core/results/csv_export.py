@@ -1,11 +1,11 @@
 """``result.csv``: one row per rule of a validation result, for spreadsheets and BI tools.
 
-Columns: rule_id, type, columns (joined with ``|``), severity, status, element_count,
-unexpected_count, unexpected_percent, mostly, observed_value (JSON for lists and
-objects), message (the rule's message, or why it could not be evaluated). Empty cells
-stand for "not measured". Text that a spreadsheet would run as a formula (``=``, ``+``,
-``-``, ``@``, tab, carriage return first) is prefixed with ``'``; numbers are written as
-numbers.
+Columns: rule_id, odcs_id (the ODCS quality id, when the rule has one), type, columns
+(joined with ``|``), severity, status, element_count, unexpected_count,
+unexpected_percent, mostly, observed_value (JSON for lists and objects), message (the
+rule's message, or why it could not be evaluated). Empty cells stand for "not
+measured". Text that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``,
+tab, carriage return first) is prefixed with ``'``; numbers are written as numbers.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dq_core.validation.results import RuleResult, ValidationResult
 
 CSV_COLUMNS: Final = (
     "rule_id",
+    "odcs_id",
     "type",
     "columns",
     "severity",
@@ -59,6 +60,7 @@ def _row(rule: RuleResult) -> list[str]:
     message = rule.message if not rule.error else (f"{rule.message} ({rule.error})" if rule.message else rule.error)
     return [
         _text(rule.rule_id),
+        _text(rule.odcs_id or ""),
         rule.type,
         _text("|".join(rule.columns)),
         rule.severity.value,

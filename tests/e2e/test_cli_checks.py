@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -71,3 +72,48 @@ def test_profile_writes_json_and_csv(tmp_path: Path) -> None:
     country = next(c for c in profile["columns"] if c["name"] == "country")
     assert country["top_values"][0] == {"value": "GB", "count": 4, "percent": 20.0}
     assert (tmp_path / "profile.csv").read_text().startswith("name,kind,dtype")
+
+
+ODCS_NAMED = """\
+apiVersion: v3.1.0
+kind: DataContract
+id: flights-contract
+version: 1.0.0
+status: active
+schema:
+  - name: flights
+    properties:
+      - name: dep_delay
+        logicalType: integer
+        quality:
+          - {id: delay_known, metric: nullValues, mustBe: 0}
+          - {name: Delay not missing, metric: nullValues, mustBeLessThan: 5}
+          - {metric: nullValues, mustBeLessThan: 10}
+          - {metric: nullValues, mustBeLessThan: 20}
+"""
+
+
+def test_rule_ids_are_named_as_authored_in_every_output(tmp_path: Path) -> None:
+    data = tmp_path / "flights.csv"
+    data.write_text("dep_delay\n1\n\n3\n")
+    contract = tmp_path / "flights.odcs.yaml"
+    contract.write_text(ODCS_NAMED)
+    out = tmp_path / "out"
+    result = dq("validate", str(data), "--odcs", str(contract), "--out", str(out), "--gx")
+    assert result.returncode == 1, result.stdout + result.stderr
+    ids = ["delay_known", "delay_not_missing", "flights.dep_delay.null_values", "flights.dep_delay.null_values.2"]
+    rules = json.loads((out / "result.json").read_text())["validation"]["rules"]
+    assert [(rule["rule_id"], rule["odcs_id"]) for rule in rules] == [
+        ("delay_known", "delay_known"),
+        *((rule_id, None) for rule_id in ids[1:]),
+    ]
+    with (out / "result.csv").open(encoding="utf-8") as handle:
+        rows = {row["rule_id"]: row["odcs_id"] for row in csv.DictReader(handle)}
+    assert rows == {"delay_known": "delay_known", **dict.fromkeys(ids[1:], "")}
+    gx = json.loads((out / "validation.gx.json").read_text())
+    metas = [r["expectation_config"]["kwargs"]["meta"] for r in gx["results"]]
+    expected = [(ids[0], "delay_known"), *((rule_id, None) for rule_id in ids[1:])]
+    assert [(meta["dq_rule_id"], meta.get("odcs_id")) for meta in metas] == expected
+    report = (out / "report.html").read_text()
+    assert 'data-odcs-id="delay_known"' in report and "#2" not in report
+    assert "delay_known" in result.stdout  # the failing rule is named as authored
