@@ -17,7 +17,17 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from cli.inputs import odcs_bundle, read_salt, secret_salt, workspace_of
-from cli.output import DEFAULT_HOME, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, _err, _out, _write
+from cli.output import (
+    DEFAULT_HOME,
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    _err,
+    _out,
+    _write,
+    failing_rules,
+)
 from cli.report_command import add_report_parser
 from cli.retention_command import add_retention_parser
 from cli.run_command import add_run_parser
@@ -242,16 +252,9 @@ def _validation_summary(result: RunResult) -> str:
     lines = [
         f"{result.status.value.upper()}: {summary.passed} passed, {summary.failed} failed "
         f"({summary.failed_error_severity} of severity error), {summary.errors} errors, {summary.skipped} skipped"
-        f" — {result.input.rows if result.input else '?'} rows"
+        f" — {result.input.rows if result.input else '?'} rows",
+        *failing_rules(result.validation),
     ]
-    for rule in result.validation.rules:
-        if rule.status.value in ("failed", "error"):
-            detail = rule.error or (
-                f"{rule.unexpected_count} unexpected ({rule.unexpected_percent:.2f}%)"
-                if rule.unexpected_count is not None and rule.unexpected_percent is not None
-                else f"observed {rule.observed_value}"
-            )
-            lines.append(f"  {rule.status.value:<6} {rule.severity.value:<7} {rule.rule_id}: {detail}")
     return "\n".join(lines)
 
 

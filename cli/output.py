@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dq_core.validation.results import ValidationResult
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 DEFAULT_HOME = Path(".dq")  # the embedded stores (SQLite registry and lineage, local blobs)
@@ -24,3 +28,18 @@ def _write(data: bytes, out: Path | None) -> None:
             sys.stdout.buffer.write(b"\n")
     else:
         out.write_bytes(data)
+
+
+def failing_rules(validation: ValidationResult) -> list[str]:
+    """One line per failed or erroring rule (status, severity, id: what was found), as
+    ``dq validate`` and ``dq run`` print them."""
+    lines = []
+    for rule in validation.rules:
+        if rule.status.value in ("failed", "error"):
+            detail = rule.error or (
+                f"{rule.unexpected_count} unexpected ({rule.unexpected_percent:.2f}%)"
+                if rule.unexpected_count is not None and rule.unexpected_percent is not None
+                else f"observed {rule.observed_value}"
+            )
+            lines.append(f"  {rule.status.value:<6} {rule.severity.value:<7} {rule.rule_id}: {detail}")
+    return lines

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from cli.inputs import odcs_bundle, read_salt, workspace_of
-from cli.output import DEFAULT_HOME, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, _err, _out
+from cli.output import DEFAULT_HOME, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, _err, _out, failing_rules
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.config.canonical import canonical_json
 from dq_core.errors import DQError, ObjectNotFound, OptionError
@@ -171,9 +171,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     if run.error is not None:
         _err(f"{run.error.code}: {run.error.message}")
     _out(f"{run.status.upper()}: run {run.run_id} → {args.out} ({', '.join(sorted(written)) or 'no outputs'})")
+    _print_failing_rules(wired.blobs, bundle.tenant, run.run_id)
     for action in run.actions:
         _out(f"  action {action.action_id} ({action.type}, {action.trigger}): {action.status} {action.detail}".rstrip())
     return EXIT_BY_STATUS.get(run.status, EXIT_BAD_INPUT)
+
+
+def _print_failing_rules(blobs: BlobStore, tenant: str, run_id: str) -> None:
+    """The failed and erroring rules of the run's result, as ``dq validate`` prints them."""
+    from dq_core.results.run import RunResult  # noqa: PLC0415
+
+    try:
+        result = RunResult.model_validate_json(blobs.get(tenant, f"runs/{run_id}/result.json")[0])
+    except ObjectNotFound:
+        return
+    if result.validation is not None:
+        for line in failing_rules(result.validation):
+            _out(line)
 
 
 def _print_steps(lineage: LineageStore, tenant: str, run_id: str) -> None:

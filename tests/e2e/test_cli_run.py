@@ -60,6 +60,10 @@ def test_run_goes_through_every_stage_and_writes_the_outputs(tmp_path: Path) -> 
     assert {a["action_id"] for a in document["actions"]} == {"data_team_webhook", "lineage"}
     for stage in ("resolve", "ingest", "cleanse", "profile", "validate", "anomaly_check", "finalise"):
         assert f"  {stage}" in result.stdout
+    failing = [rule for rule in document["validation"]["rules"] if rule["status"] in ("failed", "error")]
+    assert failing
+    for rule in failing:  # the failing rules are printed as dq validate prints them
+        assert f"  {rule['status']:<6} {rule['severity']:<7} {rule['rule_id']}: " in result.stdout
     steps = SqliteLineageStore(str(tmp_path / "home" / "lineage.db")).steps("contoso", document["run_id"])
     assert {step.step for step in steps} >= {"ingest", "cleanse", "profile", "validate", "finalise"}
 
