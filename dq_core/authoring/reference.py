@@ -281,8 +281,8 @@ rules of the dataset, so simple checks need no binding:
 A binding applies a rule: `rule` names a template of the contract's rule libraries
 (`library:template` when two define it) or `check` writes the rule inline; `columns` (or the
 catalog `attribute`) are what it checks; `severity`, `mostly`, `message`, `where` and
-`dimension` override the template's; `id` names its result, and `odcs_id` keeps the id of the
-ODCS quality item it came from:
+`dimension` override the template's; `id` names its result; `odcs_id` and `odcs_name` keep the id
+and the name of the ODCS quality item it came from (without an `id`, they name the result):
 
 ```yaml
 {bindings}```
