@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cli.output import _err
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.errors import DQError
 from services import workspace as service
+
+if TYPE_CHECKING:
+    from dq_core.runs.references import LoadedReferences
 
 
 def workspace_of(args: argparse.Namespace) -> tuple[service.Workspace, service.Scope]:
@@ -53,3 +57,64 @@ def read_salt(path: Path | None) -> bytes | None:
     if len(salt) < 16:  # noqa: PLR2004 - a salt shorter than 16 bytes is too easy to guess
         raise DQError(f"{path}: the salt must be at least 16 bytes")
     return salt
+
+
+def reference_option(text: str) -> tuple[str, str]:
+    """``--reference NAME=PATH``: a reference dataset's name and where its data is."""
+    name, sep, location = text.partition("=")
+    if not sep or not name.strip() or not location.strip():
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give NAME=PATH (a local file, or a path in the tenant's container)"
+        )
+    return name.strip().lower(), location.strip()
+
+
+def reference_locations(pairs: list[tuple[str, str]] | None) -> dict[str, str]:
+    """A local file as a file: URI; anything else is a path (or glob) in the tenant's container."""
+    locations: dict[str, str] = {}
+    for name, location in pairs or []:
+        path = Path(location).expanduser()
+        locations[name] = path.resolve().as_uri() if path.is_file() else location
+    return locations
+
+
+def add_reference_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--reference",
+        action="append",
+        type=reference_option,
+        metavar="NAME=PATH",
+        help="where a reference dataset of the contract is for this run: a local file, or a path or glob in the "
+        "tenant's container (repeatable; overrides the contract's location)",
+    )
+
+
+def load_cli_references(bundle: ResolvedBundle, locations: dict[str, str], home: Path) -> LoadedReferences:
+    """The reference datasets ``dq validate`` needs: given files, else the contract's locations in the local stores."""
+    from dq_core.runs.references import (  # noqa: PLC0415 - polars: only when a run needs references
+        LoadedReferences,
+        check_overrides,
+        load_references,
+        referenced_names,
+    )
+
+    check_overrides(bundle, locations, allow_local_files=True)
+    needed = referenced_names(bundle) & {spec.name for spec in bundle.reference_datasets}
+    if not needed:
+        return LoadedReferences()
+    blobs = lineage = None
+    if any(name not in locations for name in needed):
+        from app.bootstrap import stores  # noqa: PLC0415 - the composition root, only when the stores are read
+
+        wired = stores(home)
+        blobs, lineage = wired.blobs, wired.lineage
+    return load_references(
+        bundle.reference_datasets,
+        bundle.tenant,
+        blobs,
+        lineage,
+        overrides=locations,
+        limits=bundle.infra.limits,
+        allow_local_files=True,
+        only=needed,
+    )

@@ -16,7 +16,15 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from cli.inputs import odcs_bundle, read_salt, secret_salt, workspace_of
+from cli.inputs import (
+    add_reference_option,
+    load_cli_references,
+    odcs_bundle,
+    read_salt,
+    reference_locations,
+    secret_salt,
+    workspace_of,
+)
 from cli.output import (
     DEFAULT_HOME,
     EXIT_BAD_INPUT,
@@ -185,8 +193,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
         workspace, scope = workspace_of(args)
         bundle = service.contract_bundle(workspace, scope, args.contract, version=args.version, dataset=args.dataset)
     baseline, history = _baseline(args.baseline), _history(args.history)
+    references = load_cli_references(bundle, reference_locations(args.reference), args.home)
     result, profile = validate_file(
-        args.input, bundle, now=args.now, baseline=baseline, history=history, with_profile=args.record
+        args.input,
+        bundle,
+        now=args.now,
+        baseline=baseline,
+        history=history,
+        with_profile=args.record,
+        references=references,
     )
     assert result.validation is not None  # noqa: S101 - validate_file always validates
     files = {"result.json": result.to_json()}
@@ -419,6 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("--home", type=Path, default=DEFAULT_HOME, help="embedded stores folder (default: .dq)")
     validate.add_argument("--now", type=_moment, help="the run's clock, ISO 8601 (default: now); for reproducible runs")
+    add_reference_option(validate)
     _scoped(validate)
     validate.set_defaults(handler=cmd_validate)
 

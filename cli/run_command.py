@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from cli.inputs import odcs_bundle, read_salt, workspace_of
+from cli.inputs import add_reference_option, odcs_bundle, read_salt, reference_locations, workspace_of
 from cli.output import DEFAULT_HOME, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, _err, _out, failing_rules
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.config.canonical import canonical_json
@@ -102,7 +102,13 @@ def _copy_outputs(blobs: BlobStore, tenant: str, run_id: str, out: Path) -> list
     return written
 
 
-_OPTION_OF = {"chunk_rows": "--chunk-rows", "format": "--format", "encoding": "--encoding", "delimiter": "--delimiter"}
+_OPTION_OF = {
+    "references": "--reference",
+    "chunk_rows": "--chunk-rows",
+    "format": "--format",
+    "encoding": "--encoding",
+    "delimiter": "--delimiter",
+}
 
 
 def _option_error(exc: ValidationError) -> OptionError:
@@ -124,7 +130,12 @@ def ingest_options(args: argparse.Namespace) -> IngestOptions:
 
 def _overrides(args: argparse.Namespace) -> RunOverrides:
     try:
-        return RunOverrides(chunk_rows=args.chunk_rows, now=args.now, ingest=ingest_options(args))
+        return RunOverrides(
+            chunk_rows=args.chunk_rows,
+            now=args.now,
+            ingest=ingest_options(args),
+            references=reference_locations(args.reference),
+        )
     except ValidationError as exc:
         raise _option_error(exc) from None
 
@@ -136,6 +147,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     configure_cli_logging(debug=args.debug)  # JSON or --debug
     overrides = _overrides(args)  # a bad option is refused before anything is resolved or stored
     bundle = _bundle(args)
+    from dq_core.runs.references import check_overrides  # noqa: PLC0415 - polars: this command only
+
+    check_overrides(bundle, overrides.references, allow_local_files=True)  # a misspelt name, before the run
     from app import bootstrap  # noqa: PLC0415 - the composition root and the local host: this command only
     from local_host import runs as local_run  # noqa: PLC0415
 
@@ -232,5 +246,6 @@ def add_run_parser(commands: Any, scoped: Any, moment: Any) -> None:
     run.add_argument("--salt-file", type=Path, help="the tenant salt for hashed columns (default: the secret store)")
     run.add_argument("--now", type=moment, help="the run's clock, ISO 8601 (default: now)")
     run.add_argument("--home", type=Path, default=DEFAULT_HOME, help="embedded stores folder (default: .dq)")
+    add_reference_option(run)
     scoped(run)
     run.set_defaults(handler=cmd_run)

@@ -8,7 +8,7 @@ from pydantic import model_validator
 
 from dq_core.config.base import Environment, Kind, Model
 from dq_core.config.canonical import canonical_json, sha256_hex
-from dq_core.contracts.models import UnexpectedColumns
+from dq_core.contracts.models import ReferenceDatasetSpec, UnexpectedColumns
 from dq_core.libraries.actions import ActionSpec, Trigger
 from dq_core.libraries.cleansing import CleansingStepSpec
 from dq_core.libraries.governance import Masking, Role
@@ -88,11 +88,14 @@ class ResolvedBundle(Model):
     actions: tuple[ResolvedAction, ...]
     default_phone_region: str | None = None
     sources: tuple[SourceStamp, ...]
+    reference_datasets: tuple[ReferenceDatasetSpec, ...] = ()  # the contract's, for cross-dataset rules
     sha256: str = ""  # of the canonical JSON of every other field; filled in, or verified
 
     @model_validator(mode="after")
     def _stamp(self) -> ResolvedBundle:
-        actual = sha256_hex(canonical_json(self.model_dump(mode="json", by_alias=True, exclude={"sha256"})))
+        # without reference datasets the field is left out, so bundles from before it keep their sha256
+        exclude = {"sha256"} | (set() if self.reference_datasets else {"reference_datasets"})
+        actual = sha256_hex(canonical_json(self.model_dump(mode="json", by_alias=True, exclude=exclude)))
         if not self.sha256:
             object.__setattr__(self, "sha256", actual)  # frozen model: set once, at construction
         elif self.sha256 != actual:

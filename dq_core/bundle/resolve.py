@@ -556,4 +556,5 @@ def resolve_bundle(
         actions=tuple(actions),
         default_phone_region=contract.default_phone_region,
         sources=tuple(sorted(ctx.stamps.values(), key=lambda s: (s.kind.value, s.id, s.version))),
+        reference_datasets=contract.reference_datasets,
     )

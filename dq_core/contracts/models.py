@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Literal
+from urllib.parse import urlparse
 
 from pydantic import Field, JsonValue, field_validator, model_validator
 
@@ -66,6 +67,63 @@ class UnexpectedColumns(StrEnum):
     REJECT_FILE = "reject_file"
 
 
+def check_blob_path(value: str) -> str:
+    """A path (or glob) relative to the tenant's container: never absolute, never a URI, never ``..``."""
+    text = value.strip()
+    parts = text.split("/")
+    if not text or text.startswith("/") or "://" in text or "\\" in text or ".." in parts or "" in parts:
+        msg = f"{value!r} is not a path in the tenant's container (reference/airports.parquet, landing/*.csv)"
+        raise ValueError(msg)
+    return text
+
+
+LOCAL_SCHEME = "file:"
+
+
+def check_reference_location(value: str) -> str:
+    """Where a run reads a reference dataset: a ``file:`` URI (local runs only) or a path or glob in the tenant's
+    container."""
+    text = value.strip()
+    if text.startswith(LOCAL_SCHEME):
+        parsed = urlparse(text)
+        if parsed.netloc not in ("", "localhost") or not parsed.path:
+            msg = f"{value!r} is not a local file URI"
+            raise ValueError(msg)
+        return text
+    return check_blob_path(text)
+
+
+class ReferenceDatasetSpec(Model):
+    """A dataset that cross-dataset rules (``referential``) look values up in, and where its data is.
+
+    Give ``blob`` (a path or glob in the tenant's container) or ``latest_output_of`` (a job id: the cleansed
+    output of that job's latest passed run), or neither and supply it at run time (``--reference NAME=PATH``).
+    Only the key ``columns`` are read, and only their distinct values are kept.
+    """
+
+    name: Id = Field(description="The name rules use in `reference_dataset`.")
+    contract: Id | None = Field(default=None, description="The contract that describes the reference dataset.")
+    dataset: Id | None = Field(default=None, description="The dataset of that contract (default: its first).")
+    columns: tuple[NonEmptyStr, ...] = Field(
+        min_length=1, description="The key column(s) rules look values up in (`reference_column`)."
+    )
+    blob: str | None = Field(
+        default=None, description="A path or glob in the tenant's container, e.g. reference/airports/*.parquet."
+    )
+    latest_output_of: Id | None = Field(
+        default=None, description="A job id: read the cleansed output of its latest passed run."
+    )
+
+    _blob = field_validator("blob")(lambda v: None if v is None else check_blob_path(v))
+
+    @model_validator(mode="after")
+    def _one_location(self) -> ReferenceDatasetSpec:
+        if self.blob is not None and self.latest_output_of is not None:
+            msg = f"reference dataset {self.name!r}: give blob or latest_output_of, not both"
+            raise ValueError(msg)
+        return self
+
+
 class DatasetSpec(Model):
     name: Id
     description: str = ""
@@ -104,6 +162,9 @@ class DataContract(Versioned):
     actions: tuple[NonEmptyStr, ...] = ()  # action ids run with their own trigger
     default_phone_region: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     datasets: tuple[DatasetSpec, ...] = Field(min_length=1)
+    reference_datasets: tuple[ReferenceDatasetSpec, ...] = Field(
+        default=(), description="Datasets that cross-dataset rules look values up in, and where their data is."
+    )
     extensions: dict[str, JsonValue] = Field(default_factory=dict)  # foreign metadata carried through
 
     @field_validator("datasets")
@@ -111,6 +172,12 @@ class DataContract(Versioned):
     def _unique(cls, datasets: tuple[DatasetSpec, ...]) -> tuple[DatasetSpec, ...]:
         unique_ids(datasets, "dataset", attr="name")
         return datasets
+
+    @field_validator("reference_datasets")
+    @classmethod
+    def _unique_references(cls, references: tuple[ReferenceDatasetSpec, ...]) -> tuple[ReferenceDatasetSpec, ...]:
+        unique_ids(references, "reference dataset", attr="name")
+        return references
 
     def dataset(self, name: str | None = None) -> DatasetSpec:
         if name is None:

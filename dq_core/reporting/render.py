@@ -360,6 +360,7 @@ def _verdict(result: RunResult) -> tuple[str, str]:
     warnings = summary.failed - summary.failed_error_severity
     if result.status.value == "passed":
         tail = f", {warnings} rule(s) of lower severity failed" if warnings else ""
+        tail += f", {summary.errors} of lower severity could not be evaluated" if summary.errors else ""
         return "Passed", f"Every error-severity rule held ({summary.passed} of {summary.evaluated} rules passed{tail})."
     parts = [f"{summary.failed_error_severity} error-severity rule(s) failed"]
     if warnings:

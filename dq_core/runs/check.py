@@ -19,6 +19,7 @@ from dq_core.profiling.finish import finish_profile
 from dq_core.profiling.models import ProfileResult
 from dq_core.profiling.state import profile_in_chunks, profile_state
 from dq_core.results.run import ContractStamp, InputStamp, RunResult
+from dq_core.runs.references import LoadedReferences
 from dq_core.safe_text import safe_error
 from dq_core.validation.context import ValidationContext
 from dq_core.validation.engine import validate
@@ -60,6 +61,7 @@ def validate_file(
     baseline: ProfileResult | None = None,
     history: dict[str, list[float]] | None = None,
     with_profile: bool = False,
+    references: LoadedReferences | None = None,
 ) -> tuple[RunResult, ProfileResult | None]:
     started = datetime.now(UTC)
     source = describe(path, bundle.infra.limits)
@@ -74,6 +76,8 @@ def validate_file(
         history=history or {},
         caller_roles=roles,
         dataset_name=bundle.dataset.name,
+        reference_data=references.values if references else {},
+        reference_errors=references.errors if references else {},
     )
     validation = validate(data, bundle, ctx)
     result = RunResult.build(

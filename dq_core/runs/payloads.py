@@ -12,8 +12,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Final
 
-from pydantic import Field, JsonValue
+from pydantic import Field, JsonValue, field_validator
 
+from dq_core.contracts.models import check_reference_location
+from dq_core.identifiers import ID_RE
 from dq_core.ingest.guarded import IngestOptions, IngestReport
 from dq_core.libraries.infra import MAX_CHUNK_ROWS, MAX_PARALLELISM, MIN_CHUNK_ROWS
 from dq_core.lineage.models import IngestionMode
@@ -75,6 +77,22 @@ class RunOverrides(Payload):
     max_parallelism: int | None = Field(default=None, ge=1, le=MAX_PARALLELISM)
     ingest: IngestOptions = IngestOptions()
     now: datetime | None = None  # the validation clock (reproducible runs and replays)
+    references: dict[str, str] = Field(
+        default_factory=dict,
+        description="Reference dataset name -> where its data is for this run: a path or glob in the tenant's "
+        "container, or a file: URI (local runs only).",
+    )
+
+    @field_validator("references")
+    @classmethod
+    def _references(cls, value: dict[str, str]) -> dict[str, str]:
+        checked: dict[str, str] = {}
+        for name, location in value.items():
+            if not ID_RE.fullmatch(name.strip().lower()):
+                msg = f"{name!r} is not a reference dataset name"
+                raise ValueError(msg)
+            checked[name.strip().lower()] = check_reference_location(location)
+        return checked
 
 
 class RunRequest(Payload):

@@ -14,7 +14,7 @@ import hashlib
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
@@ -58,6 +58,13 @@ from dq_core.results.run import (
 )
 from dq_core.runs import payloads as p
 from dq_core.runs.files import RunFiles
+from dq_core.runs.references import (
+    check_overrides,
+    load_references,
+    read_references,
+    referenced_names,
+    write_references,
+)
 from dq_core.validation.context import ValidationContext
 from dq_core.validation.engine import merge_states, row_local_state, validate
 from dq_core.validation.results import ValidationResult
@@ -172,6 +179,7 @@ def resolve_run(ports: RunPorts, inp: p.ResolveInput) -> p.ResolveOutput:
     if bundle.environment.value != run.environment:
         raise ConfigError(f"the bundle is for environment {bundle.environment.value}, the run for {run.environment}")
     ports.files(run, bundle.infra.storage).write_bytes(path, canonical_json(bundle))
+    references = _stage_references(ports, run, bundle, request.overrides.references, inp.started_at)
     job = JobStamp(id=bundle.job.id, version=bundle.job.version) if bundle.job else None
     contract = ContractStamp.of(bundle)
     ports.lineage.put_run(_run_record(run, request, inp.started_at, "running", contract, job))
@@ -184,7 +192,7 @@ def resolve_run(ports: RunPorts, inp: p.ResolveInput) -> p.ResolveOutput:
         run,
         p.Stage.RESOLVE,
         inp.started_at,
-        outputs={"bundle": path},
+        outputs={"bundle": path} | ({"references": references} if references else {}),
         versions={source.id: source.version for source in bundle.sources} | {"bundle_sha256": bundle.sha256},
     )
     return p.ResolveOutput(
@@ -195,6 +203,28 @@ def resolve_run(ports: RunPorts, inp: p.ResolveInput) -> p.ResolveOutput:
         max_parallelism=request.overrides.max_parallelism or bundle.infra.max_parallelism,
         action_ids=action_ids,
     )
+
+
+def _stage_references(
+    ports: RunPorts, run: p.RunRef, bundle: ResolvedBundle, overrides: dict[str, str], now: datetime
+) -> str | None:
+    """Load the reference datasets the rules look values up in, once, into the run's folder (for validate_chunk)."""
+    check_overrides(bundle, overrides, allow_local_files=ports.allow_local_files)
+    needed = referenced_names(bundle)
+    if not needed & {spec.name for spec in bundle.reference_datasets}:
+        return None
+    loaded = load_references(
+        bundle.reference_datasets,
+        run.tenant,
+        ports.blobs,
+        ports.lineage,
+        overrides=overrides,
+        limits=bundle.infra.limits,
+        allow_local_files=ports.allow_local_files,
+        only=needed,
+        now=now,
+    )
+    return write_references(ports.files(run, bundle.infra.storage), run.folder, loaded)
 
 
 def _run_record(
@@ -383,7 +413,11 @@ def _validation_context(bundle: ResolvedBundle, now: datetime | None) -> Validat
 def validate_chunk(ports: RunPorts, inp: p.ChunkInput) -> p.ValidateChunkOutput:
     files = ports.files(inp.run)
     bundle = load_bundle(ports, inp.run, inp.bundle_path)
-    state = row_local_state(files.read_frame(inp.chunk).lazy(), bundle, _validation_context(bundle, inp.now))
+    references = read_references(files, inp.run.folder)
+    ctx = replace(
+        _validation_context(bundle, inp.now), reference_data=references.values, reference_errors=references.errors
+    )
+    state = row_local_state(files.read_frame(inp.chunk).lazy(), bundle, ctx)
     failing = sorted(check_id for check_id, counts in state.checks.items() if counts.unexpected)
     return p.ValidateChunkOutput(index=inp.index, state=state, failing=failing)
 

@@ -28,7 +28,8 @@ class ValidationContext:
     """
 
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
-    reference_data: Mapping[str, pl.Series] = field(default_factory=dict)
+    reference_data: Mapping[str, pl.Series] = field(default_factory=dict)  # see env.reference_key
+    reference_errors: Mapping[str, str] = field(default_factory=dict)  # reference dataset -> why it is missing
     baseline_profile: ProfileResult | None = None
     current_profile: ProfileResult | None = None
     history: Mapping[str, list[float]] = field(default_factory=dict)

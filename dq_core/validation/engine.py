@@ -215,6 +215,7 @@ def _env(schema: pl.Schema, bundle: ResolvedBundle, ctx: ValidationContext) -> C
         now=ctx.now,
         code_lists={code_list.id: code_list for code_list in bundle.code_lists},
         reference_data=ctx.reference_data,
+        reference_errors=ctx.reference_errors,
     )
 
 

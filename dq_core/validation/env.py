@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,12 +19,18 @@ class RuleCompileError(Exception):
     """A rule cannot be compiled against this data (unknown column, bad bound, bad SQL)."""
 
 
+def reference_key(dataset: str, column: str) -> str:
+    """The key of one reference column's distinct values in ``reference_data`` (``airports.faa``)."""
+    return f"{dataset}.{column}"
+
+
 @dataclass(frozen=True)
 class CompileEnv:
     schema: pl.Schema
     now: datetime
     code_lists: Mapping[str, CodeList]
-    reference_data: Mapping[str, pl.Series]
+    reference_data: Mapping[str, pl.Series]  # reference_key(dataset, column), or a dataset's only column
+    reference_errors: Mapping[str, str] = field(default_factory=dict)  # dataset -> why it could not be read
 
     def dtype(self, column: str) -> pl.DataType:
         try:

@@ -67,6 +67,7 @@ class ValidationSummary(Payload):
     errors: int
     skipped: int = 0
     failed_error_severity: int = 0
+    errors_error_severity: int = 0  # rules of severity error that could not be evaluated (these fail the run)
 
 
 class ValidationResult(Payload):
@@ -83,13 +84,16 @@ class ValidationResult(Payload):
             errors=sum(r.status is RuleStatus.ERROR for r in rules),
             skipped=sum(r.status is RuleStatus.SKIPPED for r in rules),
             failed_error_severity=sum(r.severity is Severity.ERROR for r in failed),
+            errors_error_severity=sum(r.severity is Severity.ERROR and r.status is RuleStatus.ERROR for r in rules),
         )
         return cls(rules=tuple(rules), summary=summary)
 
     @property
     def passed(self) -> bool:
-        """No error-severity rule failed and none could not be evaluated."""
-        return self.summary.failed_error_severity == 0 and self.summary.errors == 0
+        """No error-severity rule failed or could not be evaluated. A rule of lower severity (warning, info) never
+        fails the run, whatever its status: one that could not be evaluated is reported, not counted against it."""
+        errored = any(r.severity is Severity.ERROR and r.status is RuleStatus.ERROR for r in self.rules)
+        return self.summary.failed_error_severity == 0 and not errored
 
     def by_id(self) -> dict[str, RuleResult]:
         return {rule.rule_id: rule for rule in self.rules}

@@ -12,7 +12,7 @@ from typing import Any
 import polars as pl
 
 from dq_core.libraries import rules as r
-from dq_core.validation.env import CompileEnv, RuleCompileError, as_text, naive_utc, values_for
+from dq_core.validation.env import CompileEnv, RuleCompileError, as_text, naive_utc, reference_key, values_for
 from dq_core.validation.sql_runtime import allowed_words, safe_error
 
 FailsBuilder = Callable[[Any, tuple[str, ...], CompileEnv], pl.Expr]
@@ -185,9 +185,14 @@ def row_expression(rule: r.RowExpressionRule, columns: tuple[str, ...], env: Com
 
 
 def referential(rule: r.ReferentialRule, columns: tuple[str, ...], env: CompileEnv) -> pl.Expr:
-    reference = env.reference_data.get(rule.params.reference_dataset)
+    name, column = rule.params.reference_dataset, rule.params.reference_column
+    if name in env.reference_errors:
+        raise RuleCompileError(f"reference dataset {name!r} cannot be read: {env.reference_errors[name]}")
+    reference = env.reference_data.get(reference_key(name, column), env.reference_data.get(name))
     if reference is None:
-        msg = f"reference dataset {rule.params.reference_dataset!r} was not provided to the run"
+        msg = f"reference dataset {name!r} was not provided to the run"
+        if any(key.startswith(f"{name}.") for key in env.reference_data):
+            msg = f"column {column!r} is not a key column of reference dataset {name!r}"
         raise RuleCompileError(msg)
     values = reference.drop_nulls()
     if env.is_string(columns[0]) and values.dtype != pl.String:
