@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from cli.environment import ENVIRONMENT, TENANT, libraries_default, option_default
 from cli.inputs import (
     add_reference_option,
     load_cli_references,
@@ -59,8 +60,6 @@ from dq_core.loading.writers import dump_yaml, render, to_authoring
 from dq_core.profiling.models import ProfileResult
 from dq_core.results.run import RunResult
 from services import workspace as service
-
-DEFAULT_LIBRARIES = Path("libraries")
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -314,10 +313,17 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 def _scoped(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--libraries", type=Path, default=DEFAULT_LIBRARIES, help="directory of authoring files (default: libraries)"
+        "--libraries",
+        type=Path,
+        default=libraries_default(),
+        help="directory of authoring files (default: $DQ_LIBRARIES, else libraries)",
     )
-    parser.add_argument("--tenant", help="tenant (default: the only one in the libraries)")
-    parser.add_argument("--env", help="environment (default: the only one of the tenant)")
+    parser.add_argument(
+        "--tenant", **option_default(TENANT), help="tenant (default: $DQ_TENANT, else the only one in the libraries)"
+    )
+    parser.add_argument(
+        "--env", **option_default(ENVIRONMENT), help="environment (default: $DQ_ENV, else the only one of the tenant)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -329,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     libraries = commands.add_parser("libraries", help="check and convert authoring files")
     lib_commands = libraries.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
     check = lib_commands.add_parser("check", help="validate every file and resolve every reference")
-    check.add_argument("directory", nargs="?", type=Path, default=DEFAULT_LIBRARIES)
+    check.add_argument("directory", nargs="?", type=Path, default=libraries_default())
     check.set_defaults(handler=cmd_libraries_check)
     convert = lib_commands.add_parser("convert", help="rewrite one authoring file as YAML, JSON or XLSX")
     convert.add_argument("source", type=Path)
@@ -350,8 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(handler=cmd_contracts_show)
     imp = con_commands.add_parser("import-odcs", help="convert an ODCS v3 YAML into a contract")
     imp.add_argument("file", type=Path)
-    imp.add_argument("--tenant", required=True)
-    imp.add_argument("--env", required=True)
+    imp.add_argument("--tenant", **option_default(TENANT, required=True))
+    imp.add_argument("--env", **option_default(ENVIRONMENT, required=True))
     imp.add_argument(
         "--out", type=Path, help="write the contract here (.yaml, .json or .xlsx; default: YAML on stdout)"
     )
@@ -368,8 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
     way = sync.add_mutually_exclusive_group(required=True)
     way.add_argument("--to", choices=("sqlite", "postgres"))
     way.add_argument("--from", dest="from_", choices=("sqlite", "postgres"))
-    sync.add_argument("--tenant")
-    sync.add_argument("--env")
+    sync.add_argument("--tenant", **option_default(TENANT))
+    sync.add_argument("--env", **option_default(ENVIRONMENT))
     sync.add_argument("--actor", default="dq-sync", help="recorded as created_by")
     sync.add_argument("--home", type=Path, default=DEFAULT_HOME, help="embedded stores folder (sqlite)")
     sync.set_defaults(handler=cmd_contracts_sync)
@@ -384,8 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
         change_parser.add_argument("id")
         change_parser.add_argument("--version", required=True)
         change_parser.add_argument("--kind", default="contract", choices=[k.value for k in Kind])
-        change_parser.add_argument("--tenant", required=True)
-        change_parser.add_argument("--env", required=True)
+        change_parser.add_argument("--tenant", **option_default(TENANT, required=True))
+        change_parser.add_argument("--env", **option_default(ENVIRONMENT, required=True))
         change_parser.add_argument(
             "--actor", required=True, help="who does it (recorded; approvals need another person)"
         )
@@ -397,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     lin_commands = lineage.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
     export = lin_commands.add_parser("export", help="write a run's evidence pack (zip)")
     export.add_argument("run_id")
-    export.add_argument("--tenant", required=True)
+    export.add_argument("--tenant", **option_default(TENANT, required=True))
     export.add_argument("--out", type=Path)
     export.add_argument("--home", type=Path, default=DEFAULT_HOME)
     export.set_defaults(handler=cmd_lineage_export)
