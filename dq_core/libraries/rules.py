@@ -335,7 +335,11 @@ class SchemaMatchParams(DatasetNoParams):
 
 
 class FreshnessParams(DatasetNoParams):
-    column: NonEmptyStr = Field(description="The date or timestamp column whose newest value is checked.")
+    column: NonEmptyStr | None = Field(
+        default=None,
+        description="The date or timestamp column whose newest value is checked (default: the column the rule is "
+        "bound to).",
+    )
     max_age: NonEmptyStr  # ISO 8601 duration, e.g. PT24H or P1D
 
     @field_validator("max_age")
@@ -349,7 +353,7 @@ class FreshnessParams(DatasetNoParams):
 
 class ReferentialParams(RuleParams):
     # row-local once the reference values are loaded: each value is looked up on its own
-    reference_dataset: NonEmptyStr  # a dataset of the same contract, or a reference data URI
+    reference_dataset: NonEmptyStr  # a reference dataset the contract declares in reference_datasets
     reference_column: NonEmptyStr = Field(
         description="The column of the reference dataset that holds the valid values."
     )
@@ -722,8 +726,11 @@ class FreshnessRule(RuleCommon):
 
 
 class ReferentialRule(RuleCommon):
-    """Every value exists in `reference_column` of the dataset `reference_dataset` (a foreign key). The reference data
-    must be given to the run; without it the rule's status is `error`.
+    """Every value exists in `reference_column` of the dataset `reference_dataset` (a foreign key). The contract
+    declares that dataset in `reference_datasets`: its key columns and where its data is (a blob path or glob in the
+    tenant's container, or the latest cleansed output of a job); `--reference NAME=PATH` gives or overrides it for
+    one run (docs/validation.md, Reference datasets). When it cannot be read the rule's status is `error`, with
+    the reason.
 
     Counts: element = rows in scope; missing = null values (skipped); unexpected = values not found in the
     reference. Fails when fewer than `mostly` of the non-null values in scope pass.
