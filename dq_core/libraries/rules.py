@@ -335,11 +335,7 @@ class SchemaMatchParams(DatasetNoParams):
 
 
 class FreshnessParams(DatasetNoParams):
-    column: NonEmptyStr | None = Field(
-        default=None,
-        description="The date or timestamp column whose newest value is checked (default: the column the rule is "
-        "bound to).",
-    )
+    column: NonEmptyStr = Field(description="The date or timestamp column whose newest value is checked.")
     max_age: NonEmptyStr  # ISO 8601 duration, e.g. PT24H or P1D
 
     @field_validator("max_age")
