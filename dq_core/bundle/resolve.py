@@ -37,6 +37,7 @@ from dq_core.libraries.rules import (
     CodeListRule,
     ColumnComparisonRule,
     CompoundUniqueRule,
+    FreshnessRule,
     LengthParams,
     LengthRule,
     MetricRule,
@@ -280,6 +281,15 @@ def _with_overrides(rule: RuleCommon, binding: RuleBinding) -> RuleCommon:
     return rule.model_copy(update={**update, "id": None})
 
 
+def _bound_column(ctx: _Context, rule: RuleCommon, columns: tuple[str, ...], path: str) -> RuleCommon:
+    """A freshness rule without ``params.column`` checks the one column it is bound to."""
+    if not isinstance(rule, FreshnessRule) or rule.params.column is not None:
+        return rule
+    if len(columns) != 1:
+        raise ctx.fail(path, "freshness needs params.column or exactly one bound column")
+    return rule.model_copy(update={"params": rule.params.model_copy(update={"column": columns[0]})})
+
+
 def _check_rule_columns(ctx: _Context, rule: RuleCommon, columns: tuple[str, ...], known: set[str], path: str) -> None:
     for column in columns:
         if column not in known:
@@ -328,7 +338,7 @@ def _binding_rules(
         rules.add(
             _binding_rule_id(dataset.name, binding, rule, bound, template),
             "contract",
-            _with_overrides(rule, binding),
+            _bound_column(ctx, _with_overrides(rule, binding), bound, path),
             bound,
             template=f"{template.library}:{template.rule.id}" if template else None,
             attribute=binding.attribute,
@@ -379,13 +389,12 @@ def _catalog_rules(
         if attribute is None:
             continue
         for name in attribute.rules:
-            template = _lookup(
-                ctx, templates, name, f"catalog {catalog.id}@{catalog.version}: {column.attribute}.rules"
-            )
+            where = f"catalog {catalog.id}@{catalog.version}: {column.attribute}.rules"
+            template = _lookup(ctx, templates, name, where)
             rules.add(
                 f"{dataset.name}.{column.name}.{template.rule.id}",
                 "catalog",
-                template.rule.model_copy(update={"id": None}),
+                _bound_column(ctx, template.rule.model_copy(update={"id": None}), (column.name,), where),
                 (column.name,),
                 template=f"{template.library}:{template.rule.id}",
                 attribute=column.attribute,

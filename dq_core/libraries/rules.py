@@ -335,7 +335,11 @@ class SchemaMatchParams(DatasetNoParams):
 
 
 class FreshnessParams(DatasetNoParams):
-    column: NonEmptyStr = Field(description="The date or timestamp column whose newest value is checked.")
+    column: NonEmptyStr | None = Field(
+        default=None,
+        description="The date or timestamp column whose newest value is checked (default: the column the rule is "
+        "bound to).",
+    )
     max_age: NonEmptyStr  # ISO 8601 duration, e.g. PT24H or P1D
 
     @field_validator("max_age")

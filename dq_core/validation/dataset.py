@@ -146,7 +146,11 @@ def parse_duration(text: str) -> timedelta:
 
 
 def _freshness_aggs(rule: r.FreshnessRule, columns: tuple[str, ...], env: CompileEnv, scope: Scope) -> Aggregations:
-    return {"value": env.naive_datetime(rule.params.column).filter(scope.mask).max()}
+    column = rule.params.column or (columns[0] if len(columns) == 1 else None)
+    if column is None:
+        msg = "freshness needs params.column or exactly one bound column"
+        raise RuleCompileError(msg)
+    return {"value": env.naive_datetime(column).filter(scope.mask).max()}
 
 
 def _freshness_finish(rule: r.FreshnessRule, values: Mapping[str, Any], env: CompileEnv) -> Finished:
