@@ -35,6 +35,7 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, JsonValue, field_validator, model_validator
 
+from dq_core.contracts.models import LOCAL_SCHEME
 from dq_core.errors import ConfigError, DQError, ObjectNotFound
 from dq_core.identifiers import CONTAINER_PREFIX
 from dq_core.jobs.matching import APP_WRITTEN_PREFIXES, is_app_written, jobs_for_blob, jobs_for_dataset, published_jobs
@@ -100,6 +101,15 @@ def check_blob_path(path: str) -> str:
     return path
 
 
+def container_references_only(overrides: RunOverrides) -> RunOverrides:
+    """A run started through the API reads reference datasets from the tenant's container, never a local file."""
+    for name, location in overrides.references.items():
+        if location.startswith(LOCAL_SCHEME):
+            msg = f"references.{name}: give a path in the tenant's container (a run started here reads no local file)"
+            raise ValueError(msg)
+    return overrides
+
+
 class StartRunBody(Payload):
     """``POST .../jobs/{job_id}/runs``: the blob to run on, its ETag, the run's overrides."""
 
@@ -108,6 +118,7 @@ class StartRunBody(Payload):
     overrides: RunOverrides = RunOverrides()
 
     _path = field_validator("input_uri")(check_blob_path)
+    _references = field_validator("overrides")(container_references_only)
 
 
 class UploadNotification(Payload):
@@ -125,6 +136,7 @@ class UploadNotification(Payload):
     overrides: RunOverrides = RunOverrides()
 
     _path = field_validator("path")(lambda value: value if value is None else check_blob_path(value))
+    _references = field_validator("overrides")(container_references_only)
 
     @field_validator("metadata")
     @classmethod

@@ -41,6 +41,9 @@ BAD_OVERRIDES = [
     ({"ingest": {"encoding": "rot13"}}, "'rot13' is not a known text encoding"),
     ({"ingest": {"encoding": "x" * 65}}, "overrides.ingest.encoding: String should have at most 64 characters"),
     ({"ingest": {"format": "exe"}}, "overrides.ingest.format: Input should be 'csv', 'csv.gz', 'parquet'"),
+    ({"references": {"airports": "file:///etc/hosts"}}, "references.airports: give a path in the tenant's container"),
+    ({"references": {"airports": "../fabrikam/airports.csv"}}, "is not a path in the tenant's container"),
+    ({"references": {"airports": "https://example.org/airports.csv"}}, "is not a path in the tenant's container"),
 ]
 
 
