@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
@@ -412,14 +413,72 @@ class DistributionDriftParams(RuleParams):
     )
 
 
+class AnomalyMethod(StrEnum):
+    ROBUST = "robust"  # median ± k × 1.4826 × MAD: one outlier in the history moves nothing
+    STDDEV = "stddev"  # mean ± k × σ (the sample standard deviation)
+
+
+class Seasonality(StrEnum):
+    NONE = "none"
+    WEEKDAY = "weekday"  # compare with the earlier runs of the same weekday
+
+
 class AnomalyParams(RuleParams):
+    """The metric must lie within a band computed from its history (docs/validation.md, Anomaly)."""
+
     scope: ClassVar[Scope] = Scope.DATASET  # row_count needs no column; column metrics name one
     row_local: ClassVar[bool] = False
-    metric: Statistic | Literal["row_count"] = "row_count"  # row_count, or a statistic of the bound column
-    window: int = Field(default=20, ge=3)  # runs of history considered
-    z_score: float = Field(default=3.0, gt=0)  # the band is mean ± z_score × σ
-    min_history: int = Field(default=5, ge=2)  # runs needed before the rule judges (skipped until then)
-    max_change_percent: float | None = Field(default=None, gt=0)  # also bound the change from the last run
+    metric: Statistic | Literal["row_count"] = Field(
+        default="row_count",
+        description="What is watched: `row_count`, or a statistic of the bound column (`null_percent`, `mean`, ...).",
+    )
+    method: AnomalyMethod = Field(
+        default=AnomalyMethod.ROBUST,
+        description="`robust`: median ± k × 1.4826 × MAD, which one outlier in the history does not move;"
+        " `stddev`: mean ± k × σ.",
+    )
+    window: int = Field(
+        default=20,
+        ge=3,
+        description="The last runs the band is computed from: normal ones only, of the same weekday when seasonal.",
+    )
+    z_score: float = Field(default=3.0, gt=0, description="k: the band is center ± k × spread.")
+    min_history: int = Field(
+        default=5,
+        ge=2,
+        description="Runs needed before the rule judges (it is `skipped` until then); also how many anomalies"
+        " in a row are taken as a new level.",
+    )
+    min_relative_width: float = Field(
+        default=0.05,
+        ge=0,
+        description="Each side of the band is at least this fraction of the center (0.05: 5%), even when σ = 0.",
+    )
+    min_absolute_width: float = Field(
+        default=1.0,
+        gt=0,
+        description="Each side of the band is at least this, in the metric's unit (1: one row, one percentage point).",
+    )
+    seasonality: Seasonality = Field(
+        default=Seasonality.NONE,
+        description="`weekday`: compare with earlier runs of the same weekday (all runs until `min_history` of them"
+        " are known).",
+    )
+    timezone: NonEmptyStr = Field(default="UTC", description="The IANA time zone a run's weekday is read in.")
+    max_change_percent: float | None = Field(
+        default=None, gt=0, description="Also stay within this change (%) of the last run considered."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value != "UTC":
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError, OSError):
+                msg = f"unknown time zone {value!r} (an IANA name such as Europe/Paris)"
+                raise ValueError(msg) from None
+        return value
 
 
 class OdcsMetric(StrEnum):

@@ -24,6 +24,7 @@ from dq_core.lineage.models import MetricPoint, RunRecord, StepRecord
 from dq_core.ports import BlobStore, LineageStore
 from dq_core.profiling.models import ProfileResult
 from dq_core.results.run import RunResult
+from dq_core.validation.anomaly import outside_their_bands
 
 MANIFEST = "manifest.json"
 # A run's working files stay out of the pack: the raw rows as ingested and the cleansed
@@ -71,8 +72,16 @@ def record_run(
     rows = result.input.rows if result.input else None
     if rows is not None:
         key = f"{bundle.contract.id}/{bundle.dataset.name}/row_count"
+        outside = result.validation is not None and "row_count" in outside_their_bands(result.validation)
         lineage.append_metric(
-            MetricPoint(tenant=run.tenant, key=key, at=result.started_at, value=float(rows), run_id=run.run_id)
+            MetricPoint(
+                tenant=run.tenant,
+                key=key,
+                at=result.started_at,
+                value=float(rows),
+                run_id=run.run_id,
+                anomalous=outside,
+            )
         )
 
 

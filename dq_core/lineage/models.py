@@ -105,3 +105,4 @@ class MetricPoint(Payload):
     at: datetime
     value: float
     run_id: str
+    anomalous: bool = False  # outside its anomaly band: left out of the next bands (older points: normal)

@@ -65,6 +65,7 @@ from dq_core.runs.references import (
     referenced_names,
     write_references,
 )
+from dq_core.validation.anomaly import HistoryPoint, history_limit, outside_their_bands
 from dq_core.validation.context import ValidationContext
 from dq_core.validation.engine import merge_states, row_local_state, validate
 from dq_core.validation.results import ValidationResult
@@ -431,14 +432,22 @@ def profile_at(files: RunFiles, path: str | None) -> ProfileResult | None:
         return None
 
 
-def _history(ports: RunPorts, run: p.RunRef, bundle: ResolvedBundle) -> dict[str, list[float]]:
+def _history(ports: RunPorts, run: p.RunRef, bundle: ResolvedBundle) -> dict[str, list[HistoryPoint]]:
+    """Each anomaly metric's earlier points, as many as its rules may consider (see history_limit)."""
     from dq_core.libraries.rules import AnomalyRule  # noqa: PLC0415
     from dq_core.validation.dataset import anomaly_key  # noqa: PLC0415
 
-    keys = {anomaly_key(r.rule, r.columns) for r in bundle.rules if isinstance(r.rule, AnomalyRule)}
+    limits: dict[str, int] = {}
+    for resolved in bundle.rules:
+        if isinstance(resolved.rule, AnomalyRule):
+            key = anomaly_key(resolved.rule, resolved.columns)
+            limits[key] = max(limits.get(key, 0), history_limit(resolved.rule.params))
     return {
-        key: [point.value for point in ports.lineage.metric_history(run.tenant, metric_key(bundle, key))]
-        for key in sorted(keys)
+        key: [
+            HistoryPoint(value=point.value, at=point.at, anomalous=point.anomalous)
+            for point in ports.lineage.metric_history(run.tenant, metric_key(bundle, key), limit=limits[key])
+        ]
+        for key in sorted(limits)
     }
 
 
@@ -494,9 +503,17 @@ def check_anomalies(ports: RunPorts, inp: p.AnomalyInput) -> p.AnomalyOutput:
             and not isinstance(observed, bool)
         ):
             values[rule.metric] = float(observed)
+    outside = outside_their_bands(validation)  # left out of the next runs' bands
     for key, value in values.items():
         ports.lineage.append_metric(
-            MetricPoint(tenant=run.tenant, key=metric_key(bundle, key), at=inp.now, value=value, run_id=run.run_id)
+            MetricPoint(
+                tenant=run.tenant,
+                key=metric_key(bundle, key),
+                at=inp.now,
+                value=value,
+                run_id=run.run_id,
+                anomalous=key in outside,
+            )
         )
     anomalies = anomalies_of(validation)
     record_step(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from dq_core.libraries.governance import Role
+from dq_core.validation.anomaly import HistoryItem
 
 if TYPE_CHECKING:
     from dq_core.profiling.models import ProfileResult
@@ -24,7 +25,8 @@ class ValidationContext:
 
     ``now`` is passed in (never read from the clock inside the engine) so a run is
     reproducible; ``history`` maps a metric key (``row_count``, ``null_percent:email``)
-    to earlier observed values, oldest first.
+    to earlier observations, oldest first: numbers, or points that say when and whether
+    they were anomalies themselves (``HistoryPoint``).
     """
 
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -32,7 +34,7 @@ class ValidationContext:
     reference_errors: Mapping[str, str] = field(default_factory=dict)  # reference dataset -> why it is missing
     baseline_profile: ProfileResult | None = None
     current_profile: ProfileResult | None = None
-    history: Mapping[str, list[float]] = field(default_factory=dict)
+    history: Mapping[str, Sequence[HistoryItem]] = field(default_factory=dict)
     caller_roles: frozenset[Role] = frozenset()
     sample_limit: int = DEFAULT_SAMPLE_LIMIT
     dataset_name: str = "dataset"

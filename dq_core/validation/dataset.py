@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
 
 from dq_core.libraries import rules as r
+from dq_core.validation import anomaly
+from dq_core.validation.anomaly import HistoryItem
 from dq_core.validation.env import CompileEnv, RuleCompileError, as_text, naive_utc, values_for
 from dq_core.validation.results import Band, RuleStatus
 
@@ -281,32 +283,20 @@ def _anomaly_aggs(rule: r.AnomalyRule, columns: tuple[str, ...], env: CompileEnv
     return {"value": statistic_expr(metric, columns[0] if columns else "", env, scope.mask)}
 
 
-def anomaly_band(params: r.AnomalyParams, history: list[float]) -> Band | None:
-    recent = history[-params.window :]
-    if len(recent) < params.min_history:
-        return None
-    mean = sum(recent) / len(recent)
-    sigma = math.sqrt(sum((x - mean) ** 2 for x in recent) / (len(recent) - 1))
-    method = f"mean ± {params.z_score:g}σ of the last {len(recent)} runs (mean {mean:.6g}, σ {sigma:.6g})"
-    lower, upper = mean - params.z_score * sigma, mean + params.z_score * sigma
-    if params.max_change_percent is not None:
-        last = recent[-1]
-        allowed = abs(last) * params.max_change_percent / 100
-        lower, upper = max(lower, last - allowed), min(upper, last + allowed)
-        method += f"; within {params.max_change_percent:g}% of the last run ({last:.6g})"
-    return Band(lower=lower, upper=upper, method=method)
-
-
-def anomaly_finish(rule: r.AnomalyRule, value: float | None, history: list[float]) -> Finished:
-    band = anomaly_band(rule.params, history)
-    if band is None:
-        have = len(history[-rule.params.window :])
-        note = f"insufficient history: {have} of the {rule.params.min_history} runs needed"
+def anomaly_finish(
+    rule: r.AnomalyRule, value: float | None, history: Iterable[HistoryItem], now: datetime | None = None
+) -> Finished:
+    """Within the band of its history (``dq_core.validation.anomaly``), or skipped while that is too short."""
+    params = rule.params
+    considered = anomaly.considered(params, history, now)
+    if len(considered.values) < params.min_history:
+        note = f"insufficient history: {len(considered.values)} of the {params.min_history} runs needed"
+        if considered.excluded:
+            note += f" ({considered.excluded} anomalous left out)"
         return Finished(status=RuleStatus.SKIPPED, observed_value=value, note=note)
-    inside = (
-        value is not None and band.lower is not None and band.upper is not None and band.lower <= value <= band.upper
-    )
-    return Finished(status=RuleStatus.PASSED if inside else RuleStatus.FAILED, observed_value=value, band=band)
+    band = anomaly.band_of(params, considered)
+    status = RuleStatus.PASSED if anomaly.within(band, value) else RuleStatus.FAILED
+    return Finished(status=status, observed_value=value, band=band)
 
 
 @dataclass(frozen=True)

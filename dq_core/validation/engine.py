@@ -341,7 +341,7 @@ def _dataset_result(check: Check, parts: Mapping[str, Any], env: CompileEnv, ctx
         value = parts["value"]
         value = None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
         history = list(ctx.history.get(ds.anomaly_key(check.rule, check.columns), []))
-        return _finished_result(check, ds.anomaly_finish(check.rule, value, history))
+        return _finished_result(check, ds.anomaly_finish(check.rule, value, history, ctx.now))
     finish = ds.DATASET_EXPRESSIONS[check.type].finish
     assert finish is not None  # noqa: S101
     return _finished_result(check, finish(check.rule, parts, env))

@@ -33,7 +33,12 @@ class Band(Payload):
 
     lower: float | None
     upper: float | None
-    method: str
+    method: str  # how, in words: "median ± 3 × 1.4826·MAD of the last 20 runs (…)"
+    center: float | None = None  # the median (robust) or mean (stddev) of the history
+    spread: float | None = None  # 1.4826 × MAD (robust) or σ (stddev)
+    points: int | None = None  # history points the band was computed from
+    excluded: int = 0  # earlier points left out because they were anomalies themselves
+    weekday: str | None = None  # compared with the runs of this weekday only (seasonality: weekday)
 
 
 class RuleResult(Payload):

@@ -75,6 +75,14 @@ def test_steps_audit_and_metric_history(lineage_store: Any) -> None:
     assert [p.value for p in lineage_store.metric_history("a", key, limit=3)] == [3.0, 4.0, 5.0]
 
 
+def test_metric_points_keep_whether_they_were_anomalies(lineage_store: Any) -> None:
+    key = "customers/customers/row_count"
+    lineage_store.append_metric(MetricPoint(tenant="a", key=key, at=T0, value=100.0, run_id="r1"))
+    outage = MetricPoint(tenant="a", key=key, at=T0 + timedelta(days=1), value=10.0, run_id="r2", anomalous=True)
+    lineage_store.append_metric(outage)
+    assert [(p.value, p.anomalous) for p in lineage_store.metric_history("a", key)] == [(100.0, False), (10.0, True)]
+
+
 def test_tenants_never_see_each_other(lineage_store: Any) -> None:
     lineage_store.put_run(run("a", "r1", 0))
     lineage_store.put_step(StepRecord(tenant="a", run_id="r1", step="ingest", status="done", started_at=T0))

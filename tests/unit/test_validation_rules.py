@@ -307,8 +307,12 @@ def test_anomaly_needs_history_and_reports_its_band() -> None:
     assert (
         normal.status is RuleStatus.PASSED
         and normal.band is not None
-        and "mean ± 3σ of the last 5 runs" in normal.band.method
+        and "median ± 3 × 1.4826·MAD of the last 5 runs" in normal.band.method
+        and (normal.band.center, normal.band.lower, normal.band.upper) == (10.0, 9.0, 11.0)
     )
+    stddev = check("anomaly", rule_id="a", params={"min_history": 5, "z_score": 3, "method": "stddev"})
+    classic = run(rows, stddev, history={"row_count": [10.0, 11.0, 9.0, 10.0, 10.0]})
+    assert classic.band is not None and "mean ± 3σ of the last 5 runs" in classic.band.method
     spike = run(rows, binding, history={"row_count": [100.0, 101.0, 99.0, 100.0, 100.0]})
     assert spike.status is RuleStatus.FAILED and spike.observed_value == 10.0
 
