@@ -26,6 +26,7 @@ import io
 import re
 import zlib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
@@ -297,13 +298,16 @@ def _without_blank_rows(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     return kept, frame.height - kept.height
 
 
-def _read_binary(path: Path, fmt: str, limits: IngestLimits, size: int) -> pl.DataFrame:
+def _read_binary(
+    path: Path, fmt: str, limits: IngestLimits, size: int, columns: Sequence[str] | None = None
+) -> pl.DataFrame:
     name = path.name
     try:
         if fmt == "parquet":
-            width = len(pl.read_parquet_schema(path))  # the footer only: a wide file is refused unread
-            _check_width(width, limits, name)
-            return pl.read_parquet(path)
+            schema = pl.read_parquet_schema(path)  # the footer only: a wide file is refused unread
+            _check_width(len(schema), limits, name)
+            wanted = [column for column in columns or () if column in schema]
+            return pl.read_parquet(path, columns=wanted or None)
         if fmt == "jsonl":
             return pl.read_ndjson(path, infer_schema_length=None)
         return _read_xlsx(path, limits, size)
@@ -408,11 +412,14 @@ class RawFrame:
     blank_rows: int
 
 
-def read_guarded(path: Path, limits: IngestLimits, options: IngestOptions | None = None) -> RawFrame:
+def read_guarded(
+    path: Path, limits: IngestLimits, options: IngestOptions | None = None, *, columns: Sequence[str] | None = None
+) -> RawFrame:
     """Read one raw file under the infra limits; refuse what should not be read.
 
     ``dq run`` (through :func:`ingest`), ``dq validate`` and ``dq profile`` all pass here,
-    so a file one of them refuses, the others refuse too."""
+    so a file one of them refuses, the others refuse too. ``columns``: only these are needed (a Parquet file is
+    read for them alone; text formats are parsed whole, as their guards need)."""
     options = options or IngestOptions()
     name = path.name
     try:
@@ -432,7 +439,7 @@ def read_guarded(path: Path, limits: IngestLimits, options: IngestOptions | None
         data = _gunzip(raw, limits, name) if fmt == "csv.gz" else raw
         frame, encoding, delimiter = _read_csv(data, options, limits, name)
     else:
-        frame = _read_binary(path, fmt, limits, size)
+        frame = _read_binary(path, fmt, limits, size, columns)
         _check_width(frame.width, limits, name)
     if frame.width == 0:
         raise IngestError("empty_file", f"{name}: no columns")

@@ -143,7 +143,7 @@ def _blob_file(blobs: BlobStore, tenant: str, name: str) -> Iterator[Path]:
 
 def _keys(path: Path, columns: Sequence[str], limits: IngestLimits) -> pl.DataFrame:
     try:
-        frame = read_guarded(path, limits).frame
+        frame = read_guarded(path, limits, columns=columns).frame
     except DQError as exc:
         raise ReferenceUnavailable(str(exc)) from None
     missing = [column for column in columns if column not in frame.columns]

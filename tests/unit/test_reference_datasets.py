@@ -4,6 +4,7 @@ evaluated weighs on the verdict (its severity decides)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -15,6 +16,8 @@ from dq_core.bundle.resolve import resolve_bundle
 from dq_core.config.index import InMemoryConfigIndex
 from dq_core.contracts.models import DataContract, ReferenceDatasetSpec
 from dq_core.errors import ConfigError, InputError
+from dq_core.ingest.guarded import read_guarded
+from dq_core.libraries.infra import IngestLimits
 from dq_core.runs.payloads import RunOverrides
 from dq_core.runs.references import check_overrides, referenced_names
 from dq_core.validation.context import ValidationContext
@@ -148,3 +151,11 @@ def test_a_warning_rule_that_cannot_be_evaluated_never_fails_the_run() -> None:
     )
     assert both.summary.errors == 2 and both.summary.errors_error_severity == 1
     assert not both.passed  # an error-severity rule that cannot be evaluated still fails it
+
+
+def test_a_parquet_reference_is_read_for_its_key_columns_alone(tmp_path: Path) -> None:
+    path = tmp_path / "airports.parquet"
+    pl.DataFrame({"faa": ["JFK", "LGA"], "name": ["Kennedy", "LaGuardia"], "alt": [13, 21]}).write_parquet(path)
+    assert read_guarded(path, IngestLimits(), columns=["faa"]).frame.columns == ["faa"]
+    assert read_guarded(path, IngestLimits(), columns=["nope"]).frame.columns == ["faa", "name", "alt"]
+    assert read_guarded(path, IngestLimits()).frame.width == 3
