@@ -55,6 +55,10 @@ Choices where the standard is vague (documented behaviour):
   the schema object; a binding id to ``dq.binding`` on its item; contract, dataset and
   column fields without an ODCS home to ``dq.contract``, ``dq.dataset`` and ``dq.column``.
   Import reads every ``dq.*`` custom property back.
+* ``slaProperties`` latency/freshness with a readable value, unit (d/h/m) and element
+  become freshness bindings (``odcs_sla``); other SLA properties are warned one by one.
+  The section is carried; export skips the bindings it gave. A schema object's
+  ``logicalType: object`` is carried without a warning.
 * Carried data is keyed by dataset and column name, and quality items by position and
   ODCS id, so renaming a dataset or column after import loses what was carried for it.
 """
@@ -87,6 +91,7 @@ from dq_core.interop.odcs_common import (
     validation_message,
 )
 from dq_core.interop.odcs_quality import ImportedItem, default_items, import_item, restore_item
+from dq_core.interop.odcs_sla import sla_bindings
 from dq_core.libraries.schemas import ColumnSpec
 from dq_core.loading.readers import read_yaml
 
@@ -96,6 +101,7 @@ _TOP_READ = frozenset(
     {"apiVersion", "kind", "id", "name", "version", "status", "domain", "dataProduct", "description", "tags"}
     | {"tenant", "schema", "customProperties"}
 )
+_SLA_READ = frozenset({"slaProperties", "slaDefaultElement"})
 _OBJECT_READ = frozenset({"name", "physicalName", "description", "properties", "quality", "customProperties"})
 _STATUS_IN = {
     **dict.fromkeys(("draft", "proposed", "development", "in development"), Status.DRAFT),
@@ -167,8 +173,10 @@ def _import(document: Any, tenant: str, environment: str, notes: Notes) -> DataC
     if custom:
         sections["customProperties"] = custom
     for key in sections:
-        notes.warn(f"{key}: not interpreted by DQ, carried through on export")
+        if key not in _SLA_READ:  # slaProperties: warned per property by sla_bindings
+            notes.warn(f"{key}: not interpreted by DQ, carried through on export")
     datasets, objects, no_schema = _datasets(doc, data["id"], notes)
+    datasets = _with_sla(doc, datasets, objects, notes)
     odcs: dict[str, Any] = {"header": header, "sections": sections, "objects": objects}
     if no_schema is not None:
         odcs["noSchema"] = no_schema
@@ -183,6 +191,39 @@ def _import(document: Any, tenant: str, environment: str, notes: Notes) -> DataC
         return DataContract.model_validate(payload)
     except ValidationError as exc:
         raise OdcsInputError("", validation_message(exc)) from None
+
+
+def _with_sla(
+    doc: Mapping[str, Any], datasets: list[DatasetSpec], objects: dict[str, Any], notes: Notes
+) -> list[DatasetSpec]:
+    """Datasets with the freshness bindings of the SLA properties; the carry records them so
+    export does not write them again (the section itself is carried and written back)."""
+    found = sla_bindings(doc, _sla_places(datasets, objects), notes)
+    updated = []
+    for dataset in datasets:
+        extra = found.get(dataset.name, [])
+        if extra and dataset.name in objects:
+            objects[dataset.name]["sla"] = [binding.model_dump(mode="json") for binding in extra]
+            dataset = dataset.model_copy(update={"bindings": (*dataset.bindings, *extra)})  # noqa: PLW2901
+        updated.append(dataset)
+    return updated
+
+
+def _sla_places(datasets: list[DatasetSpec], objects: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+    """Every way an SLA element may name a column -> (dataset, column)."""
+    places: dict[str, tuple[str, str]] = {}
+    for dataset in datasets:
+        carry = as_mapping(objects.get(dataset.name))
+        fields = as_mapping(carry.get("fields"))
+        object_names = {dataset.name, fields.get("name"), dataset.physical_name} - {None}
+        for column in dataset.columns:
+            physical = as_mapping(as_mapping(as_mapping(carry.get("properties")).get(column.name)).get("fields"))
+            column_names = {column.name, physical.get("physicalName")} - {None}
+            for obj in object_names:
+                places.update({f"{obj}.{name}": (dataset.name, column.name) for name in column_names})
+            if len(datasets) == 1:
+                places.update({str(name): (dataset.name, column.name) for name in column_names})
+    return places
 
 
 def _check_document(doc: Mapping[str, Any]) -> None:
@@ -310,8 +351,9 @@ def _dataset(obj: Any, path: str, taken: set[str], notes: Notes) -> tuple[Datase
     name = _unique_name(slug(obj["name"], "d_", "dataset"), taken, path, notes)
     ours, custom = custom_properties(obj.get("customProperties"), f"{path}.customProperties", "dq.dataset", "dq.rules")
     fields = {key: value for key, value in obj.items() if key not in _OBJECT_READ}
-    for key in fields:
-        notes.carried(f"schema.{key}")
+    for key, value in fields.items():
+        if (key, value) != ("logicalType", "object"):  # what a schema object is: nothing to warn about
+            notes.carried(f"schema.{key}")
     fields["name"] = obj["name"]
     if custom:
         notes.carried("schema.customProperties")
@@ -525,8 +567,9 @@ def _export_quality(
         if items:
             prop["quality"] = items
     leftovers: list[Any] = []
+    from_sla = _entries(carry.get("sla"))  # written back by the slaProperties section itself
     for index, binding in enumerate(bindings):
-        if index in used:
+        if index in used or binding.model_dump(mode="json") in from_sla:
             continue
         placed = default_items(binding, set(props))
         if placed is None:

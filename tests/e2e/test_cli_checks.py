@@ -117,3 +117,23 @@ def test_rule_ids_are_named_as_authored_in_every_output(tmp_path: Path) -> None:
     report = (out / "report.html").read_text()
     assert 'data-odcs-id="delay_known"' in report and "#2" not in report
     assert "delay_known" in result.stdout  # the failing rule is named as authored
+
+
+def test_odcs_sla_latency_is_checked_as_freshness(tmp_path: Path) -> None:
+    data = tmp_path / "flights.csv"
+    data.write_text("dep_delay,sched_dep\n1,2026-11-20T06:00:00\n2,2026-11-23T18:00:00\n")
+    contract = tmp_path / "flights.odcs.yaml"
+    contract.write_text(
+        ODCS_NAMED.split("        quality:", maxsplit=1)[0]
+        + "      - {name: sched_dep, logicalType: timestamp}\n"
+        + "slaProperties:\n"
+        + "  - {property: latency, value: 1, unit: d, element: flights.sched_dep}\n"
+        + "  - {property: retention, value: 3, unit: y}\n"
+    )
+    out = tmp_path / "out"
+    result = dq("validate", str(data), "--odcs", str(contract), "--out", str(out), "--now", "2026-11-25T06:00:00Z")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "warning: slaProperties[1]: property 'retention' is not checked by DQ" in result.stderr
+    (rule,) = json.loads((out / "result.json").read_text())["validation"]["rules"]
+    assert (rule["rule_id"], rule["type"], rule["status"]) == ("flights.sched_dep.freshness", "freshness", "failed")
+    assert rule["observed_value"]["age_seconds"] == 36 * 3600

@@ -19,6 +19,7 @@ from dq_core.interop.odcs import PLACEHOLDER_COLUMN, OdcsImport, export_odcs, im
 from dq_core.libraries.rules import (
     CustomSqlRule,
     Dimension,
+    FreshnessRule,
     MetricRule,
     OdcsMetric,
     Threshold,
@@ -81,8 +82,10 @@ def test_example_imports_with_warnings_naming_unread_sections(path: Path) -> Non
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert len(result.contract.datasets) >= 1
     assert result.contract.tenant == "contoso"
-    for section in set(document) - READ - {"customProperties"}:
+    for section in set(document) - READ - {"customProperties", "slaProperties", "slaDefaultElement"}:
         assert any(w.startswith(f"{section}: not interpreted") for w in result.warnings), section
+    for index, sla in enumerate(document.get("slaProperties", [])):  # none names a column of its document
+        assert any(w.startswith(f"slaProperties[{index}]: ") for w in result.warnings), sla
     assert len(result.warnings) == len(set(result.warnings))  # each message once
     canonical_json(result.contract)  # extensions are JSON: no dates left from yaml.safe_load
 
@@ -121,7 +124,7 @@ def test_full_example_maps_header_schema_and_quality() -> None:
     assert isinstance(nulls.check, MetricRule) and nulls.columns == ("rcvr_cntry_code",)
     assert nulls.check.dimension is Dimension.COMPLETENESS
     warnings = result.warnings
-    for name in ("servers", "team", "roles", "slaProperties", "support", "price", "contractCreatedTs"):
+    for name in ("servers", "team", "roles", "support", "price", "contractCreatedTs"):
         assert f"{name}: not interpreted by DQ, carried through on export" in warnings
     assert sum(w.startswith("quality.businessImpact") for w in warnings) == 1  # once, not per item
     assert "schema.relationships: not interpreted, carried through on export" in warnings
@@ -762,3 +765,61 @@ def test_quality_name_is_kept_for_the_rule_id_and_written_back() -> None:
     exported = export_odcs(contract)["schema"][0]["properties"][0]["quality"]
     assert [item.get("name") for item in exported] == ["No missing a", "a has no nulls", None]
     assert _reimport(contract) == contract
+
+
+def test_sla_latency_becomes_a_freshness_rule_and_the_section_is_written_back() -> None:
+    document = yaml.safe_load((ODCS_EXAMPLES / "all__full-example.odcs.yaml").read_text(encoding="utf-8"))
+    assert document["slaProperties"][0]["element"] == "tab1.txn_ref_dt"  # no object of the example is tab1
+    document["slaProperties"][0]["element"] = "tbl.txn_ref_dt"  # object name . the property's physical name
+    result = _import(document)
+    tbl = result.contract.datasets[0]
+    (fresh,) = [b for b in tbl.bindings if isinstance(b.check, FreshnessRule)]
+    assert isinstance(fresh.check, FreshnessRule)
+    column = "transaction_reference_date"
+    assert (fresh.check.params.column, fresh.check.params.max_age, fresh.columns) == (column, "P4D", (column,))
+    assert not any(w.startswith("slaProperties[0]") for w in result.warnings)
+    assert any(w.startswith("slaProperties[1]: property 'generalAvailability' is not checked") for w in result.warnings)
+    exported = export_odcs(result.contract)
+    assert exported["slaProperties"] == json.loads(json.dumps(document["slaProperties"], default=str))
+    assert "dq.rules" not in json.dumps(exported)  # the rule is not written twice
+    assert _reimport(result.contract) == result.contract
+
+
+@pytest.mark.parametrize(
+    ("sla", "max_age", "odcs_id"),
+    [
+        ({"property": "freshness", "value": 6, "unit": "h", "element": "t.a"}, "PT6H", None),
+        ({"property": "latency", "value": 30, "unit": "minutes", "element": "a", "id": "s1"}, "PT30M", "s1"),
+        ({"property": "latency", "value": 2, "unit": "days"}, "P2D", None),  # slaDefaultElement
+    ],
+)
+def test_sla_units_elements_and_ids(sla: dict[str, Any], max_age: str, odcs_id: str | None) -> None:
+    contract = _import(_minimal(slaProperties=[sla], slaDefaultElement="t.a")).contract
+    (binding,) = contract.datasets[0].bindings
+    assert isinstance(binding.check, FreshnessRule) and binding.check.params.max_age == max_age
+    assert (binding.id, binding.odcs_id, binding.columns) == (None, odcs_id, ("a",))
+
+
+@pytest.mark.parametrize(
+    ("sla", "fragment"),
+    [
+        ({"property": "latency", "value": 4, "unit": "y", "element": "t.a"}, "its value and unit"),
+        ({"property": "latency", "value": 4, "unit": "d", "element": "other.a"}, "its element"),
+        ({"property": "latency", "value": 4, "unit": "d"}, "its element"),
+        ({"property": "retention", "value": 3, "unit": "y"}, "property 'retention' is not checked by DQ"),
+    ],
+)
+def test_sla_properties_dq_cannot_check_stay_warnings(sla: dict[str, Any], fragment: str) -> None:
+    result = _import(_minimal(slaProperties=[sla]))
+    assert result.contract.datasets[0].bindings == ()
+    assert any(w.startswith("slaProperties[0]: ") and fragment in w for w in result.warnings), result.warnings
+    assert export_odcs(result.contract)["slaProperties"] == [sla]
+
+
+def test_logical_type_object_on_a_schema_object_is_not_warned_about() -> None:
+    schema = [{"name": "t", "logicalType": "object", "properties": [{"name": "a", "logicalType": "string"}]}]
+    result = _import(_minimal(schema=schema))
+    assert not [w for w in result.warnings if "logicalType" in w], result.warnings
+    assert export_odcs(result.contract)["schema"][0]["logicalType"] == "object"
+    other = _import(_minimal(schema=[{**schema[0], "logicalType": "array"}]))
+    assert "schema.logicalType: not interpreted, carried through on export" in other.warnings
