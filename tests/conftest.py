@@ -21,6 +21,14 @@ if not ODCS_EXAMPLES.is_dir():  # CI clones the repository alone: use the vendor
     ODCS_EXAMPLES = ROOT / "tests" / "data" / "odcs-examples"
 
 
+@pytest.fixture(autouse=True)
+def _no_cli_defaults_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DQ_LIBRARIES / DQ_TENANT / DQ_ENV give the CLI its defaults: a developer's shell that
+    sets them must not change what the tests see (a test that needs them sets them itself)."""
+    for name in ("DQ_LIBRARIES", "DQ_TENANT", "DQ_ENV"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def libraries_copy(tmp_path: Path) -> Path:
     """A writable copy of the demo libraries, for breaking on purpose."""

@@ -80,8 +80,8 @@ class HttpxSender:
         host = url.raw_host.decode("ascii")
         port = url.port or (443 if url.scheme == "https" else 80)
         addresses = checked_addresses(host, port, destinations, self.resolve)
-        headers = dict(call.headers)
-        headers["Host"] = url.netloc.decode("ascii")
+        headers = {name: value for name, value in call.headers.items() if name.lower() != "host"}
+        headers["Host"] = url.netloc.decode("ascii")  # the authored name; the connection goes to the checked address
         extensions = {"sni_hostname": host} if url.scheme == "https" else {}
         with httpx.Client(timeout=call.timeout, follow_redirects=False) as client:
             for index, address in enumerate(addresses):

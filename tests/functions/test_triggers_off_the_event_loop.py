@@ -130,4 +130,6 @@ def test_a_slow_registry_does_not_stall_the_event_loop(
     call(both())
     assert extension.instance_ids() == ["contoso:customers_daily:0x8DE2C3F4A5B6C7D"]
     gaps = [later - earlier for earlier, later in pairwise(beats)]
-    assert len(beats) >= 8 and max(gaps) < 0.3, gaps  # it kept beating through the 0.5 s read
+    # it kept beating through the 0.5 s read: a blocked loop would show one gap of 0.5 s or more
+    # (the bound leaves room for a loaded CI machine; a read on the loop itself gives >= 0.5 s)
+    assert len(beats) >= 6 and max(gaps) < 0.45, gaps
