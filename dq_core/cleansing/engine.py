@@ -9,14 +9,18 @@ removed duplicate: ``rows_in == rows_out + rows_rejected + duplicates_removed``.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
 from dq_core.cleansing.context import REASON, STEP, CleansingContext
 from dq_core.cleansing.dedup import DedupReport, deduplicate
+from dq_core.cleansing.imputing import AGGREGATED, fill_values, impute_with
 from dq_core.cleansing.steps import _CAST, STEPS, StepResult, _failure_reasons, cast_expr
-from dq_core.libraries.cleansing import CleansingStepSpec, DeduplicateStep
+from dq_core.libraries.cleansing import CleansingStepSpec, DeduplicateStep, ImputeStep, MaskStep
+from dq_core.libraries.governance import Masking
 from dq_core.payloads import Payload
 from dq_core.validation.context import ROW
 from dq_core.validation.masking import MASK
@@ -27,10 +31,10 @@ FORMULA = r"^\s*(=|@[A-Za-z_]+\()"  # spreadsheet formulas: never loaded as data
 
 
 class ColumnDelta(Payload):
+    """Nulls in a touched column before and after a step (counts that add up across chunks)."""
+
     nulls_before: int
     nulls_after: int
-    distinct_before: int
-    distinct_after: int
 
 
 class StepMetrics(Payload):
@@ -69,19 +73,9 @@ def _name(step: CleansingStepSpec, index: int) -> str:
 def _deltas(before: pl.DataFrame, after: pl.DataFrame, columns: tuple[str, ...]) -> dict[str, ColumnDelta]:
     if not columns:
         return {}
-    stats = [
-        e for c in columns for e in (pl.col(c).null_count().alias(f"{c}\x1fn"), pl.col(c).n_unique().alias(f"{c}\x1fd"))
-    ]
+    stats = [pl.col(c).null_count().alias(c) for c in columns]
     b, a = before.select(stats).row(0, named=True), after.select(stats).row(0, named=True)
-    return {
-        c: ColumnDelta(
-            nulls_before=b[f"{c}\x1fn"],
-            nulls_after=a[f"{c}\x1fn"],
-            distinct_before=b[f"{c}\x1fd"],
-            distinct_after=a[f"{c}\x1fd"],
-        )
-        for c in columns
-    }
+    return {c: ColumnDelta(nulls_before=b[c], nulls_after=a[c]) for c in columns}
 
 
 def _changed(before: pl.DataFrame, after: pl.DataFrame, columns: tuple[str, ...]) -> dict[str, int]:
@@ -147,6 +141,117 @@ def _formulas(frame: pl.DataFrame, hidden: frozenset[str]) -> StepResult:
     return StepResult(frame, reasons, ())
 
 
+@dataclass(frozen=True)
+class Applied:
+    """One step over some rows: the rows kept, its metrics, the rows it refused, its duplicate clusters."""
+
+    frame: pl.DataFrame
+    metric: StepMetrics
+    rejects: pl.DataFrame | None = None
+    dedup: DedupReport | None = None
+
+
+def policy_steps(ctx: CleansingContext) -> list[tuple[str, CleansingStepSpec | None]]:
+    """Every step a run applies, in order: formulas first, the policy's steps, conform_types last."""
+    steps: list[tuple[str, CleansingStepSpec | None]] = [(_name(s, i), s) for i, s in enumerate(ctx.bundle.cleansing)]
+    return [(FORMULAS, None), *steps, (CONFORM, None)]
+
+
+def masked_columns(ctx: CleansingContext, until: str) -> set[str]:
+    """Columns a (non-deferred) mask step before step ``until`` has masked: conform_types leaves them text."""
+    if ctx.defer_masking:
+        return set()
+    masked: set[str] = set()
+    for name, spec in policy_steps(ctx):
+        if name == until:
+            break
+        if isinstance(spec, MaskStep):
+            rules = {c.name for c in ctx.bundle.dataset.columns if c.masking is not Masking.NONE}
+            masked.update(spec.columns or rules)
+    return masked
+
+
+def apply_step(
+    frame: pl.DataFrame,
+    name: str,
+    spec: CleansingStepSpec | None,
+    ctx: CleansingContext,
+    masked: set[str],
+    fills: Mapping[str, Any] | None = None,
+) -> Applied:
+    """Apply one step. ``fills``: an impute step's filling values, when they were computed over
+    more rows than ``frame`` (a chunked run merges them from every chunk); else from ``frame``."""
+    before = frame
+    if isinstance(spec, DeduplicateStep):
+        frame, found = deduplicate(frame, spec, ctx.sample_clusters, _typed(frame, spec.order_column, ctx))
+        metric = StepMetrics(
+            step=name,
+            type=spec.type,
+            rows_in=before.height,
+            rows_out=frame.height,
+            duplicates_removed=before.height - frame.height,
+        )
+        return Applied(frame, metric, dedup=_hide_keys(found, ctx.hidden))
+    if spec is not None and spec.type == "mask" and ctx.defer_masking:
+        return Applied(
+            frame, StepMetrics(step=name, type=spec.type, rows_in=frame.height, rows_out=frame.height, deferred=True)
+        )
+    if spec is None:
+        result = _formulas(frame, ctx.hidden) if name == FORMULAS else _conform(frame, ctx, masked)
+    elif isinstance(spec, ImputeStep) and spec.strategy in AGGREGATED:
+        result = impute_with(frame, spec, fills if fills is not None else fill_values(frame, spec))
+    else:
+        result = STEPS[spec.type](frame, spec, ctx)
+    if spec is not None and spec.type == "mask":
+        masked.update(result.touched)
+    after = result.frame
+    rejected = 0
+    refused = None
+    changed, deltas = _changed(before, after, result.touched), _deltas(before, after, result.touched)
+    if result.reasons is not None and after.height:
+        hit = result.reasons.is_not_null()
+        rejected = int(hit.sum())
+        if rejected:
+            refused = _as_rejects(before.filter(hit), result.reasons.filter(hit), name)
+            after = after.filter(~hit)
+    metric = StepMetrics(
+        step=name,
+        type=spec.type if spec else name,  # reject_formulas or conform_types
+        rows_in=before.height,
+        rows_out=after.height,
+        rows_rejected=rejected,
+        cells_changed=changed,
+        deltas=deltas,
+    )
+    return Applied(after, metric, refused)
+
+
+def combine_dedup(reports: Iterable[DedupReport | None]) -> DedupReport | None:
+    """The run's deduplication report from its deduplicate steps' (the first step's examples)."""
+    combined: DedupReport | None = None
+    for found in reports:
+        if found is None:
+            continue
+        combined = (
+            found if combined is None else combined.model_copy(update={"clusters": combined.clusters + found.clusters})
+        )
+    return combined
+
+
+def cleansing_report(
+    rows_in: int, rows_out: int, metrics: list[StepMetrics], rejects: dict[str, int], dedup: DedupReport | None
+) -> CleansingReport:
+    return CleansingReport(
+        rows_in=rows_in,
+        rows_out=rows_out,
+        rows_rejected=sum(rejects.values()),
+        duplicates_removed=sum(m.duplicates_removed for m in metrics),
+        steps=metrics,
+        reject_reasons={step: count for step, count in rejects.items() if count},
+        deduplication=dedup,
+    )
+
+
 def cleanse(frame: pl.DataFrame, ctx: CleansingContext) -> CleansingOutput:
     """Apply the bundle's cleansing policy, then conform types. ``frame`` has ``_dq_source_row``."""
     if ROW not in frame.columns:
@@ -154,70 +259,18 @@ def cleanse(frame: pl.DataFrame, ctx: CleansingContext) -> CleansingOutput:
     rows_in = frame.height
     metrics: list[StepMetrics] = []
     rejects: list[pl.DataFrame] = []
-    dedup: DedupReport | None = None
+    found: list[DedupReport | None] = []
     masked: set[str] = set()
-    steps: list[tuple[str, CleansingStepSpec | None]] = [(_name(s, i), s) for i, s in enumerate(ctx.bundle.cleansing)]
-    for name, spec in [(FORMULAS, None), *steps, (CONFORM, None)]:
-        before = frame
-        if isinstance(spec, DeduplicateStep):
-            frame, found = deduplicate(frame, spec, ctx.sample_clusters, _typed(frame, spec.order_column, ctx))
-            found = _hide_keys(found, ctx.hidden)
-            dedup = found if dedup is None else dedup.model_copy(update={"clusters": dedup.clusters + found.clusters})
-            metrics.append(
-                StepMetrics(
-                    step=name,
-                    type=spec.type,
-                    rows_in=before.height,
-                    rows_out=frame.height,
-                    duplicates_removed=before.height - frame.height,
-                )
-            )
-            continue
-        if spec is not None and spec.type == "mask" and ctx.defer_masking:
-            metrics.append(
-                StepMetrics(step=name, type=spec.type, rows_in=frame.height, rows_out=frame.height, deferred=True)
-            )
-            continue
-        if spec is None:
-            result = _formulas(frame, ctx.hidden) if name == FORMULAS else _conform(frame, ctx, masked)
-        else:
-            result = STEPS[spec.type](frame, spec, ctx)
-        if spec is not None and spec.type == "mask":
-            masked.update(result.touched)
-        after = result.frame
-        rejected = 0
-        if result.reasons is not None and after.height:
-            hit = result.reasons.is_not_null()
-            rejected = int(hit.sum())
-            if rejected:
-                rejects.append(_as_rejects(before.filter(hit), result.reasons.filter(hit), name))
-            changed, deltas = _changed(before, after, result.touched), _deltas(before, after, result.touched)
-            after = after.filter(~hit)
-        else:
-            changed, deltas = _changed(before, after, result.touched), _deltas(before, after, result.touched)
-        metrics.append(
-            StepMetrics(
-                step=name,
-                type=spec.type if spec else name,  # reject_formulas or conform_types
-                rows_in=before.height,
-                rows_out=after.height,
-                rows_rejected=rejected,
-                cells_changed=changed,
-                deltas=deltas,
-            )
-        )
-        frame = after
+    for name, spec in policy_steps(ctx):
+        applied = apply_step(frame, name, spec, ctx, masked)
+        frame = applied.frame
+        metrics.append(applied.metric)
+        found.append(applied.dedup)
+        if applied.rejects is not None:
+            rejects.append(applied.rejects)
     reject_frame = pl.concat(rejects, how="diagonal_relaxed") if rejects else _empty_rejects(frame)
-    duplicates = sum(m.duplicates_removed for m in metrics)
-    report = CleansingReport(
-        rows_in=rows_in,
-        rows_out=frame.height,
-        rows_rejected=reject_frame.height,
-        duplicates_removed=duplicates,
-        steps=metrics,
-        reject_reasons=dict(Counter(reject_frame[STEP].to_list())) if reject_frame.height else {},
-        deduplication=dedup,
-    )
+    counts = dict(Counter(reject_frame[STEP].to_list())) if reject_frame.height else {}
+    report = cleansing_report(rows_in, frame.height, metrics, counts, combine_dedup(found))
     return CleansingOutput(cleansed=frame, rejects=reject_frame.sort(ROW), report=report)
 
 

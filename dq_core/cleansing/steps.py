@@ -274,16 +274,10 @@ def impute(frame: pl.DataFrame, step: c.ImputeStep, ctx: CleansingContext) -> St
             case c.ImputeStrategy.CONSTANT:
                 fill = pl.lit(step.value).cast(frame.schema[column], strict=False)
                 exprs.append(col.fill_null(fill))
-            case c.ImputeStrategy.MEAN | c.ImputeStrategy.MEDIAN if not frame.schema[column].is_numeric():
-                msg = f"cleansing step impute: {step.strategy.value} needs a number column; cast {column} first"
-                raise ConfigError(msg)
-            case c.ImputeStrategy.MEAN:
-                exprs.append(col.fill_null(col.mean()))
-            case c.ImputeStrategy.MEDIAN:
-                exprs.append(col.fill_null(col.median()))
-            case c.ImputeStrategy.MODE:
-                mode = col.drop_nulls().mode().sort().first()  # smallest of tied modes: deterministic
-                exprs.append(col.fill_null(mode))
+            case c.ImputeStrategy.MEAN | c.ImputeStrategy.MEDIAN | c.ImputeStrategy.MODE:
+                from dq_core.cleansing.imputing import fill_values  # noqa: PLC0415 - imputing imports this module
+
+                exprs.append(col.fill_null(pl.lit(fill_values(frame, step)[column])))
             case c.ImputeStrategy.FORWARD_FILL:
                 order = list(step.order_by) or [ROW]
                 filled = col.forward_fill()

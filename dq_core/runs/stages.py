@@ -123,9 +123,30 @@ def record_step(
     )
 
 
+_BUNDLES: dict[str, ResolvedBundle] = {}
+_BUNDLE_CACHE_SIZE = 8
+
+
+def parsed_bundle(data: bytes) -> ResolvedBundle:
+    """The bundle in ``data``, validated once per process for each distinct content.
+
+    Validating a bundle parses every SQL text of its rules (the allow-list) and checks its own
+    sha256; every activity of a run reads the same bytes, so a worker that ran one of the run's
+    activities reuses the frozen model instead of validating it again. The key is the sha256 of
+    the bytes read now: different bytes are validated afresh, whatever they claim."""
+    key = hashlib.sha256(data).hexdigest()
+    bundle = _BUNDLES.get(key)
+    if bundle is None:
+        bundle = ResolvedBundle.model_validate_json(data)
+        if len(_BUNDLES) >= _BUNDLE_CACHE_SIZE:
+            _BUNDLES.pop(next(iter(_BUNDLES)))
+        _BUNDLES[key] = bundle
+    return bundle
+
+
 def load_bundle(ports: RunPorts, run: p.RunRef, path: str) -> ResolvedBundle:
-    """The run's bundle, its sha256 checked again on the way in."""
-    bundle = ResolvedBundle.model_validate_json(ports.files(run).read_bytes(path))
+    """The run's bundle, its sha256 checked again on the way in (once per process per content)."""
+    bundle = parsed_bundle(ports.files(run).read_bytes(path))
     if bundle.tenant != run.tenant:
         raise ConfigError(f"bundle {path} belongs to tenant {bundle.tenant}, not {run.tenant}")
     return bundle

@@ -1,0 +1,189 @@
+"""Cleansing fanned out in rounds gives exactly what the whole-dataset engine gives.
+
+Random data whose duplicates cross chunk boundaries, every kind of barrier (deduplicate
+with each survivorship and field-level merging, forward fill within groups and over the
+whole column, mean/median/mode imputation), row-local steps that reject rows, and masking
+deferred to the outputs. The driver below composes the rounds the way the orchestrator
+does (dq_core/runs/stages.py), in memory.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dq_core.cleansing.context import CleansingContext
+from dq_core.cleansing.engine import cleanse, mask_output
+from dq_core.cleansing.imputing import finish_fill, merge_counts, value_counts
+from dq_core.cleansing.rounds import (
+    Barrier,
+    barriers,
+    mask_rejects,
+    mask_unit,
+    merge_reports,
+    partition,
+    plan_rounds,
+    run_unit,
+)
+from dq_core.libraries.cleansing import ImputeStep
+from dq_core.validation.context import ROW
+from tests.unit.cleansing_support import bundle_with
+
+COLUMNS = [
+    {"name": "name"},
+    {"name": "email"},
+    {"name": "segment"},
+    {"name": "amount", "logical_type": "number"},
+]
+MASKING = [
+    {"attribute": "e.email", "classification": "pii", "masking": "hash"},
+    {"attribute": "e.name", "classification": "pii", "masking": "partial"},
+]
+NAMES = ["ann", " Ann", "ANN ", "bob", "Bob", "cy", None, "dee", "eve ", "=HYPERLINK(1)"]
+EMAILS = ["a@x.org", "b@x.org", "not-an-email", None, "c@y.com"]
+SEGMENTS = ["x", "y", "z", None]
+AMOUNTS = ["1", "2.5", "-3", "abc", None, "10", "7.25"]
+
+POLICIES: dict[str, list[dict[str, Any]]] = {
+    "row_local_only": [
+        {"type": "trim"},
+        {"type": "case", "columns": ["name"], "mode": "lower"},
+        {"type": "quarantine", "predicate": "segment = 'z'", "reason": "segment z"},
+    ],
+    "dedup_most_complete_field_level": [
+        {"type": "trim"},
+        {"type": "deduplicate", "key": ["name"], "survivorship": "most_complete", "field_level": True},
+        {"type": "case", "columns": ["segment"], "mode": "upper"},
+    ],
+    "dedup_most_recent_then_exact": [
+        {"type": "cast", "columns": ["amount"], "logical_type": "number", "on_error": "set_null"},
+        {"type": "deduplicate", "key": ["name", "segment"], "survivorship": "most_recent", "order_column": "amount"},
+        {"type": "deduplicate"},
+    ],
+    "impute_aggregates": [
+        {"type": "cast", "columns": ["amount"], "logical_type": "number"},
+        {"type": "impute", "columns": ["amount"], "strategy": "median"},
+        {"type": "quarantine", "predicate": "amount > 9", "reason": "big"},
+        {"type": "impute", "columns": ["segment"], "strategy": "mode"},
+    ],
+    "impute_mean_and_forward_fill": [
+        {"type": "cast", "columns": ["amount"], "logical_type": "number", "on_error": "set_null"},
+        {"type": "impute", "columns": ["amount"], "strategy": "forward_fill", "partition_by": ["segment"]},
+        {"type": "impute", "columns": ["amount"], "strategy": "mean"},
+        {"type": "impute", "columns": ["email"], "strategy": "forward_fill"},
+        {"type": "email", "columns": ["email"], "on_error": "reject"},
+    ],
+    "masked_outputs": [
+        {"type": "trim"},
+        {"type": "email", "columns": ["email"], "on_error": "reject"},
+        {"type": "deduplicate", "key": ["email"], "survivorship": "most_complete"},
+        {"type": "mask"},
+    ],
+}
+
+
+def fanned_out(frame: pl.DataFrame, ctx: CleansingContext, units: int) -> tuple[pl.DataFrame, pl.DataFrame, Any]:
+    """Rounds over ``units`` chunks, composed as the orchestrator composes the activities."""
+    rounds = plan_rounds(ctx)
+    size = -(-frame.height // units) or 1
+    inputs = [frame.slice(i * size, size) for i in range(units)]
+    reports, rejects, fills = [], [], None
+    outputs = []
+    for index in range(len(rounds)):
+        outputs = [run_unit(rows, rounds, index, unit, ctx, fills) for unit, rows in enumerate(inputs)]
+        if index + 1 == len(rounds):
+            break
+        reports += [out.report for out in outputs]
+        rejects += [mask_rejects(out.rejects, ctx) for out in outputs if out.rejects is not None]
+        following = rounds[index + 1]
+        if following.opens_with is Barrier.SHUFFLE:
+            parts = [partition(out.frame, following.barrier_step, units) for out in outputs]
+            inputs = [pl.concat([p[k] for p in parts]) for k in range(units)]
+            fills = None
+        else:
+            step = following.barrier_step
+            assert isinstance(step, ImputeStep)
+            tables = [value_counts(out.frame, step) for out in outputs]
+            fills = {c: finish_fill(c, merge_counts(c, [t[c] for t in tables]), step.strategy) for c in step.columns}
+            inputs = [out.frame for out in outputs]
+    published = []
+    for out in outputs:
+        masked, finished = mask_unit(out, ctx)
+        published.append(masked)
+        reports.append(finished.report)
+        if finished.rejects is not None:
+            rejects.append(finished.rejects)
+    report = merge_reports(reports, ctx)
+    cleansed = pl.concat(published).sort(ROW)
+    reject_frame = pl.concat(rejects, how="diagonal_relaxed").sort(ROW) if rejects else None
+    return cleansed, reject_frame, report
+
+
+def _frame(rows: list[tuple[Any, ...]]) -> pl.DataFrame:
+    frame = pl.DataFrame(rows, schema=dict.fromkeys(("name", "email", "segment", "amount"), pl.String), orient="row")
+    return frame.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
+
+
+def _whole(frame: pl.DataFrame, ctx: CleansingContext) -> tuple[pl.DataFrame, pl.DataFrame | None, Any]:
+    output = cleanse(frame, ctx)
+    cleansed, rejects, report = mask_output(output.cleansed, output.rejects, output.report, ctx)
+    return cleansed.sort(ROW), (rejects.sort(ROW) if rejects.height else None), report
+
+
+def _same_rows(a: pl.DataFrame | None, b: pl.DataFrame | None) -> None:
+    if a is None or b is None:
+        assert (a is None or a.height == 0) and (b is None or b.height == 0)
+        return
+    assert set(a.columns) == set(b.columns)
+    assert a.select(sorted(a.columns)).equals(b.select(sorted(b.columns)))
+
+
+rows_strategy = st.lists(
+    st.tuples(st.sampled_from(NAMES), st.sampled_from(EMAILS), st.sampled_from(SEGMENTS), st.sampled_from(AMOUNTS)),
+    min_size=0,
+    max_size=60,
+)
+
+
+@pytest.mark.parametrize("policy", sorted(POLICIES))
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=rows_strategy, units=st.integers(min_value=1, max_value=5))
+def test_rounds_equal_the_whole_dataset_engine(policy: str, rows: list[tuple[Any, ...]], units: int) -> None:
+    bundle = bundle_with(POLICIES[policy], COLUMNS, classifications=MASKING)
+    ctx = CleansingContext(bundle=bundle, salt=b"s", defer_masking=True, sample_clusters=3)
+    frame = _frame(rows)
+    cleansed, rejects, report = fanned_out(frame, ctx, units)
+    whole_cleansed, whole_rejects, whole_report = _whole(frame, ctx)
+    assert cleansed.columns == whole_cleansed.columns
+    assert cleansed.equals(whole_cleansed)
+    _same_rows(rejects, whole_rejects)
+    assert report.model_dump() == whole_report.model_dump()
+
+
+def test_each_barrier_starts_a_round() -> None:
+    bundle = bundle_with(POLICIES["impute_mean_and_forward_fill"], COLUMNS)
+    ctx = CleansingContext(bundle=bundle, defer_masking=True)
+    assert barriers(ctx) == [Barrier.SHUFFLE, Barrier.AGGREGATE, Barrier.SHUFFLE]
+    assert len(plan_rounds(ctx)) == 4
+    assert barriers(CleansingContext(bundle=bundle_with(POLICIES["row_local_only"], COLUMNS))) == []
+
+
+def test_rows_whose_key_is_null_spread_over_the_partitions() -> None:
+    """A column of nulls is never merged, so it must not pile into one partition."""
+    bundle = bundle_with([{"type": "deduplicate", "key": ["name"]}], COLUMNS)
+    frame = _frame([(None, "a@x.org", "x", "1")] * 400)
+    step = bundle.cleansing[0]
+    sizes = [part.height for part in partition(frame, step, 4)]
+    assert sum(sizes) == 400
+    assert max(sizes) < 200
+
+
+def test_equal_normalised_keys_meet_in_one_partition() -> None:
+    bundle = bundle_with([{"type": "deduplicate", "key": ["name"]}], COLUMNS)
+    frame = _frame([(" Ann", None, None, None), ("ann", None, None, None), ("ANN ", None, None, None)] * 5)
+    parts = partition(frame, bundle.cleansing[0], 7)
+    assert sorted(part.height for part in parts if part.height) == [15]
