@@ -4,6 +4,7 @@
     .venv/bin/python bench/run.py --sizes 200000,2000000,10000000 --repeats 5
     .venv/bin/python bench/run.py --only orchestration  # dq run against the engines (bench/orchestration.py)
     .venv/bin/python bench/run.py --only api            # dq serve under HTTP load, tokens, reports (bench/api.py)
+    .venv/bin/python bench/run.py --only scale          # dq run at 200k/2M/10M rows, 1 and 2 workers (bench/scale.py)
 
 For each size it times, on the same Parquet file, each task in a fresh process
 (median of --repeats runs; peak RSS of that process, and its growth over the
@@ -36,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 import polars as pl
 
-from bench import api, cleansing, orchestration
+from bench import api, cleansing, orchestration, scale
 from bench.generate import COUNTRIES, STATUSES, customers
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
@@ -331,7 +332,12 @@ def main() -> None:
         "--api-seconds", type=float, default=5.0, help="api: seconds of load per endpoint and concurrency"
     )
     parser.add_argument("--api-concurrency", default="1,8", help="api: concurrent clients")
-    parser.add_argument("--only", choices=("engines", "cleansing", "orchestration", "api"), help="run one part")
+    scale.add_options(parser)
+    parser.add_argument(
+        "--only",
+        choices=("engines", "cleansing", "orchestration", "api", "scale"),
+        help="run one part (scale runs only when asked: 10M rows)",
+    )
     parser.add_argument("--data", type=Path, default=ROOT / "bench" / "data")
     parser.add_argument("--task", choices=sorted(TASKS))
     parser.add_argument("--path", type=Path)
@@ -354,9 +360,13 @@ def main() -> None:
     if "api" in halves:
         concurrencies = [int(c) for c in args.api_concurrency.split(",")]
         results["api"] = api.api_runs(args.api_seconds, concurrencies, args.data)
+    if "scale" in halves:
+        results["scale"] = scale.scale_runs(args)
     target.write_text(json.dumps(results, indent=2) + "\n")
     if "orchestration" in halves and not all(line["results_equal"] for line in results["orchestration"]):
         raise SystemExit("dq run and the engines called directly disagree (see above and bench/results.json)")
+    if "scale" in halves and not results["scale"]["counts_equal"]:
+        raise SystemExit("dq run's counts differ between worker counts or from the engines (see above)")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,585 @@
+"""The scale-out half of the benchmark: ``dq run`` at growing sizes with 1 and 2 workers.
+
+    .venv/bin/python bench/run.py --only scale                       # 200k, 2M, 10M rows; 1 and 2 workers
+    .venv/bin/python bench/run.py --only scale --scale-sizes 200000 --scale-workers 1,2
+
+For each size of the CRM extract (``bench.generate.crm_customers``, cached in bench/data/)
+and each worker count, ``dq run FILE --contract customers ... --workers N --chunk-rows C``
+runs as a user runs it (a fresh process, imports included; C is the infra profile's
+default ``chunk_rows`` unless --scale-chunk-rows says otherwise). While it runs, its whole
+process tree is sampled every --scale-interval seconds (psutil): the resident set of every
+process, by pid, and the kernel's high-water mark of each (``VmHWM``, so a spike between two
+samples still counts); ``wait4`` adds the largest peak the kernel saw in the tree. Reported:
+wall seconds, rows/s, the peak RSS of every process and the largest of them, the peak of the
+tree's sum, and the run's stages from the lineage store (each from the end of the step before
+it to its own end, in the order they ended: whatever stages the run records). The number of
+activities per stage comes from the activities' own log lines (``DQ_LOG_FORMAT=json``: one
+``dq.activities`` line per activity with its stage and milliseconds), or, where no line came,
+from the step's ``activities``/``partitions``/``chunks`` metric.
+
+Checks: every count of result.json (cleansing, every rule, the profile's row, null and
+distinct counts: :func:`bench.orchestration.differences`) equal between worker counts at one
+size, and equal to the engines called directly on the whole dataset
+(:func:`bench.orchestration.engines_direct`) at sizes up to --scale-direct-max.
+
+Targets (pass/fail): the peak RSS of every process ≤ 1024 MB at the largest size; 2 workers
+≥ 1.7× faster than 1 worker at 2M rows.
+
+Model: how many activities a 100M-row file becomes and its wall time at 50 parallel instances,
+from the run with the fewest workers at the largest size (:func:`model`; its assumptions are
+printed with it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import api
+from bench import orchestration as orch
+
+TARGET_RSS_MB = 1024.0  # every process of dq run at the largest size (issue 17)
+TARGET_SPEEDUP = 1.7  # 2 workers against 1 at SPEEDUP_ROWS
+SPEEDUP_ROWS = 2_000_000
+MODEL_ROWS = 100_000_000
+MODEL_PARALLEL = 50
+COUNT_METRICS = ("activities", "partitions", "chunks")  # a step's own count, when no log line came
+HELPERS = ("resource_tracker", "forkserver")  # multiprocessing's own processes, not workers
+ACTIVITY_LINE = re.compile(r"^(?P<name>\w+) (?P<status>succeeded|failed) in (?P<ms>\d+) ms$")
+
+
+# --- sampling a process tree ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One process at one moment: its resident set and the kernel's high-water mark so far (MB)."""
+
+    at: float  # seconds since the command started
+    pid: int
+    role: str  # "parent" (the command), "worker", or a helper process (HELPERS)
+    name: str
+    rss_mb: float
+    hwm_mb: float
+
+
+@dataclass(frozen=True)
+class ProcessPeak:
+    pid: int
+    role: str
+    name: str
+    peak_mb: float
+    first_s: float
+    last_s: float
+
+
+def process_peaks(samples: Iterable[Sample]) -> list[ProcessPeak]:
+    """The peak of every process seen (the larger of its sampled RSS and high-water mark), the
+    command first, then its children in the order they appeared."""
+    found: dict[int, ProcessPeak] = {}
+    for s in samples:
+        peak = max(s.rss_mb, s.hwm_mb)
+        known = found.get(s.pid)
+        if known is None:
+            found[s.pid] = ProcessPeak(s.pid, s.role, s.name, peak, s.at, s.at)
+        else:
+            found[s.pid] = ProcessPeak(
+                s.pid,
+                known.role,
+                known.name,
+                max(known.peak_mb, peak),
+                min(known.first_s, s.at),
+                max(known.last_s, s.at),
+            )
+    return sorted(found.values(), key=lambda p: (p.role != "parent", p.first_s, p.pid))
+
+
+def tree_peak_mb(samples: Iterable[Sample]) -> float:
+    """The largest sum of the resident sets of the tree at one sampling moment."""
+    totals: dict[float, float] = defaultdict(float)
+    for s in samples:
+        totals[s.at] += s.rss_mb
+    return max(totals.values(), default=0.0)
+
+
+def _hwm_mb(pid: int) -> float:
+    """VmHWM of a process (Linux), 0 when it is gone or the system has none."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _sample_tree(root: Any, at: float) -> list[Sample]:
+    import psutil
+
+    found = []
+    try:
+        members = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+    for process in members:
+        try:
+            rss = process.memory_info().rss / 2**20
+            command = " ".join(process.cmdline()[1:])
+        except psutil.Error:
+            continue  # ended between the listing and the read
+        role = "parent" if process.pid == root.pid else process_role(command)
+        found.append(Sample(at, process.pid, role, command[:80], rss, _hwm_mb(process.pid)))
+    return found
+
+
+def process_role(command: str) -> str:
+    """What a child of ``dq run`` is, by its command line: multiprocessing's helpers by name, else a worker."""
+    return next((helper for helper in HELPERS if helper in command), "worker")
+
+
+def measure_tree(
+    command: list[str], stdout: Path, stderr: Path, env: Mapping[str, str], interval: float
+) -> dict[str, Any]:
+    """Run ``command`` from the repository root while a thread samples its process tree."""
+    import psutil
+
+    samples: list[Sample] = []
+    done = threading.Event()
+    with stdout.open("w") as out, stderr.open("w") as err:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=err, env=dict(env))
+        root = psutil.Process(process.pid)
+
+        def sample() -> None:
+            while not done.is_set():
+                samples.extend(_sample_tree(root, round(time.perf_counter() - start, 3)))
+                done.wait(interval)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - start
+        done.set()
+        sampler.join()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    peaks = process_peaks(samples)
+    return {
+        "seconds": seconds,
+        "exit": process.returncode,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "wait4_maxrss_mb": usage.ru_maxrss / 1024,  # the largest peak of one process in the tree, per the kernel
+        "processes": peaks,
+        "tree_peak_mb": tree_peak_mb(samples),
+        "samples": len({s.at for s in samples}),
+        "stdout": stdout.read_text(),
+        "stderr": stderr.read_text(),
+    }
+
+
+# --- what the run says about itself --------------------------------------------------------------
+
+
+def activity_log(lines: Iterable[str]) -> dict[str, dict[str, list[float]]]:
+    """Seconds of every activity by stage and activity name, from the ``dq.activities`` JSON lines."""
+    found: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for line in lines:
+        if not line.startswith("{"):
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        matched = (
+            ACTIVITY_LINE.match(str(record.get("message", ""))) if record.get("logger") == "dq.activities" else None
+        )
+        if matched and record.get("stage"):
+            found[str(record["stage"])][matched["name"]].append(int(matched["ms"]) / 1000)
+    return {stage: dict(names) for stage, names in found.items()}
+
+
+def run_steps(home: Path, run_id: str) -> list[dict[str, Any]]:
+    """The run's lineage steps in the order they ended: each one's seconds from the end of the
+    step before (the run's start for the first) to its own end, and its metrics."""
+    from adapters.local.sqlite_lineage import SqliteLineageStore
+
+    store = SqliteLineageStore(str(home / "lineage.db"))
+    previous = store.get_run(orch.TENANT, run_id).started_at
+    steps = []
+    for step in sorted(store.steps(orch.TENANT, run_id), key=lambda s: s.finished_at or s.started_at):
+        end = step.finished_at or step.started_at
+        steps.append({"stage": step.step, "seconds": (end - previous).total_seconds(), "metrics": step.metrics})
+        previous = end
+    return steps
+
+
+def stage_figures(steps: list[dict[str, Any]], logged: Mapping[str, Mapping[str, list[float]]]) -> list[dict[str, Any]]:
+    """Per lineage step: seconds, and its activities by name (count, logged seconds) — from the log
+    lines of that stage, else one activity per the step's count metric."""
+    figures = []
+    for step in steps:
+        names = logged.get(step["stage"])
+        if names:
+            activities = {name: {"count": len(times), "seconds": round(sum(times), 3)} for name, times in names.items()}
+        else:
+            metrics = step["metrics"]
+            key = next((k for k in COUNT_METRICS if isinstance(metrics.get(k), int) and metrics[k] > 0), None)
+            if step["stage"] == "ingest" and key == "chunks":
+                key = None  # the chunks ingest writes, not its activities
+            activities = {f"{step['stage']} ({key})": {"count": int(metrics[key]), "seconds": None}} if key else {}
+        figures.append({"stage": step["stage"], "seconds": round(step["seconds"], 3), "activities": activities})
+    return figures
+
+
+# --- the 100M-row model --------------------------------------------------------------------------
+
+MODEL_ASSUMPTIONS = (
+    "Modelled from the run with the fewest workers (W) at the largest size measured (N rows), stage by stage.",
+    "A stage fans out when one of its activities ran more than once; that activity is its fan-out. Its count grows "
+    "with the rows (one activity per chunk or partition of the same size): ceil(count × 100M / N).",
+    "One fan-out activity takes what it took at N rows: (stage seconds − the stage's other activities' logged "
+    "seconds) / ceil(count / W); the activities run in waves of the parallel instances: ceil(activities / 50) waves.",
+    "A stage that did not fan out is serial: a fixed part plus a part per row, the straight line through its "
+    "seconds at the smallest and the largest size measured (one size: all per row, seconds × 100M / N).",
+    "A fanned-out stage's other activities (its merge or finish) are serial and per row: their seconds × 100M / N.",
+    "Not modelled: instance start-up (cold starts), storage throughput limits, the orchestrator's history growing "
+    "with the number of activities, and a shuffle whose partitions do not grow with the rows.",
+)
+
+
+def serial_seconds(seconds: float, rows: int, target_rows: int, small: tuple[float, int] | None) -> float:
+    """A serial stage at ``target_rows``: the line through (small rows, small seconds) and (rows, seconds),
+    its slope and intercept never negative; without a smaller size, seconds per row × target_rows."""
+    if small is None or small[1] >= rows:
+        return seconds * target_rows / rows
+    per_row = max((seconds - small[0]) / (rows - small[1]), 0.0)
+    fixed = max(seconds - per_row * rows, 0.0)
+    return fixed + per_row * target_rows
+
+
+def model(
+    stages: list[dict[str, Any]],
+    rows: int,
+    workers: int,
+    smaller: tuple[list[dict[str, Any]], int] | None = None,
+    target_rows: int = MODEL_ROWS,
+    parallel: int = MODEL_PARALLEL,
+) -> dict[str, Any]:
+    """The modelled wall time of ``target_rows`` at ``parallel`` instances (see MODEL_ASSUMPTIONS), from
+    ``stages`` measured at ``rows`` with ``workers``; ``smaller``: the stages at a smaller size, and it."""
+    scale = target_rows / rows
+    small_s = {s["stage"]: s["seconds"] for s in smaller[0]} if smaller else {}
+    lines = []
+    for stage in stages:
+        activities = stage["activities"]
+        fan = max(activities, key=lambda name: activities[name]["count"], default=None)
+        count = activities[fan]["count"] if fan else 0
+        if fan is None or count < 2:
+            small = (small_s[stage["stage"]], smaller[1]) if smaller and stage["stage"] in small_s else None
+            modelled = serial_seconds(stage["seconds"], rows, target_rows, small)
+            lines.append({"stage": stage["stage"], "fan_out": None, "modelled_s": round(modelled, 3)})
+            continue
+        others = sum(a["seconds"] or 0.0 for name, a in activities.items() if name != fan)
+        fanned_s = max(stage["seconds"] - others, 0.0)
+        per_activity = fanned_s / math.ceil(count / workers)
+        at_target = math.ceil(count * scale)
+        waves = math.ceil(at_target / parallel)
+        lines.append(
+            {
+                "stage": stage["stage"],
+                "fan_out": fan,
+                "activities_measured": count,
+                "activities": at_target,
+                "per_activity_s": round(per_activity, 3),
+                "waves": waves,
+                "serial_s": round(others * scale, 3),
+                "modelled_s": round(waves * per_activity + others * scale, 3),
+            }
+        )
+    return {
+        "rows": target_rows,
+        "parallel": parallel,
+        "from_rows": rows,
+        "from_workers": workers,
+        "stages": lines,
+        "total_s": round(sum(line["modelled_s"] for line in lines), 3),
+        "assumptions": list(MODEL_ASSUMPTIONS),
+    }
+
+
+# --- one run, and the whole half -----------------------------------------------------------------
+
+
+def default_chunk_rows() -> int:
+    from dq_core.libraries.infra import InfraProfile
+
+    return int(InfraProfile.model_fields["chunk_rows"].default)
+
+
+def scaled_run(
+    path: Path, rows: int, workers: int, chunk_rows: int, work: Path, salt_file: Path, interval: float
+) -> dict[str, Any]:
+    """``dq run --workers N`` in a fresh process, its tree sampled; its figures and its result.json."""
+    command = [*orch.dq_run_command(path, work, salt_file), "--workers", str(workers), "--chunk-rows", str(chunk_rows)]
+    env = api._env(DQ_LOG_FORMAT="json")  # no ambient DQ_ setting; the activities' log lines as JSON
+    logs = work.parent / f"{work.name}"
+    measured = measure_tree(command, logs.with_suffix(".out"), logs.with_suffix(".err"), env, interval)
+    found = re.search(r"run ([0-9a-f-]{36})", measured["stdout"])
+    if measured["exit"] not in (0, 1) or found is None:  # 1: the validation failed, as planted
+        raise SystemExit(f"dq run exited {measured['exit']}:\n{measured['stdout']}\n{measured['stderr'][-4000:]}")
+    stages = stage_figures(run_steps(work, found.group(1)), activity_log(measured["stderr"].splitlines()))
+    result = json.loads((work / "out" / "result.json").read_text())
+    peaks: list[ProcessPeak] = measured["processes"]
+    largest = max([p.peak_mb for p in peaks] + [measured["wait4_maxrss_mb"]])
+    return {
+        "rows": rows,
+        "workers": workers,
+        "chunk_rows": chunk_rows,
+        "seconds": round(measured["seconds"], 3),
+        "rows_per_s": round(rows / measured["seconds"]),
+        "cpu_s": round(measured["cpu_s"], 3),
+        "peak_rss_max_mb": round(largest, 1),
+        "tree_peak_mb": round(measured["tree_peak_mb"], 1),
+        "processes": [
+            {
+                "pid": p.pid,
+                "role": p.role,
+                "name": p.name,
+                "peak_mb": round(p.peak_mb, 1),
+                "seen_s": [p.first_s, p.last_s],
+            }
+            for p in peaks
+        ],
+        "samples": measured["samples"],
+        "stages": stages,
+        "stages_s": {s["stage"]: s["seconds"] for s in stages},
+        "outcome": orch.outcome(result),
+        "result": result,
+    }
+
+
+def one_size(
+    rows: int, workers: list[int], args: argparse.Namespace, scratch: Path, salt_file: Path
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The runs of one size (median wall of --scale-repeats per worker count) and what differs."""
+    path = orch.data(args.data, rows)
+    with path.open("rb") as handle:  # into the page cache before the first timed run
+        while handle.read(1 << 24):
+            pass
+    problems: list[str] = []
+    reference: tuple[str, dict[str, Any]] | None = None
+    if rows <= args.scale_direct_max:
+        work = scratch / f"direct-{rows}"
+        orch.engines_direct(path, work, salt_file)
+        reference = ("engines direct", json.loads((work / "out" / "result.json").read_text()))
+        shutil.rmtree(work)
+    lines = []
+    for count in workers:
+        runs = []
+        for index in range(args.scale_repeats):
+            work = scratch / f"run-{rows}-{count}-{index}"
+            run = scaled_run(path, rows, count, args.scale_chunk_rows, work, salt_file, args.scale_interval)
+            shutil.rmtree(work)
+            result = run.pop("result")
+            if reference is None:
+                reference = (f"dq run --workers {count}", result)
+            else:
+                problems += [
+                    f"{rows:,} rows, --workers {count} vs {reference[0]}: {d}"
+                    for d in orch.differences(result, reference[1])
+                ]
+            runs.append(run)
+            print(
+                f"  {rows:,} rows, {count} worker(s), run {index + 1}/{args.scale_repeats}: {run['seconds']:.2f}s, "
+                f"peak {run['peak_rss_max_mb']:.0f} MB ({len(run['processes'])} processes), stages {run['stages_s']}",
+                flush=True,
+            )
+        middle = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
+        lines.append(
+            {
+                **middle,
+                "all_s": [r["seconds"] for r in runs],
+                "peak_rss_max_mb": max(r["peak_rss_max_mb"] for r in runs),
+                "checked_against": reference[0] if reference else None,
+            }
+        )
+    return lines, problems
+
+
+def targets(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The issue's targets on what was measured: pass, fail, or not measured."""
+    largest = max((r["rows"] for r in runs), default=0)
+    at_largest = [r for r in runs if r["rows"] == largest]
+    worst = max((r["peak_rss_max_mb"] for r in at_largest), default=None)
+    found = [
+        {
+            "target": f"peak RSS of every process ≤ {TARGET_RSS_MB:.0f} MB at the largest size ({largest:,} rows)",
+            "value": worst,
+            "passed": None if worst is None else worst <= TARGET_RSS_MB,  # None: not measured
+        }
+    ]
+    by_workers = {r["workers"]: r["seconds"] for r in runs if r["rows"] == SPEEDUP_ROWS}
+    speedup = by_workers[1] / by_workers[2] if 1 in by_workers and 2 in by_workers else None
+    found.append(
+        {
+            "target": f"2 workers ≥ {TARGET_SPEEDUP}× faster than 1 worker at {SPEEDUP_ROWS:,} rows",
+            "value": round(speedup, 2) if speedup else None,
+            "passed": None if speedup is None else speedup >= TARGET_SPEEDUP,
+        }
+    )
+    return found
+
+
+def speedups(runs: list[dict[str, Any]]) -> dict[int, float]:
+    """Wall time with the fewest workers / with the most, per size."""
+    found = {}
+    for rows in sorted({r["rows"] for r in runs}):
+        at = sorted((r for r in runs if r["rows"] == rows), key=lambda r: r["workers"])
+        if len(at) > 1:
+            found[rows] = round(at[0]["seconds"] / at[-1]["seconds"], 2)
+    return found
+
+
+# --- printing ------------------------------------------------------------------------------------
+
+
+def _stages_text(stages: list[dict[str, Any]]) -> str:
+    parts = []
+    for s in stages:
+        fan = max((a["count"] for a in s["activities"].values()), default=0)
+        parts.append(f"{s['stage']} {s['seconds']:.2f}" + (f" ({fan}×)" if fan > 1 else ""))
+    return " · ".join(parts)
+
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = [
+        f"dq run, demo cleansing policy, chunk_rows {report['chunk_rows']:,}:",
+        "",
+        "| rows | workers | wall s | rows/s | peak RSS max MB | per-process peaks MB | tree peak MB "
+        "| stages s (activities) |",
+        "| ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |",
+    ]
+    for r in report["runs"]:
+        per = ", ".join(f"{p['role']} {p['peak_mb']:.0f}" for p in r["processes"])
+        lines.append(
+            f"| {r['rows']:,} | {r['workers']} | {r['seconds']:.2f} | {r['rows_per_s']:,} | {r['peak_rss_max_mb']:.0f} "
+            f"| {per} | {r['tree_peak_mb']:.0f} | {_stages_text(r['stages'])} |"
+        )
+    lines.append("")
+    speed = report["speedups"]
+    if speed:
+        lines += [
+            "Speed-up, fewest → most workers: " + ", ".join(f"{rows:,} rows ×{v}" for rows, v in speed.items()),
+            "",
+        ]
+    lines.append(
+        "Counts (cleansing, every rule, profile) equal between worker counts"
+        + (f" and to the engines called directly (≤ {report['direct_max']:,} rows)" if report["direct_max"] else "")
+        + f": {'yes' if report['counts_equal'] else 'NO'}"
+    )
+    lines += ["", "| target | measured | |", "| --- | ---: | --- |"]
+    for t in report["targets"]:
+        verdict = "not measured" if t["value"] is None else "pass" if t["passed"] else "FAIL"
+        lines.append(f"| {t['target']} | {'' if t['value'] is None else t['value']} | {verdict} |")
+    m = report.get("model_100m")
+    if m:
+        lines += [
+            "",
+            f"A {m['rows']:,}-row file at {m['parallel']} parallel instances (default chunk_rows "
+            f"{report['default_chunk_rows']:,}: {math.ceil(m['rows'] / report['default_chunk_rows']):,} chunks), "
+            f"modelled from {m['from_rows']:,} rows with {m['from_workers']} worker(s):",
+            "",
+            "| stage | fan-out activity | activities measured | activities at 100M | s per activity | waves "
+            "| serial s | modelled s |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for s in m["stages"]:
+            if s["fan_out"]:
+                lines.append(
+                    f"| {s['stage']} | {s['fan_out']} | {s['activities_measured']:,} | {s['activities']:,} "
+                    f"| {s['per_activity_s']:.2f} | {s['waves']:,} | {s['serial_s']:.1f} | {s['modelled_s']:.1f} |"
+                )
+            else:
+                lines.append(f"| {s['stage']} | (serial) | 1 | 1 | | | {s['modelled_s']:.1f} | {s['modelled_s']:.1f} |")
+        lines += [f"| **total** | | | | | | | **{m['total_s']:.0f} s ({m['total_s'] / 60:.1f} min)** |", ""]
+        lines += [f"- {a}" for a in m["assumptions"]]
+    return "\n".join(lines)
+
+
+def scale_runs(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``scale`` section of bench/results.json (bench/run.py --only scale)."""
+    sizes = [int(s) for s in args.scale_sizes.split(",")]
+    workers = sorted({int(w) for w in args.scale_workers.split(",")})
+    default = default_chunk_rows()
+    args.scale_chunk_rows = args.scale_chunk_rows or default
+    runs: list[dict[str, Any]] = []
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="dq-bench-scale-") as folder:
+        scratch = Path(folder)
+        salt_file = scratch / "salt"
+        salt_file.write_bytes(orch.SALT)
+        for rows in sizes:
+            lines, found = one_size(rows, workers, args, scratch, salt_file)
+            runs += lines
+            problems += found
+            if found:
+                print("COUNTS DIFFER:\n  " + "\n  ".join(found), flush=True)
+    largest = max(sizes)
+    fewest = min(workers)
+    base = next(r for r in runs if r["rows"] == largest and r["workers"] == fewest)
+    small = next(r for r in runs if r["rows"] == min(sizes) and r["workers"] == fewest)
+    report = {
+        "chunk_rows": args.scale_chunk_rows,
+        "default_chunk_rows": default,
+        "direct_max": args.scale_direct_max,
+        "runs": runs,
+        "speedups": speedups(runs),
+        "counts_equal": not problems,
+        "differences": problems,
+        "targets": targets(runs),
+        "model_100m": model(base["stages"], largest, fewest, (small["stages"], small["rows"])),
+    }
+    report["markdown"] = markdown(report)
+    print(report["markdown"], flush=True)
+    return report
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """bench/run.py's options for this half."""
+    parser.add_argument("--scale-sizes", default="200000,2000000,10000000", help="scale: rows of dq run")
+    parser.add_argument("--scale-workers", default="1,2", help="scale: dq run --workers values")
+    parser.add_argument("--scale-repeats", type=int, default=1, help="scale: runs per size and worker count")
+    parser.add_argument(
+        "--scale-chunk-rows", type=int, default=0, help="scale: dq run --chunk-rows (default: the infra profile's)"
+    )
+    parser.add_argument(
+        "--scale-direct-max",
+        type=int,
+        default=2_000_000,
+        help="scale: compare with the engines called directly up to this many rows",
+    )
+    parser.add_argument("--scale-interval", type=float, default=0.2, help="scale: seconds between samples")
+
+
+if __name__ == "__main__":
+    main_parser = argparse.ArgumentParser(description="scale-out benchmark (use bench/run.py --only scale)")
+    main_parser.add_argument("--data", type=Path, default=ROOT / "bench" / "data")
+    add_options(main_parser)
+    print(json.dumps(scale_runs(main_parser.parse_args()), indent=2, default=str))
