@@ -142,6 +142,22 @@ def _parse(sql: str, *, what: str) -> exp.Expr:
     return statements[0]
 
 
+def columns_read(sql: str) -> frozenset[str] | None:
+    """The column names an allowed query or predicate reads; None when it reads every column (``*``).
+
+    Used to read only those columns of a dataset; a text that does not parse reads everything
+    (it fails as its rule's error anyway)."""
+    from sqlglot import exp as nodes  # noqa: PLC0415 - imported only when authored SQL is read
+
+    try:
+        tree = _parse(_substitute(sql), what="query")
+    except SqlRefusedError:
+        return None
+    if any(not isinstance(star.parent, nodes.Count) for star in tree.find_all(nodes.Star)):
+        return None  # select *: every column (count(*) reads none)
+    return frozenset(column.name for column in tree.find_all(nodes.Column))
+
+
 def _is_statement(node: exp.Expr) -> bool:
     from sqlglot import exp  # noqa: PLC0415
 

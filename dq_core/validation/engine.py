@@ -80,11 +80,20 @@ class CheckCounts(Payload):
     samples: tuple[Sample, ...] = ()
 
 
+class KeyCounts(Payload):
+    """A uniqueness rule over some rows: rows in scope, rows with a missing key part (they add up)."""
+
+    element: int
+    missing: int
+
+
 class RowLocalState(Payload):
-    """Counts and samples of the row-local rules over some rows; states add up."""
+    """Counts and samples of the row-local rules over some rows, and the uniqueness rules'
+    counts (their duplicates are found per key partition, dq_core.validation.fanout); states add up."""
 
     bundle_sha256: str
     checks: dict[str, CheckCounts] = {}
+    keys: dict[str, KeyCounts] = {}
     errors: dict[str, str] = {}
 
 
@@ -110,10 +119,18 @@ def merge_states(states: Iterable[RowLocalState], sample_limit: int) -> RowLocal
                 unexpected=previous.unexpected + counts.unexpected,
                 samples=tuple(samples[:sample_limit]),
             )
+    keys: dict[str, KeyCounts] = {}
     errors: dict[str, str] = {}
     for state in states:
         errors.update(state.errors)
-    return RowLocalState(bundle_sha256=states[0].bundle_sha256, checks=merged, errors=errors)
+        for check_id, counted in state.keys.items():
+            before = keys.get(check_id)
+            keys[check_id] = (
+                counted
+                if before is None
+                else KeyCounts(element=before.element + counted.element, missing=before.missing + counted.missing)
+            )
+    return RowLocalState(bundle_sha256=states[0].bundle_sha256, checks=merged, keys=keys, errors=errors)
 
 
 # --- compiling ----------------------------------------------------------------------------
@@ -353,16 +370,25 @@ def validate(
     ctx: ValidationContext | None = None,
     *,
     row_local: RowLocalState | None = None,
+    unique: Mapping[str, Mapping[str, Any]] | None = None,
+    schema: pl.Schema | None = None,
 ) -> ValidationResult:
-    """Evaluate every rule of the bundle. Pass ``row_local`` when the chunks were already done."""
+    """Evaluate every rule of the bundle. Pass ``row_local`` when the chunks were already done,
+    ``unique`` with the uniqueness rules' merged values when they were found per key partition
+    (dq_core.validation.fanout), and ``schema`` (the dataset's) when ``frame`` holds only the
+    columns the other rules read."""
     ctx = ctx or ValidationContext()
+    unique = unique or {}
     lazy = frame.lazy()
-    schema = lazy.collect_schema()
+    schema = schema or lazy.collect_schema()
     env = _env(schema, bundle, ctx)
     checks = plan(bundle)
-    fused = [c for c in checks if c.type not in SPECIAL and (row_local is None or not c.row_local)]
+    fused = [
+        c for c in checks if c.type not in SPECIAL and (row_local is None or not c.row_local) and c.id not in unique
+    ]
     compiled, errors = _compile_all(fused, env, ctx)
-    values = _collect(_with_rows(lazy, schema), compiled)
+    values = _collect(_with_rows(lazy, lazy.collect_schema()), compiled)
+    values.update({check_id: dict(parts) for check_id, parts in unique.items()})
     state = row_local or RowLocalState(bundle_sha256=bundle.sha256)
     if row_local is not None:
         errors.update(row_local.errors)

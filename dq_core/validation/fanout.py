@@ -1,0 +1,166 @@
+"""Dataset-level rules without the whole dataset in one place.
+
+- **Uniqueness** (``unique``, ``compound_unique``): each chunk counts its in-scope rows and
+  its rows with a missing key part (counts that add up), and writes the keys of its other
+  rows split into ``N`` partitions by a hash of the key (:func:`chunk_keys`). Equal keys
+  meet in one partition, so each partition finds its own duplicates
+  (:func:`partition_duplicates`), and the partitions' counts add up; the samples, each
+  partition's first in row order, merge into the dataset's first (:func:`merge_unique`).
+- **Every other dataset rule** (row count, freshness, statistics, metrics, anomalies,
+  custom SQL) reads only the columns it names (:func:`columns_needed`), from every chunk:
+  a column at a time, not the rows.
+
+What comes out goes into :func:`dq_core.validation.engine.validate` as ``unique=`` and
+gives the same results as the engine over the whole dataset (property tests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import polars as pl
+from pydantic import JsonValue
+
+from dq_core.bundle.models import ResolvedBundle
+from dq_core.libraries import rules as r
+from dq_core.libraries.sql_guard import columns_read
+from dq_core.payloads import Payload
+from dq_core.validation.context import ROW, ValidationContext
+from dq_core.validation.engine import Check, KeyCounts, _compile_all, _env, _scope, plan
+from dq_core.validation.env import RuleCompileError
+from dq_core.validation.results import jsonable
+from dq_core.validation.rowlocal import ROW_LOCAL
+from dq_core.validation.special import SPECIAL
+from dq_core.validation.sql_runtime import safe_error
+
+UNIQUE = frozenset({"unique", "compound_unique"})
+CHECK = "__dq_check"
+PARTITION = "__dq_partition"
+
+
+def unique_checks(bundle: ResolvedBundle) -> list[Check]:
+    return [check for check in plan(bundle) if check.type in UNIQUE]
+
+
+def _present(columns: tuple[str, ...]) -> pl.Expr:
+    return pl.all_horizontal([pl.col(c).is_not_null() for c in columns]) if columns else pl.lit(True)
+
+
+def chunk_keys(
+    frame: pl.DataFrame, bundle: ResolvedBundle, ctx: ValidationContext, partitions: int
+) -> tuple[dict[str, KeyCounts], dict[str, str], list[pl.DataFrame]]:
+    """One chunk's part of every uniqueness rule: (counts per check, errors per check, the
+    keys to check, one frame per partition). A rule that breaks (an unknown column, a bad
+    filter) is that rule's error; the others still count."""
+    env = _env(frame.schema, bundle, ctx)
+    found: dict[str, KeyCounts] = {}
+    errors: dict[str, str] = {}
+    keys: list[pl.DataFrame] = []
+    for index, check in enumerate(unique_checks(bundle)):
+        try:
+            for column in check.columns:
+                env.dtype(column)
+            scope = _scope(check, ctx, index, {})
+            present = _present(check.columns)
+            usable = scope.mask & present if scope.filtered else present
+            key = pl.struct([pl.col(c) for c in check.columns]).hash() % pl.lit(partitions, pl.UInt64)
+            counted, kept = pl.collect_all(
+                [
+                    frame.lazy().select(scope.rows().alias("element"), (scope.mask & ~present).sum().alias("missing")),
+                    frame.lazy()
+                    .filter(usable)
+                    .select(
+                        pl.lit(index, pl.Int32).alias(CHECK),
+                        key.alias(PARTITION),
+                        pl.col(ROW),
+                        *[pl.col(c) for c in check.columns],
+                    ),
+                ]
+            )
+        except RuleCompileError as exc:
+            errors[check.id] = str(exc)
+            continue
+        except Exception as exc:  # noqa: BLE001 - polars raises several types for a broken filter
+            errors[check.id] = safe_error(exc, allowed=frame.columns)
+            continue
+        found[check.id] = KeyCounts(element=int(counted["element"][0]), missing=int(counted["missing"][0]))
+        keys.append(kept)
+    collected = pl.concat(keys, how="diagonal_relaxed") if keys else _no_keys()
+    by_partition = {
+        key[0]: part.drop(PARTITION) for key, part in collected.partition_by(PARTITION, as_dict=True).items()
+    }
+    empty = collected.drop(PARTITION).clear()
+    return found, errors, [by_partition.get(p, empty) for p in range(partitions)]
+
+
+def _no_keys() -> pl.DataFrame:
+    return pl.DataFrame(schema={CHECK: pl.Int32, PARTITION: pl.UInt64, ROW: pl.Int64})
+
+
+class UniquePartial(Payload):
+    """One partition's duplicates of one uniqueness rule."""
+
+    unexpected: int
+    samples: list[dict[str, JsonValue]] = []
+
+
+def partition_duplicates(keys: pl.DataFrame, bundle: ResolvedBundle, sample_limit: int) -> dict[str, UniquePartial]:
+    """Every uniqueness rule's duplicated rows among one partition's keys (from every chunk)."""
+    found: dict[str, UniquePartial] = {}
+    for index, check in enumerate(unique_checks(bundle)):
+        if CHECK not in keys.columns or any(c not in keys.columns for c in check.columns):
+            found[check.id] = UniquePartial(unexpected=0)
+            continue
+        rows = keys.filter(pl.col(CHECK) == index).select(ROW, *check.columns)
+        key = pl.col(check.columns[0]) if len(check.columns) == 1 else pl.struct(list(check.columns))
+        duplicated = rows.filter(key.is_duplicated()).sort(ROW)
+        samples = [
+            {name: jsonable(value) for name, value in row.items()} for row in duplicated.head(sample_limit).to_dicts()
+        ]
+        found[check.id] = UniquePartial(unexpected=duplicated.height, samples=samples)
+    return found
+
+
+def merge_unique(
+    counts: Mapping[str, KeyCounts], partials: Iterable[Mapping[str, UniquePartial]], sample_limit: int
+) -> dict[str, dict[str, Any]]:
+    """Each uniqueness rule's values as the engine's fused query gives them over the whole dataset."""
+    merged: dict[str, dict[str, Any]] = {
+        check_id: {"element": c.element, "missing": c.missing, "unexpected": 0, "samples": []}
+        for check_id, c in counts.items()
+    }
+    for partial in partials:
+        for check_id, part in partial.items():
+            if check_id in merged:
+                merged[check_id]["unexpected"] += part.unexpected
+                merged[check_id]["samples"].extend(part.samples)
+    for values in merged.values():
+        values["samples"] = sorted(values["samples"], key=lambda s: s[ROW])[:sample_limit]
+    return merged
+
+
+def columns_needed(bundle: ResolvedBundle, schema: pl.Schema, ctx: ValidationContext) -> list[str] | None:
+    """The columns the dataset-level rules other than uniqueness read; None: every column."""
+    env = _env(schema, bundle, ctx)
+    checks = [c for c in plan(bundle) if c.type not in ROW_LOCAL and c.type not in UNIQUE]
+    needed: set[str] = {ROW}
+    for check in checks:
+        if check.rule.where:
+            read = columns_read(check.rule.where)
+            if read is None:
+                return None
+            needed |= read
+        if isinstance(check.rule, r.CustomSqlRule):
+            read = columns_read(
+                check.rule.params.query.replace("{property}", check.columns[0] if check.columns else "")
+            )
+            if read is None:
+                return None
+            needed |= read
+        needed |= set(check.columns)
+    compiled, _ = _compile_all([c for c in checks if c.type not in SPECIAL], env, ctx)
+    for parts in (*compiled.aggregations.values(), *compiled.masks.values()):
+        for expr in parts.values():
+            needed |= set(expr.meta.root_names())
+    return [name for name in schema.names() if name in needed]

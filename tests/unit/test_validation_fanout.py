@@ -1,0 +1,110 @@
+"""Dataset-level rules fanned out give exactly what the engine gives over the whole dataset.
+
+Random chunks whose duplicate keys cross chunk boundaries; uniqueness found per key
+partition, row-local rules per chunk, the other dataset rules over only the columns they
+read. The driver composes them as the run's activities do (dq_core/runs/stages.py).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dq_core.validation.context import ROW, ValidationContext
+from dq_core.validation.engine import merge_states, row_local_state, validate
+from dq_core.validation.fanout import chunk_keys, columns_needed, merge_unique, partition_duplicates
+from tests.unit.validation_support import bundle_of, check
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+RULES = [
+    check("unique", ["n"], "n_unique"),
+    check("unique", ["s"], "s_unique_where", where="x > 0"),
+    check("compound_unique", ["s", "d"], "s_d_unique", mostly=0.5),
+    check("not_null", ["x"], "x_present"),
+    check("in_set", ["code"], "code_set", params={"values": ["a", "b"]}),
+    check("row_count", [], "rows", params={"threshold": {"must_be_between": [1, 30]}}),
+    check("column_statistic", ["x"], "x_mean", params={"statistic": "mean", "threshold": {"must_be_less_than": 5}}),
+    check("column_statistic", ["n"], "n_distinct", params={"statistic": "distinct_count", "threshold": {"must_be": 3}}),
+    check("freshness", [], "fresh", params={"column": "d", "max_age": "P30D"}),
+    check(
+        "custom_sql",
+        ["n"],
+        "big_n",
+        params={"query": "SELECT COUNT(*) FROM {object} WHERE {property} > 4", "threshold": {"must_be_less_than": 3}},
+    ),
+    check("unique", ["n"], "broken", where="nope > 1"),
+]
+BUNDLE = bundle_of(*RULES)
+
+rows_strategy = st.lists(
+    st.tuples(
+        st.one_of(st.none(), st.integers(0, 6)),
+        st.one_of(st.none(), st.floats(-3, 9, allow_nan=False).map(lambda v: round(v, 2))),
+        st.sampled_from(["a", "b", "c", None]),
+        st.sampled_from(["a", "b", "z", None]),
+        st.one_of(st.none(), st.dates(date(2026, 10, 1), date(2026, 12, 1))),
+    ),
+    min_size=1,
+    max_size=50,
+)
+
+
+def _frame(rows: list[tuple[Any, ...]]) -> pl.DataFrame:
+    schema = {"n": pl.Int64, "x": pl.Float64, "s": pl.String, "code": pl.String, "d": pl.Date}
+    frame = pl.DataFrame(rows, schema=schema, orient="row")
+    return frame.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64), pl.lit(None, pl.Date).alias("d2"))
+
+
+def fanned_out(frame: pl.DataFrame, chunks: int, ctx: ValidationContext) -> Any:
+    bundle = BUNDLE
+    size = -(-frame.height // chunks)
+    parts = [frame.slice(i * size, size) for i in range(chunks)]
+    states, keys = [], []
+    for part in parts:
+        state = row_local_state(part.lazy(), bundle, ctx)
+        counts, errors, partitioned = chunk_keys(part, bundle, ctx, chunks)
+        states.append(state.model_copy(update={"keys": counts, "errors": {**state.errors, **errors}}))
+        keys.append(partitioned)
+    partials = [
+        partition_duplicates(pl.concat([k[p] for k in keys], how="diagonal_relaxed"), bundle, ctx.sample_limit)
+        for p in range(chunks)
+    ]
+    merged = merge_states(states, ctx.sample_limit)
+    unique = merge_unique(merged.keys, partials, ctx.sample_limit)
+    needed = columns_needed(bundle, frame.schema, ctx)
+    projected = frame.select(needed) if needed is not None else frame
+    return validate(projected, bundle, ctx, row_local=merged, unique=unique, schema=frame.schema)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=rows_strategy, chunks=st.integers(1, 5), limit=st.integers(1, 4))
+def test_fanned_out_rules_equal_the_whole_dataset_engine(rows: list[tuple[Any, ...]], chunks: int, limit: int) -> None:
+    ctx = ValidationContext(now=NOW, dataset_name="data", sample_limit=limit)
+    frame = _frame(rows)
+    whole = validate(frame, BUNDLE, ctx)
+    assert fanned_out(frame, chunks, ctx).model_dump() == whole.model_dump()
+
+
+def test_the_other_dataset_rules_read_only_their_columns() -> None:
+    ctx = ValidationContext(now=NOW, dataset_name="data")
+    schema = _frame([(1, 1.0, "a", "a", None)]).schema
+    assert columns_needed(BUNDLE, schema, ctx) == [ROW, "n", "x", "d"]
+    star = check("custom_sql", [], "all", params={"query": "SELECT * FROM {object}", "threshold": {"must_be": 0}})
+    assert columns_needed(bundle_of(star), schema, ctx) is None
+
+
+@pytest.mark.parametrize("chunks", [1, 3])
+def test_duplicates_across_chunks_are_found_once_each(chunks: int) -> None:
+    ctx = ValidationContext(now=NOW, dataset_name="data", sample_limit=2)
+    frame = _frame([(1, 1.0, "a", "a", None), (2, 1.0, "b", "a", None), (1, 1.0, "c", "a", None)] * 2)
+    result = fanned_out(frame, chunks, ctx)
+    n_unique = next(r for r in result.rules if r.rule_id == "n_unique")
+    assert n_unique.unexpected_count == 6
+    assert [s.row for s in n_unique.unexpected_samples] == [0, 1]
+    broken = next(r for r in result.rules if r.rule_id == "broken")
+    assert broken.status.value == "error"
