@@ -21,6 +21,7 @@ from dq_core.registry.models import PutOutcome, StoredObject
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
+    from pathlib import Path
 
     from dq_core.actions.destinations import Destinations
     from dq_core.actions.outbound import HttpAnswer, HttpCall, SmtpEndpoint
@@ -125,6 +126,11 @@ class BlobStore(Protocol):
 
     def get(self, tenant: str, path: str) -> tuple[bytes, str]:
         """Content and ETag; ObjectNotFound when absent."""
+        ...
+
+    def download_to(self, tenant: str, path: str, target: Path) -> str:
+        """Stream the blob into the local file ``target`` (created or replaced) without holding it
+        in memory; its ETag (of the version written). ObjectNotFound when absent."""
         ...
 
     def list(self, tenant: str, prefix: str = "") -> Sequence[str]: ...

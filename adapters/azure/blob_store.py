@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from pathlib import Path
 from typing import Final
 
 from azure.core import MatchConditions
@@ -168,6 +169,15 @@ class AzureBlobStore:
             data = downloader.readall()
             etag = downloader.properties.etag
         return bytes(data), str(etag)
+
+    def download_to(self, tenant: str, path: str, target: Path) -> str:
+        """Stream the blob into ``target`` (``readinto``: chunk by chunk, never whole in memory); the
+        ETag of the version downloaded (the download is pinned to it); ObjectNotFound when absent."""
+        blob = self._container(tenant).get_blob_client(self._check_path(path))
+        with azure_errors(f"reading blob {path} of tenant {tenant}"), target.open("wb") as handle:
+            downloader = blob.download_blob()
+            downloader.readinto(handle)
+            return str(downloader.properties.etag)
 
     def list(self, tenant: str, prefix: str = "") -> list[str]:
         """Blob names under ``prefix``, sorted; empty when the tenant has no container yet."""

@@ -71,6 +71,22 @@ class LocalBlobStore:
             raise ObjectNotFound(msg) from None
         return data, _etag(data)
 
+    def download_to(self, tenant: str, path: str, target: Path) -> str:
+        """Copy the blob into ``target`` block by block; the ETag of the copied content (a writer
+        replaces a blob by renaming, so the open file is one version)."""
+        source = self._path(tenant, path)
+        try:
+            handle = source.open("rb")
+        except FileNotFoundError:
+            msg = f"{path} does not exist for tenant {tenant}"
+            raise ObjectNotFound(msg) from None
+        digest = hashlib.sha256()
+        with handle, target.open("wb") as out:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+                out.write(block)
+        return '"' + digest.hexdigest()[:32] + '"'
+
     def list(self, tenant: str, prefix: str = "") -> list[str]:
         base = self._path(tenant, "probe").parent  # the same tenant check as every other call
         if not base.exists():

@@ -22,10 +22,7 @@ failing cell becomes a reject reason instead of a silent null.
 from __future__ import annotations
 
 import csv
-import io
 import re
-import zlib
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -36,12 +33,10 @@ import polars as pl
 from pydantic import Field, field_validator, model_validator
 
 from dq_core.bundle.models import ResolvedBundle
-from dq_core.contracts.models import UnexpectedColumns
 from dq_core.errors import IngestError
 from dq_core.ingest.sheets import BoundedWorkbook, SheetBudget, header_names
 from dq_core.libraries.infra import IngestLimits
 from dq_core.payloads import Payload
-from dq_core.safe_text import safe_error
 from dq_core.validation.context import ROW
 
 SNIFF_BYTES = 64 * 1024
@@ -148,66 +143,6 @@ def _format_of(path: Path, head: bytes, declared: str | None) -> str:
     return fmt
 
 
-def _gunzip(raw: bytes, limits: IngestLimits, name: str) -> bytes:
-    """Every member of a (possibly multi-member) gzip stream; a truncated stream is refused."""
-    ceiling = expansion_ceiling(len(raw), limits)
-    parts: list[bytes] = []
-    size = 0
-    rest = raw
-    try:
-        while rest:
-            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            for start in range(0, len(rest), 1 << 16):
-                piece = inflater.decompress(rest[start : start + (1 << 16)], ceiling + 1 - size)
-                size += len(piece)
-                parts.append(piece)
-                if size > ceiling or inflater.unconsumed_tail:
-                    raise IngestError(
-                        "decompression_ratio",
-                        f"{name}: expands beyond {limits.max_decompression_ratio:g}x its size or the size limit",
-                    )
-                if inflater.eof:
-                    break
-            if not inflater.eof:
-                raise IngestError("format_mismatch", f"{name}: the gzip stream is truncated")
-            rest = inflater.unused_data.lstrip(b"\x00")
-    except zlib.error as exc:
-        raise IngestError("format_mismatch", f"{name}: not a valid gzip stream ({exc})") from None
-    return b"".join(parts)
-
-
-def _decode(data: bytes, encoding: str | None, name: str) -> tuple[str, str]:
-    if encoding:
-        try:
-            return data.decode(encoding), encoding
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise IngestError("encoding_unknown", f"{name}: cannot be read as {encoding}: {exc}") from None
-    for bom, codec in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
-        if data.startswith(bom):
-            return data.decode(codec), codec
-    if b"\x00" in data[:SNIFF_BYTES]:
-        raise IngestError("format_mismatch", f"{name}: binary content (NUL bytes) where text was declared")
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError as exc:
-        if _UTF8_MULTIBYTE.search(data):
-            line = data[: exc.start].count(b"\n") + 1
-            raise IngestError(
-                "encoding_mixed", f"{name}: line {line} is not UTF-8 while other lines are; one file, one encoding"
-            ) from None
-    from charset_normalizer import from_bytes  # noqa: PLC0415 - only for files that are not UTF-8
-
-    best = from_bytes(data[: 4 * SNIFF_BYTES]).best()
-    if best is None:
-        raise IngestError("encoding_unknown", f"{name}: the text encoding cannot be determined; give --encoding")
-    try:
-        return data.decode(best.encoding), best.encoding
-    except (UnicodeDecodeError, LookupError):
-        raise IngestError(
-            "encoding_unknown", f"{name}: looks like {best.encoding} but does not decode; give --encoding"
-        ) from None
-
-
 def _delimiter(text: str, declared: str | None) -> str:
     if declared:
         return declared
@@ -219,107 +154,6 @@ def _delimiter(text: str, declared: str | None) -> str:
     except csv.Error:
         first = sample.split("\n", 1)[0]
         return max(DELIMITERS, key=first.count) if any(d in first for d in DELIMITERS) else ","
-
-
-def _check_header_width(text: str, delimiter: str, quote: str, limits: IngestLimits, name: str) -> None:
-    """The column limit, before any record is parsed: the delimiters of the first line bound
-    its field count (quoted delimiters only make the bound larger), and only a header over the
-    limit by that count is parsed, once, to count exactly. Linear in the line's length."""
-    end = text.find("\n")
-    first = text if end < 0 else text[:end]
-    if first.count(delimiter) + 1 <= limits.max_columns:
-        return
-    try:
-        width = len(next(csv.reader(io.StringIO(text), delimiter=delimiter, quotechar=quote), []))
-    except csv.Error:
-        width = first.count(delimiter) + 1
-    if width > limits.max_columns:
-        raise IngestError("too_many_columns", f"{name}: {width} columns, over the limit of {limits.max_columns}")
-
-
-def _check_records(text: str, delimiter: str, quote: str, limits: IngestLimits, name: str) -> None:
-    """Field count of every record equals the header's; no line is over the limit."""
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter, quotechar=quote)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise IngestError("empty_file", f"{name}: no header line") from None
-    except csv.Error as exc:
-        raise IngestError("format_mismatch", f"{name}: not CSV: {exc}") from None
-    width = len(header)
-    if width > limits.max_columns:
-        raise IngestError("too_many_columns", f"{name}: {width} columns, over the limit of {limits.max_columns}")
-    repeated = sorted(column for column, count in Counter(header).items() if count > 1)
-    if repeated:
-        raise IngestError("duplicate_columns", f"{name}: the header repeats {', '.join(repeated[:10])}")
-    longest = max((len(line) for line in text.splitlines()), default=0)
-    if longest > limits.max_line_bytes:
-        raise IngestError(
-            "line_too_long", f"{name}: a line of {longest} characters, over the limit of {limits.max_line_bytes}"
-        )
-    try:
-        for record in reader:
-            if record and len(record) != width:
-                raise IngestError(
-                    "ragged_rows",
-                    f"{name}: line {reader.line_num} has {len(record)} fields, the header has {width}",
-                )
-    except csv.Error as exc:
-        raise IngestError("format_mismatch", f"{name}: line {reader.line_num}: {exc}") from None
-
-
-def _read_csv(data: bytes, options: IngestOptions, limits: IngestLimits, name: str) -> tuple[pl.DataFrame, str, str]:
-    text, encoding = _decode(data, options.encoding, name)
-    if not text.strip():
-        raise IngestError("empty_file", f"{name}: the file holds no text")
-    delimiter = _delimiter(text, options.delimiter)
-    _check_header_width(text, delimiter, options.quote, limits, name)
-    _check_records(text, delimiter, options.quote, limits, name)
-    try:
-        frame = pl.read_csv(
-            io.BytesIO(text.encode("utf-8")),
-            separator=delimiter,
-            quote_char=options.quote,
-            infer_schema=False,
-        )
-    except pl.exceptions.DuplicateError as exc:
-        raise IngestError("duplicate_columns", f"{name}: {str(exc).splitlines()[0]}") from None
-    except Exception as exc:  # noqa: BLE001 - polars raises several types for malformed CSV
-        raise IngestError("format_mismatch", f"{name}: not readable as CSV: {safe_error(exc)}") from None
-    return frame, encoding, delimiter
-
-
-def _without_blank_rows(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
-    """Blank lines (and rows of empty fields) are not records: dropped, and counted."""
-    if frame.width == 0:
-        return frame, 0
-    blank = pl.all_horizontal([pl.col(c).is_null() | (pl.col(c).cast(pl.String) == "") for c in frame.columns])
-    kept = frame.filter(~blank)
-    return kept, frame.height - kept.height
-
-
-def _read_binary(
-    path: Path, fmt: str, limits: IngestLimits, size: int, columns: Sequence[str] | None = None
-) -> pl.DataFrame:
-    name = path.name
-    try:
-        if fmt == "parquet":
-            schema = pl.read_parquet_schema(path)  # the footer only: a wide file is refused unread
-            _check_width(len(schema), limits, name)
-            wanted = [column for column in columns or () if column in schema]
-            return pl.read_parquet(path, columns=wanted or None)
-        if fmt == "jsonl":
-            return pl.read_ndjson(path, infer_schema_length=None)
-        return _read_xlsx(path, limits, size)
-    except IngestError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - the readers raise many types for broken files
-        raise IngestError("format_mismatch", f"{name}: not readable as {fmt}: {safe_error(exc)}") from None
-
-
-def _check_width(width: int, limits: IngestLimits, name: str) -> None:
-    if width > limits.max_columns:
-        raise IngestError("too_many_columns", f"{name}: {width} columns, over the limit of {limits.max_columns}")
 
 
 def expansion_ceiling(size: int, limits: IngestLimits) -> int:
@@ -378,28 +212,6 @@ def _read_xlsx(path: Path, limits: IngestLimits, size: int) -> pl.DataFrame:
     return pl.concat(frames, rechunk=True)
 
 
-def _conform_columns(
-    frame: pl.DataFrame, bundle: ResolvedBundle, name: str
-) -> tuple[pl.DataFrame, list[str], list[str]]:
-    declared = {column.name: column for column in bundle.dataset.columns}
-    present = set(frame.columns)
-    missing_required = [c for c, spec in declared.items() if c not in present and (spec.required or spec.primary_key)]
-    if missing_required:
-        raise IngestError(
-            "missing_required_columns", f"{name}: required column(s) missing: {', '.join(missing_required)}"
-        )
-    added = [c for c in declared if c not in present]
-    unexpected = [c for c in frame.columns if c not in declared]
-    policy = bundle.dataset.unexpected_columns
-    if unexpected and policy is UnexpectedColumns.REJECT_FILE:
-        raise IngestError(
-            "unexpected_columns", f"{name}: column(s) the contract does not declare: {', '.join(unexpected)}"
-        )
-    dropped = unexpected if policy is UnexpectedColumns.DROP else []
-    frame = frame.drop(dropped).with_columns([pl.lit(None, pl.String).alias(c) for c in added])
-    return frame, added, dropped
-
-
 @dataclass(frozen=True)
 class RawFrame:
     """A raw file read through every guard that does not need the contract."""
@@ -415,57 +227,31 @@ class RawFrame:
 def read_guarded(
     path: Path, limits: IngestLimits, options: IngestOptions | None = None, *, columns: Sequence[str] | None = None
 ) -> RawFrame:
-    """Read one raw file under the infra limits; refuse what should not be read.
+    """Read one raw file under the infra limits, in one piece, through the one reader
+    (:class:`dq_core.ingest.stream.ChunkedRead`); refuse what should not be read. ``columns``: only
+    these are needed (a Parquet file is read for them alone)."""
+    from dq_core.ingest.stream import WHOLE, ChunkedRead  # noqa: PLC0415 - stream builds on this module
 
-    ``dq run`` (through :func:`ingest`), ``dq validate`` and ``dq profile`` all pass here,
-    so a file one of them refuses, the others refuse too. ``columns``: only these are needed (a Parquet file is
-    read for them alone; text formats are parsed whole, as their guards need)."""
-    options = options or IngestOptions()
-    name = path.name
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise IngestError("format_mismatch", f"{name}: cannot be read: {exc.strerror}") from None
-    if size == 0:
-        raise IngestError("empty_file", f"{name}: the file is empty")
-    if size > limits.max_file_bytes:
-        raise IngestError("too_large", f"{name}: {size} bytes, over the limit of {limits.max_file_bytes}")
-    with path.open("rb") as handle:  # read-only: the raw file is never changed
-        head = handle.read(8)
-    fmt = _format_of(path, head, options.format)
-    encoding = delimiter = None
-    if fmt in ("csv", "csv.gz"):
-        raw = path.read_bytes()
-        data = _gunzip(raw, limits, name) if fmt == "csv.gz" else raw
-        frame, encoding, delimiter = _read_csv(data, options, limits, name)
-    else:
-        frame = _read_binary(path, fmt, limits, size, columns)
-        _check_width(frame.width, limits, name)
-    if frame.width == 0:
-        raise IngestError("empty_file", f"{name}: no columns")
-    frame, blank_rows = _without_blank_rows(frame)
-    if frame.height == 0:
-        raise IngestError("header_only", f"{name}: a header and no data rows")
-    return RawFrame(frame=frame, format=fmt, encoding=encoding, delimiter=delimiter, bytes=size, blank_rows=blank_rows)
+    with ChunkedRead(path, limits, options, columns=columns) as reading:
+        frame = pl.concat(list(reading.chunks(WHOLE))).drop(ROW)
+        return RawFrame(
+            frame=frame,
+            format=reading.format,
+            encoding=reading.encoding,
+            delimiter=reading.delimiter,
+            bytes=reading.bytes,
+            blank_rows=reading.blank_rows,
+        )
 
 
 def ingest(path: Path, bundle: ResolvedBundle, options: IngestOptions | None = None) -> Ingested:
-    """Read and check one raw file against the bundle's dataset and the infra limits."""
-    raw = read_guarded(path, bundle.infra.limits, options)
-    frame, added, dropped = _conform_columns(raw.frame, bundle, path.name)
-    frame = frame.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
-    report = IngestReport(
-        format=raw.format,
-        encoding=raw.encoding,
-        delimiter=raw.delimiter,
-        bytes=raw.bytes,
-        rows=frame.height,
-        columns=[c for c in frame.columns if c != ROW],
-        added_columns=added,
-        dropped_columns=dropped,
-        blank_rows=raw.blank_rows,
-    )
-    return Ingested(frame=frame, report=report)
+    """Read and check one raw file against the bundle's dataset and the infra limits, in one piece
+    (columns as text; :class:`dq_core.ingest.stream.ChunkedRead` reads it chunk by chunk)."""
+    from dq_core.ingest.stream import WHOLE, ChunkedRead  # noqa: PLC0415 - stream builds on this module
+
+    with ChunkedRead(path, bundle.infra.limits, options, bundle=bundle) as reading:
+        frame = pl.concat(list(reading.chunks(WHOLE)))
+        return Ingested(frame=frame, report=reading.report)
 
 
 def write_chunks(frame: pl.DataFrame, directory: Path, chunk_rows: int) -> list[Path]:

@@ -1,6 +1,12 @@
 """``dq validate`` and ``dq profile``: validate or profile one file, no cleansing.
 
-The same engines the orchestrated run uses, in one process, in one piece.
+Both read through the one guarded, streaming, contract-typed reader that ``dq run`` ingests
+with (:class:`~dq_core.ingest.stream.ChunkedRead`), and ``dq validate`` builds its result with
+the same :meth:`RunResult.build`, so a file gives the same rows, columns and types whichever
+command reads it. A cell of a declared column that does not convert to the column's logical
+type becomes null for the rules, and the result gets one failing ``type`` check per such
+column (``conform:<column>``, severity error: ``dq run`` would reject those rows), with the
+count and masked samples.
 """
 
 from __future__ import annotations
@@ -12,44 +18,62 @@ from pathlib import Path
 import polars as pl
 
 from dq_core.bundle.models import ResolvedBundle
-from dq_core.errors import InputError
-from dq_core.ingest.read import InputFile, describe, scan
+from dq_core.config.base import Severity
+from dq_core.ingest.read import input_format
+from dq_core.ingest.stream import WHOLE, ChunkedRead, Conversion
 from dq_core.libraries.governance import Role
+from dq_core.libraries.infra import IngestLimits
+from dq_core.libraries.rules import Dimension
 from dq_core.profiling.finish import finish_profile
 from dq_core.profiling.models import ProfileResult
-from dq_core.profiling.state import profile_in_chunks, profile_state
+from dq_core.profiling.state import merge_profile_states, profile_state
 from dq_core.results.run import ContractStamp, InputStamp, RunResult
 from dq_core.runs.references import LoadedReferences
-from dq_core.safe_text import safe_error
 from dq_core.validation.context import ValidationContext
 from dq_core.validation.engine import validate
+from dq_core.validation.masking import mask_samples
+from dq_core.validation.results import RuleResult, RuleStatus, Sample, ValidationResult
 
 NEEDS_PROFILE = frozenset({"distribution_drift"})
 DEFAULT_CHUNK_ROWS = 250_000  # the infra profile's default
+CONFORM_PREFIX = "conform:"
+CONFORM_TYPE = "type"
 
 
-def _collect(frame: pl.LazyFrame, source: InputFile) -> pl.DataFrame:
-    try:
-        return frame.collect()
-    except Exception as exc:  # noqa: BLE001 - a malformed row surfaces only when the data is read
-        raise InputError(f"{source.path}: cannot be read as {source.format}: {safe_error(exc)}") from None
+def profile_file(path: Path, chunk_rows: int = DEFAULT_CHUNK_ROWS, limits: IngestLimits | None = None) -> ProfileResult:
+    """Profile a file chunk by chunk and merge the states: memory bounded by the chunk. Without a
+    contract, a text column's type is inferred from the first rows of the first chunk."""
+    input_format(path)
+    with ChunkedRead(path, limits or IngestLimits(), infer=True) as reading:
+        states = [profile_state(chunk) for chunk in reading.chunks(chunk_rows)]
+    return finish_profile(merge_profile_states(states))
 
 
-def profile_file(path: Path, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> ProfileResult:
-    """Profile a file chunk by chunk and merge the states.
-
-    Parquet is sliced lazily (memory bounded by the chunk); text formats are parsed once
-    and sliced in memory (slicing a CSV scan would re-read it from the start each time).
-    """
-    source = describe(path)
-    frame = scan(source)
-    if source.format != "parquet":
-        frame = _collect(frame, source).lazy()
-    try:
-        state = profile_in_chunks(frame, chunk_rows)
-    except pl.exceptions.ComputeError as exc:  # malformed rows surface only when a chunk is read
-        raise InputError(f"{source.path}: cannot be read as {source.format}: {safe_error(exc)}") from None
-    return finish_profile(state)
+def conversion_results(
+    conversions: dict[str, Conversion], rows: int, bundle: ResolvedBundle, roles: frozenset[Role]
+) -> list[RuleResult]:
+    """One failing ``type`` check per declared column with cells that do not convert."""
+    results = []
+    for column, record in conversions.items():
+        if not record.count:
+            continue
+        result = RuleResult(
+            rule_id=f"{CONFORM_PREFIX}{column}",
+            type=CONFORM_TYPE,
+            columns=(column,),
+            severity=Severity.ERROR,
+            status=RuleStatus.FAILED,
+            element_count=rows,
+            unexpected_count=record.count,
+            unexpected_percent=100.0 * record.count / rows if rows else 0.0,
+            unexpected_samples=tuple(Sample(row=row, values={column: value}) for row, value in record.samples),
+            message=f"{record.count} value(s) of {column} are not {record.logical_type}",
+            dimension=Dimension.CONFORMITY.value,
+            origin="contract",
+            params={"logical_type": record.logical_type},
+        )
+        results.append(mask_samples(result, bundle, roles))
+    return results
 
 
 def validate_file(
@@ -64,8 +88,13 @@ def validate_file(
     references: LoadedReferences | None = None,
 ) -> tuple[RunResult, ProfileResult | None]:
     started = datetime.now(UTC)
-    source = describe(path, bundle.infra.limits)
-    data = _collect(scan(source), source)
+    input_format(path)
+    with ChunkedRead(path, bundle.infra.limits, bundle=bundle, typed=True) as reading:
+        chunks = list(reading.chunks(WHOLE))
+        data = chunks[0] if len(chunks) == 1 else pl.concat(chunks)
+        report = reading.report
+        conversions = reading.conversions
+        sha256 = reading.sha256
     current = None
     if with_profile or any(rule.rule.type in NEEDS_PROFILE for rule in bundle.rules):
         current = finish_profile(profile_state(data))
@@ -80,6 +109,9 @@ def validate_file(
         reference_errors=references.errors if references else {},
     )
     validation = validate(data, bundle, ctx)
+    failed_types = conversion_results(conversions, data.height, bundle, roles)
+    if failed_types:
+        validation = ValidationResult.of([*validation.rules, *failed_types])
     result = RunResult.build(
         run_id=str(uuid.uuid4()),
         tenant=bundle.tenant,
@@ -87,10 +119,10 @@ def validate_file(
         contract=ContractStamp.of(bundle),
         input_=InputStamp(
             uri=path.resolve().as_uri(),
-            sha256=source.sha256,
-            format=source.format,
-            bytes=source.bytes,
-            rows=data.height,
+            sha256=sha256,
+            format=report.format,
+            bytes=report.bytes,
+            rows=report.rows,
         ),
         started_at=started,
         finished_at=datetime.now(UTC),

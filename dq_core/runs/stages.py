@@ -29,7 +29,7 @@ from dq_core.config.base import Environment, Kind, ObjectKey, Status, Versioned
 from dq_core.config.canonical import canonical_json
 from dq_core.contracts.models import DataContract
 from dq_core.errors import ConfigError, InputError, ObjectNotFound
-from dq_core.ingest.guarded import ingest
+from dq_core.ingest.stream import ChunkedRead
 from dq_core.jobs.models import JobDefinition
 from dq_core.libraries.governance import Masking
 from dq_core.libraries.infra import StorageTiers
@@ -299,31 +299,30 @@ def _raw_file(ports: RunPorts, run: p.RunRef, source: p.InputRef) -> Iterator[tu
         return
     if "://" in source.uri:
         raise InputError(f"{source.uri}: give the input as a path in the tenant's container (landing/...)")
-    data, etag = ports.blobs.get(run.tenant, source.uri)
-    if source.etag and etag.strip('"') != source.etag.strip('"'):
-        raise InputError(f"{source.uri}: changed since the run was started (ETag {etag}, expected {source.etag})")
     with tempfile.TemporaryDirectory(prefix="dq-ingest-") as folder:
         local = Path(folder) / PurePosixPath(source.uri).name
-        local.write_bytes(data)
+        etag = ports.blobs.download_to(run.tenant, source.uri, local)  # streamed: never whole in memory
+        if source.etag and etag.strip('"') != source.etag.strip('"'):
+            raise InputError(f"{source.uri}: changed since the run was started (ETag {etag}, expected {source.etag})")
         yield local, etag
 
 
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def ingest_file(ports: RunPorts, inp: p.IngestInput) -> p.IngestOutput:
+    """The raw file through the one streaming reader, written chunk by chunk (``ingested/part-NNNNN``):
+    neither the raw file nor the dataset is ever whole in memory. Columns stay text; cleansing's
+    ``conform_types`` casts them and turns each failing cell into a reject reason."""
     run, files = inp.run, ports.files(inp.run)
     bundle = load_bundle(ports, run, inp.bundle_path)
-    with _raw_file(ports, run, inp.input) as (path, etag):
-        ingested = ingest(path, bundle, inp.options)
-        sha256 = _sha256_of(path)
-    chunks = files.write_chunks(run.folder + "ingested/", ingested.frame, inp.chunk_rows)
-    report = ingested.report
+    folder = run.folder + "ingested/"
+    with (
+        _raw_file(ports, run, inp.input) as (path, etag),
+        ChunkedRead(path, bundle.infra.limits, inp.options, bundle=bundle) as reading,
+    ):
+        chunks = [
+            files.write_frame(f"{folder}part-{index:05d}.parquet", chunk)
+            for index, chunk in enumerate(reading.chunks(inp.chunk_rows))
+        ]
+        report, sha256 = reading.report, reading.sha256
     stamp = InputStamp(
         uri=inp.input.uri, etag=etag, sha256=sha256, format=report.format, bytes=report.bytes, rows=report.rows
     )
