@@ -1,19 +1,23 @@
 """``dq run``: one file through the same ``run_job`` orchestrator the Functions app runs.
 
 The bundle is resolved from the libraries (or an ODCS file) and stored in the tenant's
-local container; the local host (``local_host.runs``) replays the orchestrator and runs
-its activities on a thread pool with the embedded stores. Outputs are copied from the
-run's folder to ``--out``.
+local container; the local host (``local_host.runs``) replays the orchestrator in this
+process and runs its activities in ``--workers`` worker processes (``local_host.workers``),
+each composing its own ports from a :class:`WorkerPorts` recipe: the embedded stores under
+``--home`` unless settings name Azure services, the ``--salt-file``. ``--workers 0`` runs
+them on threads of this process instead. Outputs are copied from the run's folder to ``--out``.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -28,6 +32,12 @@ from dq_core.lineage.models import IngestionMode
 from dq_core.ports import BlobStore, LineageStore, SecretStore
 from dq_core.runs.payloads import InputRef, RunOverrides, RunRequest, RunSummary
 from services import workspace as service
+
+if TYPE_CHECKING:
+    from app.bootstrap import Stores
+    from dq_core.runs.stages import RunPorts
+
+IN_PROCESS_THREADS = 4  # --workers 0: the activities on this many threads of the dq process
 
 OUTPUTS = (
     "result.json",
@@ -53,6 +63,46 @@ class SaltOverride:
         if (tenant, reference) == self._key:
             return self._value
         return self._fallback.get(tenant, reference)
+
+
+@dataclass(frozen=True)
+class WorkerPorts:
+    """How ``dq run`` composes the ports of its activities: a recipe a worker process receives
+    (paths and names only: no live store, no secret) and calls once, at its start."""
+
+    home: Path
+    salt_file: Path | None = None  # read by whoever composes the ports, never sent
+    tenant: str = ""
+    salt_reference: str = ""
+    debug: bool = False
+
+    def __call__(self) -> RunPorts:
+        """A worker's set-up: the CLI's logging, then the ports from the settings and the recipe."""
+        from app import bootstrap  # noqa: PLC0415
+        from monitoring.logging_context import configure_cli_logging  # noqa: PLC0415
+
+        configure_cli_logging(debug=self.debug)
+        return self.ports(bootstrap.stores(self.home))
+
+    def ports(self, wired: Stores) -> RunPorts:
+        secrets: SecretStore = wired.secrets
+        salt = read_salt(self.salt_file)
+        if salt is not None:
+            secrets = SaltOverride(self.tenant, self.salt_reference, salt.decode("utf-8"), secrets)
+        return wired.run_ports(secrets=secrets, allow_local_files=True)
+
+
+def cpus() -> int:
+    """The CPUs this process may run on."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+def worker_count(requested: int | None, bundle: ResolvedBundle) -> int:
+    """``--workers``, or by default one per CPU, at most the infra profile's ``max_parallelism``."""
+    if requested is not None:
+        return requested
+    return max(1, min(cpus(), bundle.infra.max_parallelism))
 
 
 def _bundle(args: argparse.Namespace) -> ResolvedBundle:
@@ -154,11 +204,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from local_host import runs as local_run  # noqa: PLC0415
 
     wired = bootstrap.stores(args.home)
-    secrets: SecretStore = wired.secrets
-    if args.salt_file is not None:
-        salt = read_salt(args.salt_file)
-        assert salt is not None  # noqa: S101 - a path was given
-        secrets = SaltOverride(bundle.tenant, bundle.governance.salt_secret, salt.decode("utf-8"), secrets)
+    recipe = WorkerPorts(args.home, args.salt_file, bundle.tenant, bundle.governance.salt_secret, args.debug)
+    read_salt(args.salt_file)  # a bad salt file is refused here, before any worker starts
     if not args.input.is_file():
         raise DQError(f"{args.input}: no such file")
     bundle_path = f"bundles/{bundle.sha256}.json"
@@ -173,8 +220,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         ingestion_mode=IngestionMode.LOCAL,
         overrides=overrides,
     )
-    ports = wired.run_ports(secrets=secrets, allow_local_files=True)
-    summary, outcome = local_run.run_locally(request, ports, workers=args.workers, on_status=_Progress())
+    workers = worker_count(args.workers, bundle)
+    if workers == 0:
+        ports = recipe.ports(wired)
+        summary, outcome = local_run.run_locally(request, ports, workers=IN_PROCESS_THREADS, on_status=_Progress())
+    else:
+        from local_host.workers import WorkerPool  # noqa: PLC0415
+
+        with WorkerPool(workers, recipe) as pool:
+            summary, outcome = local_run.run_locally(request, None, on_status=_Progress(), pool=pool)
     if summary is None:
         _err(f"run_failed: the orchestration stopped: {' '.join((outcome.error or '').split())[:300]}")
         return EXIT_BAD_INPUT
@@ -216,6 +270,12 @@ def _print_steps(lineage: LineageStore, tenant: str, run_id: str) -> None:
         _out(f"  {step.step:<14} {step.status:<9} {seconds:7.2f}s  {metrics}")
 
 
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    return int(text)
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
@@ -239,7 +299,12 @@ def add_run_parser(commands: Any, scoped: Any, moment: Any) -> None:
         type=_positive,
         help=f"rows per chunk, {MIN_CHUNK_ROWS}..{MAX_CHUNK_ROWS} (default: the infra profile's)",
     )
-    run.add_argument("--workers", type=_positive, default=4, help="activities run at once (default: 4)")
+    run.add_argument(
+        "--workers",
+        type=_count,
+        help="worker processes that run the activities, each loading the bundle once "
+        "(default: one per CPU, at most the infra profile's max_parallelism; 0: threads of this process)",
+    )
     run.add_argument("--format", choices=("csv", "csv.gz", "parquet", "jsonl", "xlsx"), help="override detection")
     run.add_argument("--encoding", help="text encoding (default: detected)")
     run.add_argument("--delimiter", help="CSV delimiter (default: detected)")

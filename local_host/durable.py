@@ -5,7 +5,8 @@ orchestration's history (OrchestratorStarted, ExecutionStarted, TaskScheduled,
 TaskCompleted / TaskFailed, TimerFired, sub-orchestration events), replays the
 orchestrator generator over it with the SDK's own executor
 (``Orchestrator(fn).handle(context)``), runs the activities the replay asks for on a
-thread pool, appends their outcomes as a new episode, and repeats until the
+thread pool (or hands them to an :class:`ActivityPool`: the worker processes of ``dq run``,
+:mod:`local_host.workers`), appends their outcomes as a new episode, and repeats until the
 orchestration is done. Retries, ``task_all`` / ``task_any``, custom status and
 ``new_uuid`` therefore behave as in Azure, and replaying the same history gives the
 same actions.
@@ -49,6 +50,12 @@ class Journal(Protocol):
     def save(self, instance_id: str, history: History) -> None: ...
 
     def load(self, instance_id: str) -> History | None: ...
+
+
+class ActivityPool(Protocol):
+    """Where activities run when not on the driver's threads: ``submit`` answers a future of the JSON result."""
+
+    def submit(self, name: str, payload: str) -> Future[str]: ...
 
 
 class OrchestrationStuck(RuntimeError):
@@ -98,8 +105,12 @@ class ReplayDriver:
         sleep: Callable[[float], None] = time.sleep,
         on_status: StatusHook | None = None,
         journal: Journal | None = None,
+        pool: ActivityPool | None = None,
     ) -> None:
+        """``workers`` threads run the activities (and sub-orchestrations); with ``pool`` the
+        activities go to it instead and the threads only drive sub-orchestrations."""
         self._orchestrators = orchestrators
+        self._pool = pool
         self._journal = journal
         self._activity = activity
         self._workers = workers
@@ -118,11 +129,24 @@ class ReplayDriver:
 
     def run(self, name: str, input_: Any, instance_id: str) -> Outcome:
         """Drive one orchestration to its end (from where its journaled history stopped, if any)."""
-        with ThreadPoolExecutor(self._workers, thread_name_prefix="dq-activity") as pool:
-            return self._drive(name, input_, instance_id, pool)
+        pool = ThreadPoolExecutor(self._workers, thread_name_prefix="dq-activity")
+        try:
+            outcome = self._drive(name, input_, instance_id, pool)
+        except BaseException:
+            # With worker processes, whoever stops the run (Ctrl-C, an error) closes their pool,
+            # which answers every activity future: waiting here first would wait for that forever.
+            pool.shutdown(wait=self._pool is None, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        return outcome
 
     def _call_activity(self, name: str, input_json: str) -> str:
         return json.dumps(self._activity(name, input_json))
+
+    def _submit_activity(self, pool: ThreadPoolExecutor, name: str, input_json: str) -> Future[str]:
+        if self._pool is not None:
+            return self._pool.submit(name, input_json)
+        return pool.submit(self._call_activity, name, input_json)
 
     def _call_orchestrator(self, name: str, input_json: str, instance_id: str) -> str:
         outcome = self.run(name, json.loads(input_json), instance_id)
@@ -199,8 +223,7 @@ class ReplayDriver:
         for event in history:
             kind, task_id = Ev(event["EventType"]), int(event["EventId"])
             if kind is Ev.TASK_SCHEDULED and task_id not in answered:
-                future = pool.submit(self._call_activity, event["Name"], event["Input"])
-                running[future] = (task_id, "activity")
+                running[self._submit_activity(pool, event["Name"], event["Input"])] = (task_id, "activity")
             elif kind is Ev.SUB_ORCHESTRATION_INSTANCE_CREATED and task_id not in answered:
                 future = pool.submit(self._call_orchestrator, event["Name"], event["Input"], event["InstanceId"])
                 running[future] = (task_id, "orchestration")
@@ -246,7 +269,7 @@ class ReplayDriver:
         else:
             history.append(self._event(Ev.TASK_SCHEDULED, now, EventId=task_id, Name=action.function_name,
                                        Input=action.input_))  # fmt: skip
-            running[pool.submit(self._call_activity, action.function_name, action.input_)] = (task_id, "activity")
+            running[self._submit_activity(pool, action.function_name, action.input_)] = (task_id, "activity")
 
     def _collect(
         self, history: list[dict[str, Any]], running: dict[Future[str], tuple[int, str]], timers: dict[int, datetime]
@@ -270,8 +293,9 @@ class ReplayDriver:
                 result = future.result()
             except Exception as exc:  # noqa: BLE001 - a failed task is an event, not a crash
                 event = Ev.SUB_ORCHESTRATION_INSTANCE_FAILED if sub else Ev.TASK_FAILED
+                details = getattr(exc, "details", None) or type(exc).__name__  # a worker's: what it raised
                 history.append(self._event(event, now, TaskScheduledId=task_id, Reason=str(exc),
-                                           Details=type(exc).__name__))  # fmt: skip
+                                           Details=details))  # fmt: skip
                 continue
             event = Ev.SUB_ORCHESTRATION_INSTANCE_COMPLETED if sub else Ev.TASK_COMPLETED
             history.append(self._event(event, now, TaskScheduledId=task_id, Result=result))

@@ -1,8 +1,10 @@
 """The local host of ``dq run`` and ``dq serve``: the same ``run_job`` orchestrator and activities, in-process.
 
 The replay driver (:mod:`local_host.durable`) replays the orchestrator and runs its
-activities on a thread pool; the activities use the ports installed here (the embedded
-stores unless settings name Azure services), and may read the ``file://`` input.
+activities on a thread pool, with the ports installed here (the embedded stores unless
+settings name Azure services), or in the worker processes of a
+:class:`~local_host.workers.WorkerPool` (``dq run``), each with the ports it composed itself.
+Activities may read the ``file://`` input.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from app.runtime import use_ports
 from dq_core.results.run import RunError
 from dq_core.runs.payloads import ActivityName, Envelope, JobSummary, OrchestratorName, RunRequest
 from dq_core.runs.stages import RunPorts
-from local_host.durable import Activity, Outcome, ReplayDriver
+from local_host.durable import Activity, ActivityPool, Outcome, ReplayDriver
 from monitoring.telemetry import STAGE_OF
 from orchestrators.blueprint import ORCHESTRATORS
 
@@ -58,16 +60,21 @@ def interrupting(activity: Activity) -> Activity:
 
 def run_locally(
     request: RunRequest,
-    ports: RunPorts,
+    ports: RunPorts | None,
     *,
     workers: int = 4,
     on_status: Callable[[str, Any], None] | None = None,
     instance_id: str | None = None,
+    pool: ActivityPool | None = None,
 ) -> tuple[JobSummary | None, Outcome]:
-    """Drive ``run_job`` to its end; the job summary, or None when the orchestration itself failed."""
+    """Drive ``run_job`` to its end; the job summary, or None when the orchestration itself failed.
+
+    The activities run on ``workers`` threads of this process with ``ports``, or in ``pool``
+    (worker processes with ports of their own: ``ports`` may then be None, and the threads
+    only drive sub-orchestrations)."""
     use_ports(ports)
     try:
-        driver = ReplayDriver(ORCHESTRATORS, run_activity, workers=workers, on_status=on_status)
+        driver = ReplayDriver(ORCHESTRATORS, run_activity, workers=workers, on_status=on_status, pool=pool)
         instance = instance_id or f"{request.tenant}:local:{uuid.uuid4()}"
         outcome = driver.run(OrchestratorName.RUN_JOB.value, request.model_dump(mode="json"), instance)
     finally:

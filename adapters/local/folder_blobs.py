@@ -1,11 +1,22 @@
-"""A local folder as BlobStore: one sub-folder per tenant, ETags from content hashes, no access tiers."""
+"""A local folder as BlobStore: one sub-folder per tenant, ETags from content hashes, no access tiers.
+
+Several processes may write one folder at once (the worker processes of ``dq run``): a blob
+is written to a temporary file under ``{root}/.staging`` and moved into place with an atomic
+rename, so a reader sees the old content or the new one, never half a file; the checks of a
+conditional write (create-only, ``if_match``), the rename and the pruning of emptied folders
+happen under an exclusive lock on ``{root}/.lock`` (``flock``; threads of one process also
+share a lock), so two writers never both create a blob or both replace the same version.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import os
+import sys
+import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from dq_core.errors import ConfigError, ObjectNotFound
@@ -13,6 +24,7 @@ from dq_core.libraries.infra import StorageTier
 from dq_core.registry.models import ConflictError
 
 _LOCK = threading.Lock()
+_STAGING = ".staging"
 
 
 def _etag(data: bytes) -> str:
@@ -33,6 +45,33 @@ class LocalBlobStore:
             raise ConfigError(msg)
         return self._root / tenant / Path(*relative.parts)
 
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """This store's folder for this thread alone, across processes (no ``flock`` on Windows:
+        there, across threads only)."""
+        with _LOCK:
+            if sys.platform == "win32":
+                yield
+                return
+            import fcntl  # noqa: PLC0415 - POSIX only
+
+            self._root.mkdir(parents=True, exist_ok=True)
+            with (self._root / ".lock").open("ab") as handle:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def _stage(self, data: bytes) -> Path:
+        """``data`` in a new temporary file on the folder's file system (written outside the lock)."""
+        staging = self._root / _STAGING
+        staging.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=staging, prefix=f"{os.getpid()}-", suffix=".tmp")
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        return Path(name)
+
     def put(
         self,
         tenant: str,
@@ -44,22 +83,24 @@ class LocalBlobStore:
         tier: StorageTier | None = None,
     ) -> str:
         target = self._path(tenant, path)
-        with _LOCK:
-            if target.exists():
-                current = _etag(target.read_bytes())
-                if if_match is not None and if_match != current:
-                    msg = f"{path}: changed since it was read (ETag {current}, expected {if_match})"
+        temporary = self._stage(data)
+        try:
+            with self._exclusive():
+                if target.exists():
+                    current = _etag(target.read_bytes())
+                    if if_match is not None and if_match != current:
+                        msg = f"{path}: changed since it was read (ETag {current}, expected {if_match})"
+                        raise ConflictError(msg)
+                    if if_match is None and not overwrite:
+                        msg = f"{path} already exists"
+                        raise ConflictError(msg)
+                elif if_match is not None:
+                    msg = f"{path} does not exist (expected ETag {if_match})"
                     raise ConflictError(msg)
-                if if_match is None and not overwrite:
-                    msg = f"{path} already exists"
-                    raise ConflictError(msg)
-            elif if_match is not None:
-                msg = f"{path} does not exist (expected ETag {if_match})"
-                raise ConflictError(msg)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            temporary.write_bytes(data)
-            temporary.replace(target)  # atomic: readers never see half a file
+                target.parent.mkdir(parents=True, exist_ok=True)
+                temporary.replace(target)  # atomic: readers never see half a file
+        finally:
+            temporary.unlink(missing_ok=True)  # still there when the write was refused
         return _etag(data)
 
     def get(self, tenant: str, path: str) -> tuple[bytes, str]:
@@ -97,7 +138,7 @@ class LocalBlobStore:
     def delete_prefix(self, tenant: str, prefix: str) -> int:
         check_folder(prefix)
         deleted = 0
-        with _LOCK:
+        with self._exclusive():
             for name in self.list(tenant, prefix):
                 with contextlib.suppress(FileNotFoundError):
                     self._path(tenant, name).unlink()

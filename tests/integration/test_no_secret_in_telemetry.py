@@ -73,7 +73,8 @@ root.addHandler(worker)
 from cli.main import main
 
 libraries, home, out = sys.argv[2:5]
-code = main(["run", sys.argv[5], "--job", "customers_daily", "--libraries", libraries, "--home", home, "--out", out])
+code = main(["run", sys.argv[5], "--job", "customers_daily", "--libraries", libraries, "--home", home, "--out", out,
+             "--workers", "0"])  # the activities in this process, as in the Functions host, where the exporters are
 
 
 def attrs(values):
