@@ -252,13 +252,15 @@ def stage_figures(steps: list[dict[str, Any]], logged: Mapping[str, Mapping[str,
 
 MODEL_ASSUMPTIONS = (
     "Modelled from the run with the fewest workers (W) at the largest size measured (N rows), stage by stage.",
-    "A stage fans out when one of its activities ran more than once; that activity is its fan-out. Its count grows "
-    "with the rows (one activity per chunk or partition of the same size): ceil(count × 100M / N).",
-    "One fan-out activity takes what it took at N rows: (stage seconds − the stage's other activities' logged "
-    "seconds) / ceil(count / W); the activities run in waves of the parallel instances: ceil(activities / 50) waves.",
-    "A stage that did not fan out is serial: a fixed part plus a part per row, the straight line through its "
-    "seconds at the smallest and the largest size measured (one size: all per row, seconds × 100M / N).",
-    "A fanned-out stage's other activities (its merge or finish) are serial and per row: their seconds × 100M / N.",
+    "A stage fans out through each of its activities that ran more than once (a stage may have several, one after "
+    "the other: chunks, then partitions). Each one's count grows with the rows (one activity per chunk or partition "
+    "of the same size): ceil(count × 100M / N).",
+    "The stage's seconds less its other activities' logged seconds are shared among its fan-outs by their logged "
+    "seconds; one activity takes its share / ceil(count / W) and they run in waves of the parallel instances: "
+    "ceil(activities / 50) waves.",
+    "A stage that did not fan out, and a fanned-out stage's other activities (its merge or finish), are serial: a "
+    "fixed part plus a part per row, the straight line through their seconds at the smallest and the largest size "
+    "measured, neither part negative (one size: all per row, seconds × 100M / N).",
     "Not modelled: instance start-up (cold starts), storage throughput limits, the orchestrator's history growing "
     "with the number of activities, and a shuffle whose partitions do not grow with the rows.",
 )
@@ -285,39 +287,58 @@ def model(
     """The modelled wall time of ``target_rows`` at ``parallel`` instances (see MODEL_ASSUMPTIONS), from
     ``stages`` measured at ``rows`` with ``workers``; ``smaller``: the stages at a smaller size, and it."""
     scale = target_rows / rows
-    small_s = {s["stage"]: s["seconds"] for s in smaller[0]} if smaller else {}
+    small_stages = {s["stage"]: s for s in smaller[0]} if smaller else {}
     lines = []
     for stage in stages:
         activities = stage["activities"]
-        fan = max(activities, key=lambda name: activities[name]["count"], default=None)
-        count = activities[fan]["count"] if fan else 0
-        if fan is None or count < 2:
-            small = (small_s[stage["stage"]], smaller[1]) if smaller and stage["stage"] in small_s else None
-            modelled = serial_seconds(stage["seconds"], rows, target_rows, small)
-            lines.append({"stage": stage["stage"], "fan_out": None, "modelled_s": round(modelled, 3)})
+        fanned = {name: a for name, a in activities.items() if a["count"] > 1}
+        small = small_stages.get(stage["stage"])
+        if not fanned:
+            at_small = (small["seconds"], smaller[1]) if small and smaller else None
+            modelled = serial_seconds(stage["seconds"], rows, target_rows, at_small)
+            lines.append({"stage": stage["stage"], "fan_outs": [], "serial_s": round(modelled, 3)})
             continue
-        others = sum(a["seconds"] or 0.0 for name, a in activities.items() if name != fan)
-        fanned_s = max(stage["seconds"] - others, 0.0)
-        per_activity = fanned_s / math.ceil(count / workers)
-        at_target = math.ceil(count * scale)
-        waves = math.ceil(at_target / parallel)
-        lines.append(
-            {
-                "stage": stage["stage"],
-                "fan_out": fan,
-                "activities_measured": count,
-                "activities": at_target,
-                "per_activity_s": round(per_activity, 3),
-                "waves": waves,
-                "serial_s": round(others * scale, 3),
-                "modelled_s": round(waves * per_activity + others * scale, 3),
-            }
+        others = sum(a["seconds"] or 0.0 for name, a in activities.items() if name not in fanned)
+        small_others = (
+            (
+                sum(
+                    a["seconds"] or 0.0
+                    for name, a in small["activities"].items()
+                    if name in activities and name not in fanned
+                ),
+                smaller[1],
+            )
+            if small and smaller
+            else None
         )
+        fanned_s = max(stage["seconds"] - others, 0.0)
+        logged = sum(a["seconds"] or 0.0 for a in fanned.values())
+        fan_outs = []
+        for name, a in fanned.items():
+            share = (a["seconds"] or 0.0) / logged if logged else 1 / len(fanned)
+            per_activity = fanned_s * share / math.ceil(a["count"] / workers)
+            at_target = math.ceil(a["count"] * scale)
+            waves = math.ceil(at_target / parallel)
+            fan_outs.append(
+                {
+                    "activity": name,
+                    "activities_measured": a["count"],
+                    "activities": at_target,
+                    "per_activity_s": round(per_activity, 3),
+                    "waves": waves,
+                    "modelled_s": round(waves * per_activity, 3),
+                }
+            )
+        serial = serial_seconds(others, rows, target_rows, small_others)
+        lines.append({"stage": stage["stage"], "fan_outs": fan_outs, "serial_s": round(serial, 3)})
+    for line in lines:
+        line["modelled_s"] = round(line["serial_s"] + sum(f["modelled_s"] for f in line["fan_outs"]), 3)
     return {
         "rows": target_rows,
         "parallel": parallel,
         "from_rows": rows,
         "from_workers": workers,
+        "serial_fit_rows": [smaller[1], rows] if smaller and smaller[1] < rows else None,
         "stages": lines,
         "total_s": round(sum(line["modelled_s"] for line in lines), 3),
         "assumptions": list(MODEL_ASSUMPTIONS),
@@ -504,21 +525,27 @@ def markdown(report: dict[str, Any]) -> str:
             "",
             f"A {m['rows']:,}-row file at {m['parallel']} parallel instances (default chunk_rows "
             f"{report['default_chunk_rows']:,}: {math.ceil(m['rows'] / report['default_chunk_rows']):,} chunks), "
-            f"modelled from {m['from_rows']:,} rows with {m['from_workers']} worker(s):",
+            f"modelled from {m['from_rows']:,} rows with {m['from_workers']} worker(s)"
+            + (
+                f" (serial parts fitted through {m['serial_fit_rows'][0]:,} and {m['from_rows']:,} rows)"
+                if m["serial_fit_rows"]
+                else ""
+            )
+            + ":",
             "",
-            "| stage | fan-out activity | activities measured | activities at 100M | s per activity | waves "
-            "| serial s | modelled s |",
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| stage | activity | activities measured | activities at 100M | s per activity | waves | modelled s |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
         ]
-        for s in m["stages"]:
-            if s["fan_out"]:
+        for stage in m["stages"]:
+            for f in stage["fan_outs"]:
                 lines.append(
-                    f"| {s['stage']} | {s['fan_out']} | {s['activities_measured']:,} | {s['activities']:,} "
-                    f"| {s['per_activity_s']:.2f} | {s['waves']:,} | {s['serial_s']:.1f} | {s['modelled_s']:.1f} |"
+                    f"| {stage['stage']} | {f['activity']} | {f['activities_measured']:,} | {f['activities']:,} "
+                    f"| {f['per_activity_s']:.2f} | {f['waves']:,} | {f['modelled_s']:.1f} |"
                 )
-            else:
-                lines.append(f"| {s['stage']} | (serial) | 1 | 1 | | | {s['modelled_s']:.1f} | {s['modelled_s']:.1f} |")
-        lines += [f"| **total** | | | | | | | **{m['total_s']:.0f} s ({m['total_s'] / 60:.1f} min)** |", ""]
+            if stage["serial_s"] or not stage["fan_outs"]:
+                what = "the rest, serial" if stage["fan_outs"] else "serial"
+                lines.append(f"| {stage['stage']} | ({what}) | 1 | 1 | | | {stage['serial_s']:.1f} |")
+        lines += [f"| **total** | | | | | | **{m['total_s']:.0f} s ({m['total_s'] / 60:.1f} min)** |", ""]
         lines += [f"- {a}" for a in m["assumptions"]]
     return "\n".join(lines)
 

@@ -15,6 +15,7 @@ from bench.scale import (
     MODEL_ASSUMPTIONS,
     Sample,
     activity_log,
+    markdown,
     measure_tree,
     model,
     process_peaks,
@@ -96,7 +97,16 @@ def test_the_100m_model_runs_fanned_out_activities_in_waves_and_scales_the_seria
                 "merge_profile": {"count": 1, "seconds": 0.8},
             },
         },
-        {"stage": "validate", "seconds": 9.0, "activities": {"validate (chunks)": {"count": 9, "seconds": None}}},
+        {
+            "stage": "validate",
+            "seconds": 10.0,
+            "activities": {  # two fan-outs, one after the other; the log says 3:1
+                "validate_chunk": {"count": 8, "seconds": 6.0},
+                "validate_partition": {"count": 4, "seconds": 2.0},
+                "validate_dataset": {"count": 1, "seconds": 2.0},
+            },
+        },
+        {"stage": "act", "seconds": 9.0, "activities": {"act (chunks)": {"count": 9, "seconds": None}}},
     ]
     smaller = [
         {"stage": "resolve", "seconds": 0.3, "activities": {}},
@@ -105,25 +115,40 @@ def test_the_100m_model_runs_fanned_out_activities_in_waves_and_scales_the_seria
     result = model(stages, 2_000_000, 1, (smaller, 200_000))
     lines = {line["stage"]: line for line in result["stages"]}
     # resolve: the same at both sizes, so a fixed cost; ingest: 1 s fixed + 9 s per 1.8M rows
-    assert lines["resolve"]["modelled_s"] == pytest.approx(0.3)
+    assert (lines["resolve"]["fan_outs"], lines["resolve"]["modelled_s"]) == ([], pytest.approx(0.3))
     assert lines["ingest"]["modelled_s"] == pytest.approx(1.0 + 9.0 / 1_800_000 * 100_000_000)
-    profile = lines["profile"]
-    assert (profile["fan_out"], profile["activities_measured"], profile["activities"]) == ("profile_chunk", 8, 400)
+    [profile] = lines["profile"]["fan_outs"]
+    assert (profile["activity"], profile["activities_measured"], profile["activities"]) == ("profile_chunk", 8, 400)
     assert profile["per_activity_s"] == pytest.approx((16.0 - 0.8) / 8)
     assert profile["waves"] == 8  # 400 activities at 50 at a time
-    assert profile["serial_s"] == pytest.approx(0.8 * 50)
-    assert profile["modelled_s"] == pytest.approx(8 * 1.9 + 40.0)
-    validate = lines["validate"]
-    assert (validate["activities"], validate["waves"]) == (450, 9)
-    assert validate["modelled_s"] == pytest.approx(9 * 1.0)
+    assert lines["profile"]["serial_s"] == pytest.approx(0.8 * 50)  # merge_profile, per row
+    assert lines["profile"]["modelled_s"] == pytest.approx(8 * 1.9 + 40.0)
+    chunk, partition = lines["validate"]["fan_outs"]
+    assert chunk["per_activity_s"] == pytest.approx(8.0 * 0.75 / 8) and chunk["waves"] == 8
+    assert partition["per_activity_s"] == pytest.approx(8.0 * 0.25 / 4)
+    assert (partition["activities"], partition["waves"]) == (200, 4)
+    assert lines["validate"]["modelled_s"] == pytest.approx(8 * 0.75 + 4 * 0.5 + 2.0 * 50)
+    [act] = lines["act"]["fan_outs"]  # counted from a metric: no logged seconds, the whole stage
+    assert (act["activities"], act["waves"], act["per_activity_s"]) == (450, 9, pytest.approx(1.0))
     assert result["total_s"] == pytest.approx(sum(line["modelled_s"] for line in lines.values()), abs=0.01)
     assert result["assumptions"] == list(MODEL_ASSUMPTIONS)
 
     two = model(stages, 2_000_000, 2)  # two workers: 8 activities ran in 4 waves; no smaller size: all per row
     two_lines = {line["stage"]: line for line in two["stages"]}
-    assert two_lines["profile"]["per_activity_s"] == pytest.approx(15.2 / 4)
+    assert two_lines["profile"]["fan_outs"][0]["per_activity_s"] == pytest.approx(15.2 / 4)
     assert two_lines["ingest"]["modelled_s"] == pytest.approx(11.0 * 50)
     assert math.isclose(serial_seconds(5.0, 1_000, 2_000, (6.0, 500)), 5.0)  # slower when smaller: no negative slope
+
+    # merge_profile took as long at 200k rows (where profile_chunk ran once): a fixed cost, not per row
+    small_profile = {
+        "stage": "profile",
+        "seconds": 2.0,
+        "activities": {"profile_chunk": {"count": 1, "seconds": 1.0}, "merge_profile": {"count": 1, "seconds": 0.8}},
+    }
+    fixed = model(stages, 2_000_000, 1, ([*smaller, small_profile], 200_000))
+    profile_line = next(line for line in fixed["stages"] if line["stage"] == "profile")
+    assert profile_line["serial_s"] == pytest.approx(0.8)
+    assert profile_line["modelled_s"] == pytest.approx(8 * 1.9 + 0.8)
 
 
 def _run(rows: int, workers: int, seconds: float, peak: float) -> dict[str, object]:
@@ -172,3 +197,40 @@ def test_the_sampler_sees_the_peak_of_every_process_of_a_real_tree(tmp_path: Pat
     assert children[-1] >= 150 and 60 <= children[-2] < 150
     assert measured["wait4_maxrss_mb"] >= 150
     assert measured["tree_peak_mb"] >= 150 + 60
+
+
+def test_the_markdown_shows_every_run_its_processes_the_targets_and_the_model() -> None:
+    stages = [
+        {"stage": "ingest", "seconds": 4.0, "activities": {}},
+        {"stage": "cleanse", "seconds": 20.0, "activities": {"cleanse_chunk": {"count": 8, "seconds": 19.0}}},
+    ]
+    processes = [{"pid": 1, "role": "parent", "peak_mb": 300.4}, {"pid": 2, "role": "worker", "peak_mb": 712.6}]
+    runs = [
+        {
+            **_run(2_000_000, 1, 24.0, 712.6),
+            "rows_per_s": 83_333,
+            "tree_peak_mb": 990.0,
+            "processes": processes,
+            "stages": stages,
+        }
+    ]
+    report = {
+        "chunk_rows": 250_000,
+        "default_chunk_rows": 250_000,
+        "direct_max": 2_000_000,
+        "runs": runs,
+        "speedups": {},
+        "counts_equal": True,
+        "targets": targets(runs),
+        "model_100m": model(stages, 2_000_000, 1),
+    }
+    text = markdown(report)
+    assert (
+        "| 2,000,000 | 1 | 24.00 | 83,333 | 713 | parent 300, worker 713 | 990 | ingest 4.00 · cleanse 20.00 (8×) |"
+        in text
+    )
+    assert "| 712.6 | pass |" in text and "| not measured |" in text
+    assert "| cleanse | cleanse_chunk | 8 | 400 | 2.50 | 8 | 20.0 |" in text  # 400 chunks of 250,000 rows
+    assert "| ingest | (serial) | 1 | 1 | | | 200.0 |" in text
+    assert "(400 chunks)" not in text and "400 chunks" in text
+    assert all(f"- {line}" in text for line in MODEL_ASSUMPTIONS)
