@@ -1,8 +1,10 @@
 """``run_job``: one run, step by step (docs/orchestration.md).
 
-resolve → ingest → cleanse → profile (fan-out per chunk, merge) → validate (fan-out per
-chunk for row-local rules, then the dataset-level rules) → anomaly check → result →
-actions (fan-out by outcome) → finalise. A job with several input files runs one
+resolve → ingest → cleanse (rounds of one activity per chunk, shuffled by key hash or
+given merged filling values between rounds, then merged) → profile (fan-out per chunk,
+merge) → validate (fan-out per chunk for row-local rules, per key partition for
+uniqueness, then the other dataset-level rules over the columns they read) → anomaly check
+→ result → actions (fan-out by outcome) → finalise. A job with several input files runs one
 ``run_file`` sub-orchestration per file.
 
 Deterministic: no I/O, no clock but ``context.current_utc_datetime``, no randomness but
@@ -177,6 +179,92 @@ def _chunk_inputs(run: p.RunRef, resolved: p.ResolveOutput, chunks: list[str], n
     ]
 
 
+def _cleanse(
+    context: df.DurableOrchestrationContext,
+    run: p.RunRef,
+    resolved: p.ResolveOutput,
+    ingested: p.IngestOutput,
+    progress: Progress,
+) -> Steps:
+    """Cleansing in rounds (dq_core.cleansing.rounds): every round one activity per unit, the
+    rows shuffled into key partitions or given merged filling values between rounds, then the
+    merged report. Returns the CleanseOutput."""
+    started = context.current_utc_datetime
+    barriers = resolved.cleanse_barriers
+    partitions = p.partitions_for(ingested.report.rows, resolved.chunk_rows)
+    units = [len(ingested.chunks)]
+    for barrier in barriers:
+        units.append(partitions if barrier == "shuffle" else units[-1])
+    progress.at(p.Stage.CLEANSE, sum(units))
+    for round_, count in enumerate(units):
+        fills: str | None = None
+        if round_ and barriers[round_ - 1] == "aggregate":
+            fills_input = p.MergeFillsInput(
+                run=run, bundle_path=resolved.bundle_path, round=round_, sources=units[round_ - 1]
+            )
+            value = yield from _call(context, p.Stage.CLEANSE, p.ActivityName.MERGE_FILLS, fills_input)
+            fills = p.MergeFillsOutput.model_validate(value).fills_path
+        inputs = [
+            p.CleanseChunkInput(
+                run=run,
+                bundle_path=resolved.bundle_path,
+                round=round_,
+                unit=unit,
+                sources=units[round_ - 1] if round_ else 1,
+                partitions=partitions,
+                chunk=ingested.chunks[unit] if round_ == 0 else None,
+                fills_path=fills,
+            )
+            for unit in range(count)
+        ]
+        yield from _fan_out(context, progress, p.ActivityName.CLEANSE_CHUNK, inputs, resolved.max_parallelism)
+    merge = p.MergeCleansingInput(run=run, bundle_path=resolved.bundle_path, units=units, started_at=started)
+    value = yield from _call(context, p.Stage.CLEANSE, p.ActivityName.MERGE_CLEANSING, merge)
+    return p.CleanseOutput.model_validate(value)
+
+
+def _validate(
+    context: df.DurableOrchestrationContext,
+    run: p.RunRef,
+    resolved: p.ResolveOutput,
+    chunks: list[str],
+    rows: int,
+    profile: p.MergeProfileOutput,
+    now: datetime,
+    progress: Progress,
+) -> Steps:
+    """Row-local rules per chunk; uniqueness per key partition; the other dataset rules over the
+    columns they read. States travel as blob paths. Returns the ValidateDatasetOutput."""
+    started = context.current_utc_datetime
+    partitions = p.partitions_for(rows, resolved.chunk_rows) if resolved.unique_rules else 0
+    progress.at(p.Stage.VALIDATE, len(chunks) + partitions)
+    chunk_inputs = [
+        p.ChunkInput(run=run, bundle_path=resolved.bundle_path, chunk=chunk, index=i, now=now, partitions=partitions)
+        for i, chunk in enumerate(chunks)
+    ]
+    outputs = yield from _fan_out(
+        context, progress, p.ActivityName.VALIDATE_CHUNK, chunk_inputs, resolved.max_parallelism
+    )
+    partition_inputs = [
+        p.PartitionInput(run=run, bundle_path=resolved.bundle_path, partition=i, now=now) for i in range(partitions)
+    ]
+    partials = yield from _fan_out(
+        context, progress, p.ActivityName.VALIDATE_PARTITION, partition_inputs, resolved.max_parallelism
+    )
+    dataset_input = p.ValidateDatasetInput(
+        run=run,
+        bundle_path=resolved.bundle_path,
+        chunks=chunks,
+        states=[p.ValidateChunkOutput.model_validate(o).state_path for o in outputs],
+        unique=[p.PartitionOutput.model_validate(o).partial_path for o in partials],
+        profile_path=profile.profile_path,
+        now=now,
+        started_at=started,
+    )
+    value = yield from _call(context, p.Stage.VALIDATE, p.ActivityName.VALIDATE_DATASET, dataset_input)
+    return p.ValidateDatasetOutput.model_validate(value)
+
+
 class _Parts:
     """What the stages returned so far (what build_result needs, even after an error)."""
 
@@ -215,16 +303,8 @@ def _stages(
     value = yield from _call(context, p.Stage.INGEST, p.ActivityName.INGEST_FILE, ingest_input)
     ingested = parts.ingested = p.IngestOutput.model_validate(value)
 
-    progress.at(p.Stage.CLEANSE)
-    cleanse_input = p.CleanseInput(
-        run=run,
-        bundle_path=resolved.bundle_path,
-        chunks=ingested.chunks,
-        chunk_rows=resolved.chunk_rows,
-        started_at=context.current_utc_datetime,
-    )
-    value = yield from _call(context, p.Stage.CLEANSE, p.ActivityName.CLEANSE_DATASET, cleanse_input)
-    cleansed = parts.cleansed = p.CleanseOutput.model_validate(value)
+    cleansed = yield from _cleanse(context, run, resolved, ingested, progress)
+    parts.cleansed = cleansed
 
     started = context.current_utc_datetime
     progress.at(p.Stage.PROFILE, len(cleansed.cleansed_chunks))
@@ -238,23 +318,10 @@ def _stages(
     value = yield from _call(context, p.Stage.PROFILE, p.ActivityName.MERGE_PROFILE, merge_input)
     profile = parts.profile = p.MergeProfileOutput.model_validate(value)
 
-    started = context.current_utc_datetime
-    progress.at(p.Stage.VALIDATE, len(cleansed.work_chunks))
-    chunk_inputs = _chunk_inputs(run, resolved, cleansed.work_chunks, now)
-    outputs = yield from _fan_out(
-        context, progress, p.ActivityName.VALIDATE_CHUNK, chunk_inputs, resolved.max_parallelism
+    validation = yield from _validate(
+        context, run, resolved, cleansed.work_chunks, cleansed.rows_out, profile, now, progress
     )
-    dataset_input = p.ValidateDatasetInput(
-        run=run,
-        bundle_path=resolved.bundle_path,
-        chunks=cleansed.work_chunks,
-        states=[p.ValidateChunkOutput.model_validate(o).state for o in outputs],
-        profile_path=profile.profile_path,
-        now=now,
-        started_at=started,
-    )
-    value = yield from _call(context, p.Stage.VALIDATE, p.ActivityName.VALIDATE_DATASET, dataset_input)
-    validation = parts.validation = p.ValidateDatasetOutput.model_validate(value)
+    parts.validation = validation
 
     progress.at(p.Stage.ANOMALY_CHECK)
     anomaly_input = p.AnomalyInput(

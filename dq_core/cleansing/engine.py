@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from dq_core.bundle.models import ResolvedBundle
 from dq_core.cleansing.context import REASON, STEP, CleansingContext
 from dq_core.cleansing.dedup import DedupReport, deduplicate
 from dq_core.cleansing.imputing import AGGREGATED, fill_values, impute_with
@@ -302,6 +303,12 @@ def mask_output(
             )
         )
     return cleansed, rejects, report.model_copy(update={"steps": updated})
+
+
+def empty_rejects(bundle: ResolvedBundle) -> pl.DataFrame:
+    """No refused rows, with the columns refused rows have (the dataset's, as text)."""
+    columns = [column.name for column in bundle.dataset.columns]
+    return _empty_rejects(pl.DataFrame(schema=dict.fromkeys([*columns, ROW], pl.String)))
 
 
 def _empty_rejects(frame: pl.DataFrame) -> pl.DataFrame:

@@ -33,10 +33,11 @@ from dq_core.libraries.infra import InfraProfile, StorageTier, StorageTiers
 from dq_core.ports import BlobStore, ConfigReader
 from dq_core.runs.payloads import RUNS_PREFIX
 
-WORKING_FOLDERS: Final = ("ingested/", "work/")
-"""A run's folders of unmasked rows (the rows as ingested, the cleansed rows before masking):
-needed only while the run validates, deleted when it ends (``finalise_run``), so written in
-the store's default tier. The raw file stays where it landed."""
+WORKING_FOLDERS: Final = ("ingested/", "work/", "cleanse/", "validate/")
+"""A run's folders of unmasked rows (the rows as ingested, the cleansed rows before masking,
+the cleansing rounds' partitions, the uniqueness rules' key partitions): needed only while
+the run validates, deleted when it ends (``finalise_run``), so written in the store's
+default tier. The raw file stays where it landed."""
 OUTPUT_DATA: Final = ("cleansed/", "rejects.parquet")
 """What a run publishes as data: the ``outputs`` tier; every other file of the run folder: ``reports``."""
 
@@ -96,13 +97,18 @@ class RunFiles:
             for index, offset in enumerate(range(0, max(frame.height, 1), chunk_rows))
         ]
 
-    def read_frame(self, path: str) -> pl.DataFrame:
+    def read_frame(self, path: str, columns: Sequence[str] | None = None) -> pl.DataFrame:
         data, _ = self.blobs.get(self.tenant, path)
-        return pl.read_parquet(io.BytesIO(data))
+        return pl.read_parquet(io.BytesIO(data), columns=list(columns) if columns is not None else None)
 
-    def read_frames(self, paths: Sequence[str]) -> pl.DataFrame:
-        frames = [self.read_frame(path) for path in paths]
-        return pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
+    def read_frames(self, paths: Sequence[str], columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """Parquet chunks as one frame; with ``columns``, only those (each blob is read, then projected)."""
+        frames = [self.read_frame(path, columns) for path in paths]
+        return pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
+
+    def read_schema(self, path: str) -> pl.Schema:
+        data, _ = self.blobs.get(self.tenant, path)
+        return pl.Schema(pl.read_parquet_schema(io.BytesIO(data)))
 
     def write_model(self, path: str, model: BaseModel) -> str:
         self._put(path, model.model_dump_json(indent=2).encode("utf-8") + b"\n")

@@ -21,9 +21,17 @@ from dq_core.libraries.infra import MAX_CHUNK_ROWS, MAX_PARALLELISM, MIN_CHUNK_R
 from dq_core.lineage.models import IngestionMode
 from dq_core.payloads import Payload
 from dq_core.results.run import ActionOutcome, ContractStamp, InputStamp, JobStamp, RunError
-from dq_core.validation.engine import RowLocalState
+from dq_core.validation.fanout import UniquePartial
 
 RUNS_PREFIX: Final = "runs/"
+PARTITION_MIN_ROWS: Final = 50_000
+
+
+def partitions_for(rows: int, chunk_rows: int) -> int:
+    """How many key partitions a shuffle of ``rows`` rows uses: about ``chunk_rows`` rows each
+    (what one activity holds), but at least 50,000 rows each: a smaller partition costs an
+    activity and a file per unit and saves no memory worth having."""
+    return max(1, -(-rows // max(chunk_rows, PARTITION_MIN_ROWS)))
 
 
 class OrchestratorName(StrEnum):
@@ -34,10 +42,13 @@ class OrchestratorName(StrEnum):
 class ActivityName(StrEnum):
     RESOLVE_RUN = "resolve_run"
     INGEST_FILE = "ingest_file"
-    CLEANSE_DATASET = "cleanse_dataset"
+    CLEANSE_CHUNK = "cleanse_chunk"  # one unit of one cleansing round
+    MERGE_FILLS = "merge_fills"  # an impute step's filling values from every unit's value counts
+    MERGE_CLEANSING = "merge_cleansing"  # the cleansing report and rejects from every unit
     PROFILE_CHUNK = "profile_chunk"
     MERGE_PROFILE = "merge_profile"
     VALIDATE_CHUNK = "validate_chunk"
+    VALIDATE_PARTITION = "validate_partition"  # uniqueness rules over one key partition
     VALIDATE_DATASET = "validate_dataset"
     CHECK_ANOMALIES = "check_anomalies"
     BUILD_RESULT = "build_result"
@@ -158,6 +169,8 @@ class ResolveOutput(Payload):
     chunk_rows: int
     max_parallelism: int
     action_ids: dict[str, list[str]] = Field(default_factory=dict)  # trigger -> action ids
+    cleanse_barriers: list[str] = Field(default_factory=list)  # what separates the cleansing rounds
+    unique_rules: int = 0  # uniqueness rules: their duplicates are found per key partition
 
 
 class IngestInput(Payload):
@@ -175,11 +188,44 @@ class IngestOutput(Payload):
     report: IngestReport
 
 
-class CleanseInput(Payload):
+class CleanseChunkInput(Payload):
+    """One unit of one cleansing round (dq_core.cleansing.rounds). Round 0 reads ``chunk``; a
+    later round reads what the ``sources`` units of the round before left for unit ``unit``.
+    ``partitions``: the units of the next round, when a shuffle opens it."""
+
     run: RunRef
     bundle_path: str
-    chunks: list[str]
-    chunk_rows: int
+    round: int = Field(ge=0)
+    unit: int = Field(ge=0)
+    sources: int = Field(ge=1)
+    partitions: int = Field(ge=1)
+    chunk: str | None = None
+    fills_path: str | None = None  # a round opened by an impute step: its filling values
+
+
+class CleanseChunkOutput(Payload):
+    unit: int
+    report_path: str
+    rows_out: int
+    work: str | None = None  # the last round: the unit's cleansed rows, and masked
+    cleansed: str | None = None
+
+
+class MergeFillsInput(Payload):
+    run: RunRef
+    bundle_path: str
+    round: int = Field(ge=1)
+    sources: int = Field(ge=1)  # the units of the round before, whose value counts merge
+
+
+class MergeFillsOutput(Payload):
+    fills_path: str
+
+
+class MergeCleansingInput(Payload):
+    run: RunRef
+    bundle_path: str
+    units: list[int] = Field(min_length=1)  # the units of each round
     started_at: datetime
 
 
@@ -200,6 +246,7 @@ class ChunkInput(Payload):
     chunk: str
     index: int
     now: datetime | None = None
+    partitions: int = 0  # validate_chunk: the key partitions of the uniqueness rules
 
 
 class ProfileChunkOutput(Payload):
@@ -222,15 +269,32 @@ class MergeProfileOutput(Payload):
 
 class ValidateChunkOutput(Payload):
     index: int
-    state: RowLocalState
+    state_path: str  # the chunk's RowLocalState, by blob path: never inline in the history
     failing: list[str]  # check ids with unexpected rows in this chunk
+
+
+class PartitionInput(Payload):
+    run: RunRef
+    bundle_path: str
+    partition: int = Field(ge=0)
+    now: datetime | None = None
+
+
+class UniquePartials(Payload):
+    checks: dict[str, UniquePartial]
+
+
+class PartitionOutput(Payload):
+    partition: int
+    partial_path: str
 
 
 class ValidateDatasetInput(Payload):
     run: RunRef
     bundle_path: str
     chunks: list[str]
-    states: list[RowLocalState]
+    states: list[str]  # blob paths of the chunks' states
+    unique: list[str] = Field(default_factory=list)  # blob paths of the key partitions' duplicates
     profile_path: str | None
     now: datetime
     started_at: datetime

@@ -19,18 +19,33 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 
+import polars as pl
 from pydantic import JsonValue
 
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.bundle.resolve import resolve_bundle
 from dq_core.cleansing.context import CleansingContext
-from dq_core.cleansing.engine import CleansingReport, cleanse, mask_output
+from dq_core.cleansing.engine import CleansingReport, empty_rejects
+from dq_core.cleansing.imputing import finish_fill, merge_counts, value_counts
+from dq_core.cleansing.rounds import (
+    Barrier,
+    Round,
+    UnitReport,
+    barriers,
+    mask_rejects,
+    mask_unit,
+    merge_reports,
+    partition,
+    plan_rounds,
+    run_unit,
+)
 from dq_core.config.base import Environment, Kind, ObjectKey, Status, Versioned
 from dq_core.config.canonical import canonical_json
 from dq_core.contracts.models import DataContract
 from dq_core.errors import ConfigError, InputError, ObjectNotFound
 from dq_core.ingest.stream import ChunkedRead
 from dq_core.jobs.models import JobDefinition
+from dq_core.libraries.cleansing import ImputeStep
 from dq_core.libraries.governance import Masking
 from dq_core.libraries.infra import StorageTiers
 from dq_core.lineage.models import MetricPoint, RunRecord, StepRecord
@@ -66,8 +81,9 @@ from dq_core.runs.references import (
     write_references,
 )
 from dq_core.validation.anomaly import HistoryPoint, history_limit, outside_their_bands
-from dq_core.validation.context import ValidationContext
-from dq_core.validation.engine import merge_states, row_local_state, validate
+from dq_core.validation.context import ROW, ValidationContext
+from dq_core.validation.engine import RowLocalState, merge_states, row_local_state, validate
+from dq_core.validation.fanout import chunk_keys, columns_needed, merge_unique, partition_duplicates, unique_checks
 from dq_core.validation.results import ValidationResult
 
 
@@ -224,6 +240,8 @@ def resolve_run(ports: RunPorts, inp: p.ResolveInput) -> p.ResolveOutput:
         chunk_rows=request.overrides.chunk_rows or bundle.infra.chunk_rows,
         max_parallelism=request.overrides.max_parallelism or bundle.infra.max_parallelism,
         action_ids=action_ids,
+        cleanse_barriers=[kind.value for kind in barriers(CleansingContext(bundle=bundle, defer_masking=True))],
+        unique_rules=len(unique_checks(bundle)),
     )
 
 
@@ -352,17 +370,113 @@ def tenant_salt(secrets: SecretStore, bundle: ResolvedBundle) -> bytes | None:
         return None
 
 
-def cleanse_dataset(ports: RunPorts, inp: p.CleanseInput) -> p.CleanseOutput:
+def _cleansing(ports: RunPorts, bundle: ResolvedBundle) -> CleansingContext:
+    return CleansingContext(bundle=bundle, salt=tenant_salt(ports.secrets, bundle), defer_masking=True)
+
+
+def unit_folder(run: p.RunRef, round_: int, unit: int) -> str:
+    """Where one unit of one cleansing round leaves its files (working files: deleted at the end)."""
+    return f"{run.folder}cleanse/r{round_:02d}/u{unit:05d}/"
+
+
+def _shuffled(files: RunFiles, folder: str) -> pl.DataFrame:
+    """Every unit's rows for one partition (``.../pNNNNN/uNNNNN.parquet``: empty ones are not
+    written, except unit 0's, which keeps the schema)."""
+    return files.read_frames(sorted(files.blobs.list(files.tenant, folder)))
+
+
+def _unit_rows(files: RunFiles, inp: p.CleanseChunkInput, rounds: list[Round]) -> pl.DataFrame:
+    """The rows one unit cleanses: its ingested chunk, its partition from every unit of the
+    round before (a shuffle), or its own rows from the round before (an aggregate)."""
+    opening = rounds[inp.round].opens_with
+    if opening is Barrier.SHUFFLE:
+        return _shuffled(files, f"{inp.run.folder}cleanse/r{inp.round - 1:02d}/p{inp.unit:05d}/")
+    if opening is Barrier.AGGREGATE:
+        return files.read_frame(unit_folder(inp.run, inp.round - 1, inp.unit) + "rows.parquet")
+    if inp.chunk is None:
+        raise ConfigError("cleanse_chunk: the first round reads an ingested chunk")
+    return files.read_frame(inp.chunk)
+
+
+def cleanse_chunk(ports: RunPorts, inp: p.CleanseChunkInput) -> p.CleanseChunkOutput:
+    """One unit of one cleansing round (dq_core.cleansing.rounds): its steps, then what the
+    next round needs (its rows split by key hash, or value counts), or, in the last round, the
+    unit's cleansed chunk (``work/``, and masked in ``cleansed/``)."""
     run = inp.run
     bundle = load_bundle(ports, run, inp.bundle_path)
     files = ports.files(run, bundle.infra.storage)
-    ctx = CleansingContext(bundle=bundle, salt=tenant_salt(ports.secrets, bundle), defer_masking=True)
-    output = cleanse(files.read_frames(inp.chunks), ctx)
-    work = files.write_chunks(run.folder + "work/", output.cleansed, inp.chunk_rows)
-    cleansed, rejects, report = mask_output(output.cleansed, output.rejects, output.report, ctx)
-    published = files.write_chunks(run.folder + "cleansed/", cleansed, inp.chunk_rows)
+    ctx = _cleansing(ports, bundle)
+    rounds = plan_rounds(ctx)
+    if not 0 <= inp.round < len(rounds):
+        raise ConfigError(f"cleanse_chunk: the policy has {len(rounds)} rounds, not round {inp.round}")
+    fills = files.read_frame(inp.fills_path).row(0, named=True) if inp.fills_path else None
+    output = run_unit(_unit_rows(files, inp, rounds), rounds, inp.round, inp.unit, ctx, fills)
+    folder = unit_folder(run, inp.round, inp.unit)
+    last = inp.round == len(rounds) - 1
+    work = cleansed = None
+    if last:
+        masked, output = mask_unit(output, ctx)
+        work = files.write_frame(f"{run.folder}work/part-{inp.unit:05d}.parquet", output.frame)
+        cleansed = files.write_frame(f"{run.folder}cleansed/part-{inp.unit:05d}.parquet", masked)
+    elif (following := rounds[inp.round + 1]).opens_with is Barrier.SHUFFLE:
+        for index, part in enumerate(partition(output.frame, following.barrier_step, inp.partitions)):
+            if part.height or inp.unit == 0:
+                files.write_frame(f"{run.folder}cleanse/r{inp.round:02d}/p{index:05d}/u{inp.unit:05d}.parquet", part)
+    else:
+        step = following.barrier_step
+        assert isinstance(step, ImputeStep)  # noqa: S101 - an aggregate barrier is an impute step
+        files.write_frame(folder + "rows.parquet", output.frame)
+        for column, table in value_counts(output.frame, step).items():
+            files.write_frame(f"{folder}counts-{step.columns.index(column):03d}.parquet", table)
+    if output.rejects is not None:
+        files.write_frame(folder + "rejects.parquet", output.rejects if last else mask_rejects(output.rejects, ctx))
+    report = files.write_model(folder + "report.json", output.report)
+    return p.CleanseChunkOutput(
+        unit=inp.unit, report_path=report, rows_out=output.frame.height, work=work, cleansed=cleansed
+    )
+
+
+def merge_fills(ports: RunPorts, inp: p.MergeFillsInput) -> p.MergeFillsOutput:
+    """The filling values of an impute step that opens round ``inp.round``, from every unit's
+    value counts: one small row (``cleanse/rNN/fills.parquet``)."""
+    run = inp.run
+    bundle = load_bundle(ports, run, inp.bundle_path)
+    files = ports.files(run, bundle.infra.storage)
+    step = plan_rounds(_cleansing(ports, bundle))[inp.round].barrier_step
+    if not isinstance(step, ImputeStep):
+        raise ConfigError(f"merge_fills: round {inp.round} does not start with an impute step")
+    fills = {}
+    for index, column in enumerate(step.columns):
+        tables = [
+            files.read_frame(f"{unit_folder(run, inp.round - 1, unit)}counts-{index:03d}.parquet")
+            for unit in range(inp.sources)
+        ]
+        fills[column] = finish_fill(column, merge_counts(column, tables), step.strategy)
+    path = files.write_frame(f"{run.folder}cleanse/r{inp.round:02d}/fills.parquet", pl.DataFrame([fills]))
+    return p.MergeFillsOutput(fills_path=path)
+
+
+def merge_cleansing(ports: RunPorts, inp: p.MergeCleansingInput) -> p.CleanseOutput:
+    """The run's cleansing report and rejects from every unit of every round."""
+    run = inp.run
+    bundle = load_bundle(ports, run, inp.bundle_path)
+    files = ports.files(run, bundle.infra.storage)
+    ctx = _cleansing(ports, bundle)
+    rounds = len(inp.units)
+    units = [
+        UnitReport.model_validate_json(files.read_bytes(unit_folder(run, round_, unit) + "report.json"))
+        for round_, count in enumerate(inp.units)
+        for unit in range(count)
+    ]
+    report = merge_reports(units, ctx)
+    refused = [
+        files.read_frame(unit_folder(run, unit.round, unit.unit) + "rejects.parquet") for unit in units if unit.rejects
+    ]
+    rejects = pl.concat(refused, how="diagonal_relaxed").sort(ROW) if refused else empty_rejects(bundle)
     rejects_path = files.write_frame(run.folder + "rejects.parquet", rejects)
     report_path = files.write_model(run.folder + "cleansing.json", report)
+    last = [unit for unit in units if unit.round == rounds - 1]
+    kept = [unit.unit for unit in last if unit.rows_out] or [0]  # an empty run keeps one chunk: its schema
     record_step(
         ports,
         run,
@@ -373,12 +487,14 @@ def cleanse_dataset(ports: RunPorts, inp: p.CleanseInput) -> p.CleanseOutput:
             "rows_out": report.rows_out,
             "rows_rejected": report.rows_rejected,
             "duplicates_removed": report.duplicates_removed,
+            "rounds": rounds,
+            "activities": sum(inp.units),
         },
         outputs={"cleansed": run.folder + "cleansed/", "rejects": rejects_path, "report": report_path},
     )
     return p.CleanseOutput(
-        work_chunks=work,
-        cleansed_chunks=published,
+        work_chunks=[f"{run.folder}work/part-{unit:05d}.parquet" for unit in kept],
+        cleansed_chunks=[f"{run.folder}cleansed/part-{unit:05d}.parquet" for unit in kept],
         rejects=rejects_path,
         report_path=report_path,
         rows_in=report.rows_in,
@@ -432,15 +548,37 @@ def _validation_context(bundle: ResolvedBundle, now: datetime | None) -> Validat
 
 
 def validate_chunk(ports: RunPorts, inp: p.ChunkInput) -> p.ValidateChunkOutput:
+    """Row-local rules over one chunk, and its part of the uniqueness rules: their counts, and
+    its keys split into the run's key partitions (``validate/keys/pNNNNN/cNNNNN.parquet``)."""
     files = ports.files(inp.run)
     bundle = load_bundle(ports, inp.run, inp.bundle_path)
     references = read_references(files, inp.run.folder)
     ctx = replace(
         _validation_context(bundle, inp.now), reference_data=references.values, reference_errors=references.errors
     )
-    state = row_local_state(files.read_frame(inp.chunk).lazy(), bundle, ctx)
+    frame = files.read_frame(inp.chunk)
+    state = row_local_state(frame.lazy(), bundle, ctx)
+    if unique_checks(bundle):
+        counts, errors, keys = chunk_keys(frame, bundle, ctx, max(inp.partitions, 1))
+        state = state.model_copy(update={"keys": counts, "errors": state.errors | errors})
+        for index, part in enumerate(keys):
+            if part.height or inp.index == 0:  # chunk 0's keep each partition's schema
+                files.write_frame(f"{inp.run.folder}validate/keys/p{index:05d}/c{inp.index:05d}.parquet", part)
+    path = files.write_model(f"{inp.run.folder}validate/state-{inp.index:05d}.json", state)
     failing = sorted(check_id for check_id, counts in state.checks.items() if counts.unexpected)
-    return p.ValidateChunkOutput(index=inp.index, state=state, failing=failing)
+    return p.ValidateChunkOutput(index=inp.index, state_path=path, failing=failing)
+
+
+def validate_partition(ports: RunPorts, inp: p.PartitionInput) -> p.PartitionOutput:
+    """The uniqueness rules' duplicates among one key partition, from every chunk's keys."""
+    files = ports.files(inp.run)
+    bundle = load_bundle(ports, inp.run, inp.bundle_path)
+    keys = _shuffled(files, f"{inp.run.folder}validate/keys/p{inp.partition:05d}/")
+    found = partition_duplicates(keys, bundle, _validation_context(bundle, inp.now).sample_limit)
+    path = files.write_model(
+        f"{inp.run.folder}validate/unique-{inp.partition:05d}.json", p.UniquePartials(checks=found)
+    )
+    return p.PartitionOutput(partition=inp.partition, partial_path=path)
 
 
 def profile_at(files: RunFiles, path: str | None) -> ProfileResult | None:
@@ -483,8 +621,14 @@ def validate_dataset(ports: RunPorts, inp: p.ValidateDatasetInput) -> p.Validate
         baseline_profile=profile_at(files, baseline_path(bundle)),
         history=_history(ports, run, bundle),
     )
-    merged = merge_states(inp.states, ctx.sample_limit)
-    result = validate(files.read_frames(inp.chunks).lazy(), bundle, ctx, row_local=merged)
+    states = [RowLocalState.model_validate_json(files.read_bytes(path)) for path in inp.states]
+    merged = merge_states(states, ctx.sample_limit)
+    partials = [p.UniquePartials.model_validate_json(files.read_bytes(path)).checks for path in inp.unique]
+    unique = merge_unique(merged.keys, partials, ctx.sample_limit) if inp.unique else None
+    schema = files.read_schema(inp.chunks[0])
+    needed = columns_needed(bundle, schema, ctx)
+    frame = files.read_frames(inp.chunks, columns=needed)  # only what the dataset rules read
+    result = validate(frame.lazy(), bundle, ctx, row_local=merged, unique=unique, schema=schema)
     path = files.write_model(run.folder + "validation.json", result)
     summary = result.summary
     record_step(

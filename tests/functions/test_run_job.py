@@ -44,7 +44,7 @@ from dq_core.profiling.state import profile_state
 from dq_core.results.run import RunResult
 from dq_core.runs.payloads import ActivityName, InputRef, OrchestratorName, RunOverrides, RunRequest
 from dq_core.runs.stages import RunPorts
-from dq_core.validation.context import ValidationContext
+from dq_core.validation.context import ROW, ValidationContext
 from dq_core.validation.engine import validate
 from local_host.durable import ReplayDriver, replay
 from local_host.runs import run_activity
@@ -258,18 +258,25 @@ def test_fan_out_runs_one_activity_per_chunk_and_reports_progress(ports: RunPort
     assert run["status"] == "failed"  # the sample has planted defects
     result = result_of(ports, outcome)
     assert result.cleansing is not None and result.cleansing.rows_out == 260
-    chunks = -(-result.cleansing.rows_out // 100)  # 260 rows in chunks of 100
-    assert calls["profile_chunk"] == calls["validate_chunk"] == chunks == 3
-    assert calls["ingest_file"] == calls["cleanse_dataset"] == calls["validate_dataset"] == 1
+    chunks = -(-result.cleansing.rows_in // 100)  # 400 rows in chunks of 100
+    # cleansing: round 0 (trim ... cast) per ingested chunk; the deduplicate step opens round 1,
+    # over key partitions: one, under 50,000 rows (partitions_for); profile and validate follow it
+    assert calls["cleanse_chunk"] == chunks + 1 == 5
+    assert calls["profile_chunk"] == calls["validate_chunk"] == calls["validate_partition"] == 1
+    assert calls["ingest_file"] == calls["merge_cleansing"] == calls["validate_dataset"] == 1
+    assert calls["merge_fills"] == 0  # the policy imputes a constant: no aggregate barrier
     assert scheduled(outcome) == calls.counts and no_orchestrator_retries(outcome)
     stages = [s["stage"] for s in statuses]
-    assert stages.index("profile") < stages.index("validate") < stages.index("act") < stages.index("finalise")
+    assert stages.index("cleanse") < stages.index("profile") < stages.index("validate") < stages.index("act")
+    cleansing = [s for s in statuses if s["stage"] == "cleanse"]
+    assert cleansing[-1]["chunks_done"] == cleansing[-1]["chunks_total"] == 5
     validating = [s for s in statuses if s["stage"] == "validate"]
-    assert validating[-1]["chunks_done"] == validating[-1]["chunks_total"] == 3
+    assert validating[-1]["chunks_done"] == validating[-1]["chunks_total"] == 2  # a chunk and a key partition
     assert validating[-1]["rules_failed"] > 0
     steps = {step.step: step for step in ports.lineage.steps("contoso", run["run_id"])}
     assert set(steps) == {"resolve", "ingest", "cleanse", "profile", "validate", "anomaly_check", "act", "finalise"}
-    assert steps["validate"].status == "failed" and steps["profile"].metrics["chunks"] == 3
+    assert steps["validate"].status == "failed" and steps["profile"].metrics["chunks"] == 1
+    assert steps["cleanse"].metrics["rounds"] == 2 and steps["cleanse"].metrics["activities"] == 5
     record = ports.lineage.get_run("contoso", run["run_id"])
     assert record.status == "failed" and record.result_sha256 is not None
 
@@ -300,7 +307,7 @@ def test_result_equals_the_engines_run_directly_on_the_whole_file(
             for name in ports.blobs.list("contoso", f"runs/{result.run_id}/cleansed/")
         ]
     )
-    assert cleansed.equals(masked)
+    assert cleansed.sort(ROW).equals(masked.sort(ROW))
     assert all(email is None or email.startswith("sha256:") for email in cleansed["email"].to_list())
 
 
@@ -309,7 +316,8 @@ def test_the_unmasked_working_files_are_deleted_when_the_run_ends(ports: RunPort
     run_id = outcome.output["runs"][0]["run_id"]
     folder = f"runs/{run_id}/"
     left = ports.blobs.list("contoso", folder)
-    assert not [name for name in left if name.startswith((folder + "work/", folder + "ingested/"))]
+    working = tuple(folder + name for name in ("work/", "ingested/", "cleanse/", "validate/"))
+    assert not [name for name in left if name.startswith(working)]
     assert [name for name in left if name.startswith(folder + "cleansed/")]  # the masked output stays
     assert folder + "report.html" in left and folder + "result.json" in left
     (finalise,) = [s for s in ports.lineage.steps("contoso", run_id) if s.step == "finalise"]
@@ -328,18 +336,18 @@ def test_a_chunk_that_fails_twice_is_retried_inside_its_activity_and_the_run_goe
     clean = drive(Calls(), request(extract))
     expected = result_of(ports, clean)
 
-    store = flaky({"/work/part-00001.parquet": 2})  # the second chunk's validation: two dropped reads
+    store = flaky({"/ingested/part-00001.parquet": 2})  # the second chunk's cleansing: two dropped reads
     calls = Calls()
     with caplog.at_level(logging.WARNING, logger="dq.retrying"):
         outcome = drive(calls, request(extract))
     assert not outcome.failed, outcome.error
     assert isinstance(store.blobs, FlakyBlobs)
-    assert store.blobs.failures == {"/work/part-00001.parquet": 0}  # both faults were met
+    assert store.blobs.failures == {"/ingested/part-00001.parquet": 0}  # both faults were met
 
-    assert calls["validate_chunk"] == 3  # one activity call per chunk: the retries were inside it
-    assert scheduled(outcome)["validate_chunk"] == 3 and no_orchestrator_retries(outcome)
+    assert calls["cleanse_chunk"] == 5  # one activity call per unit: the retries were inside it
+    assert scheduled(outcome)["cleanse_chunk"] == 5 and no_orchestrator_retries(outcome)
     retried = [r.getMessage() for r in caplog.records if r.name == "dq.retrying"]
-    assert len(retried) == 2 and all(m.startswith("validate_chunk: attempt ") for m in retried)
+    assert len(retried) == 2 and all(m.startswith("cleanse_chunk: attempt ") for m in retried)
     assert "attempt 1 of 3" in retried[0] and "attempt 2 of 3" in retried[1]
     assert "service unreachable" in retried[0]
 
@@ -361,8 +369,8 @@ def test_retries_running_out_inside_an_activity_end_the_run_with_status_error_an
     outcome = drive(calls, request(extract))
     assert isinstance(ports.blobs, FlakyBlobs)
     assert ports.blobs.reads["/ingested/part-00000.parquet"] == 3  # DQ_ACTIVITY_RETRY_ATTEMPTS
-    assert calls["cleanse_dataset"] == 1 and calls["profile_chunk"] == 0
-    assert scheduled(outcome)["cleanse_dataset"] == 1 and no_orchestrator_retries(outcome)
+    assert calls["cleanse_chunk"] == 4 and calls["profile_chunk"] == 0  # round 0's window: the stage stops there
+    assert scheduled(outcome)["cleanse_chunk"] == 4 and no_orchestrator_retries(outcome)
     run = outcome.output["runs"][0]
     assert run["status"] == "error" and run["error"]["code"] == "retries_exhausted"
     assert "service unreachable" in run["error"]["message"]
@@ -380,23 +388,23 @@ def test_retries_running_out_inside_an_activity_end_the_run_with_status_error_an
 def test_a_terminal_error_in_a_chunk_ends_the_run_with_its_reason_and_nothing_hangs(
     flaky: Callable[..., RunPorts], extract: Path
 ) -> None:
-    ports = flaky({"/work/part-00001.parquet": 99}, gone=True)  # the second chunk's working file is gone
+    ports = flaky({"/ingested/part-00001.parquet": 99}, gone=True)  # the second chunk's working file is gone
     calls = Calls()
     outcome = drive(calls, request(extract, max_parallelism=2))
     assert not outcome.failed, outcome.error  # the orchestration completed: nothing left Running
     assert isinstance(ports.blobs, FlakyBlobs)
-    assert ports.blobs.reads["/work/part-00001.parquet"] == 1  # a terminal error is not retried
+    assert ports.blobs.reads["/ingested/part-00001.parquet"] == 1  # a terminal error is not retried
     counts = scheduled(outcome)
-    assert counts["validate_chunk"] == 2  # the first window (chunks 0 and 1): the stage stopped there
-    assert counts["validate_dataset"] == counts["check_anomalies"] == 0
+    assert counts["cleanse_chunk"] == 2  # the first window (chunks 0 and 1): the stage stopped there
+    assert counts["merge_cleansing"] == counts["validate_chunk"] == counts["check_anomalies"] == 0
     assert counts["build_result"] == counts["finalise_run"] == 1 and no_orchestrator_retries(outcome)
     run = outcome.output["runs"][0]
     assert run["status"] == "error" and run["error"]["code"] == "not_found"
-    assert "work/part-00001.parquet" in run["error"]["message"]
+    assert "ingested/part-00001.parquet" in run["error"]["message"]
     result = result_of(ports, outcome)
     assert result.status.value == "error" and result.error is not None and result.error.code == "not_found"
     steps = {step.step: step for step in ports.lineage.steps("contoso", run["run_id"])}
-    assert steps["validate"].status == "error" and "not found" in str(steps["validate"].metrics["message"])
+    assert steps["cleanse"].status == "error" and "not found" in str(steps["cleanse"].metrics["message"])
     assert ports.lineage.get_run("contoso", run["run_id"]).status == "error"
     assert {a["trigger"] for a in run["actions"]} == {"on_error", "always"}
 
@@ -404,9 +412,9 @@ def test_a_terminal_error_in_a_chunk_ends_the_run_with_its_reason_and_nothing_ha
 def test_an_activity_that_fails_in_the_host_ends_the_run_with_status_error_and_is_not_retried(
     ports: RunPorts, extract: Path
 ) -> None:
-    calls = Calls({"cleanse_dataset": 99})  # the host reports the activity failed (a crash, a timeout)
+    calls = Calls({"merge_cleansing": 99})  # the host reports the activity failed (a crash, a timeout)
     outcome = drive(calls, request(extract))
-    assert calls["cleanse_dataset"] == 1 and calls["profile_chunk"] == 0  # the orchestrator never retries
+    assert calls["merge_cleansing"] == 1 and calls["profile_chunk"] == 0  # the orchestrator never retries
     assert not [e for e in outcome.history if e["EventType"] == TIMER_CREATED]
     run = outcome.output["runs"][0]
     assert run["status"] == "error" and run["error"]["code"] == "activity_failed"
@@ -416,31 +424,31 @@ def test_an_activity_that_fails_in_the_host_ends_the_run_with_status_error_and_i
 
 
 def test_two_hundred_chunks_run_in_windows_of_max_parallelism_with_progress(ports: RunPorts, tmp_path: Path) -> None:
-    big = customers(tmp_path, 1535)  # 19,955 rows after cleansing: 200 chunks of 100
+    big = customers(tmp_path, 1000)  # 20,000 rows in: 200 chunks of 100
     calls, statuses = Calls(), list[Any]()
     outcome = drive(calls, request(big, max_parallelism=16), statuses)
     assert not outcome.failed, outcome.error
     run = outcome.output["runs"][0]
     assert run["status"] == "failed" and run.get("error") is None
     result = result_of(ports, outcome)
-    assert result.cleansing is not None and result.cleansing.rows_out == 19_955
+    assert result.cleansing is not None and result.cleansing.rows_out == 13_000
 
     counts = scheduled(outcome)
-    assert counts["profile_chunk"] == counts["validate_chunk"] == 200
-    once = ("resolve_run", "ingest_file", "cleanse_dataset", "merge_profile", "validate_dataset")
+    assert counts["cleanse_chunk"] == 200 + 1  # round 0 per chunk, round 1 over one key partition
+    once = ("resolve_run", "ingest_file", "merge_cleansing", "merge_profile", "validate_partition", "validate_dataset")
     assert all(counts[name] == 1 for name in (*once, "check_anomalies", "build_result", "finalise_run"))
-    assert sum(counts.values()) == 2 * 200 + 8 + len(run["actions"])  # and nothing else: no retry
+    assert counts["profile_chunk"] == counts["validate_chunk"] == 1
+    assert sum(counts.values()) == 201 + 2 + 9 + len(run["actions"])  # and nothing else: no retry
     assert counts == calls.counts and no_orchestrator_retries(outcome)
-    assert most_in_flight(outcome, "profile_chunk") == most_in_flight(outcome, "validate_chunk") == 16
+    assert most_in_flight(outcome, "cleanse_chunk") == 16
 
-    for stage in ("profile", "validate"):
-        seen = [(s["chunks_done"], s["chunks_total"]) for s in statuses if s["stage"] == stage]
-        assert {total for _, total in seen} == {200}
-        done = [d for d, _ in seen]
-        assert done == sorted(done) and done[0] == 0 and done[-1] == 200  # progress, never backwards
-        assert set(done) == set(range(0, 201, 16)) | {200}  # one step per window of 16
+    seen = [(s["chunks_done"], s["chunks_total"]) for s in statuses if s["stage"] == "cleanse"]
+    assert {total for _, total in seen} == {201}
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and done[0] == 0 and done[-1] == 201  # progress, never backwards
+    assert set(done) == set(range(0, 201, 16)) | {200, 201}  # one step per window of 16, then round 1
     steps = {step.step: step for step in ports.lineage.steps("contoso", run["run_id"])}
-    assert steps["profile"].metrics["chunks"] == 200
+    assert steps["cleanse"].metrics["activities"] == 201
 
 
 def test_a_failing_action_never_changes_the_verdict(ports: RunPorts) -> None:
@@ -488,5 +496,5 @@ def test_replaying_the_same_history_gives_the_same_actions_and_output(ports: Run
     assert states[0] == states[1]
     assert states[0] is not None and states[0]["isDone"] and states[0]["output"] == outcome.output
     scheduled = [e["Name"] for e in outcome.history if e["EventType"] == 4]
-    assert scheduled[:3] == ["resolve_run", "ingest_file", "cleanse_dataset"]
+    assert scheduled[:3] == ["resolve_run", "ingest_file", "cleanse_chunk"]
     assert scheduled[-1] == "finalise_run"
