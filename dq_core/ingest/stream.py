@@ -36,14 +36,16 @@ import io
 import re
 import shutil
 import tempfile
+import threading
 import zlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
+import numpy as np
 import polars as pl
 
 from dq_core.bundle.models import ResolvedBundle
@@ -64,6 +66,7 @@ from dq_core.safe_text import safe_error
 from dq_core.validation.context import ROW
 
 BLOCK = 1 << 20  # bytes read at a time from the raw file
+NEWLINE, RETURN = ord("\n"), ord("\r")
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 WHOLE = 1 << 62  # chunk_rows that reads the file in one piece (one parallel polars query)
@@ -79,49 +82,155 @@ class Conversion:
     samples: list[tuple[int, str]] = field(default_factory=list)  # (source row, value as read)
 
 
-@dataclass(frozen=True)
-class _Scanned:
-    """What the pass over the raw bytes found."""
-
-    sha256: str
-    bad_utf8_line: int | None  # the first line that is not UTF-8
-    multibyte: bool  # valid UTF-8 multi-byte characters elsewhere in the file
-
-
-def _scan_bytes(path: Path, *, check_utf8: bool) -> _Scanned:
-    """SHA-256 and (optionally) the UTF-8 check, in one pass of blocks."""
+def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    bad_line: int | None = None
-    multibyte = False
-    lines_before = 0
-    tail = b""  # the last bytes of the previous block: a character may straddle two blocks
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(BLOCK), b""):
             digest.update(block)
-            if not check_utf8:
-                continue
-            if bad_line is None:
-                try:
-                    decoder.decode(block)
-                    multibyte = multibyte or not block.isascii()
-                except UnicodeDecodeError as exc:
-                    bad_line = lines_before + block[: max(exc.start, 0)].count(b"\n") + 1
-                    multibyte = multibyte or bool(_UTF8_MULTIBYTE.search(block))
-                lines_before += block.count(b"\n")
-            elif not multibyte:
-                multibyte = bool(_UTF8_MULTIBYTE.search(tail + block))
-            tail = block[-3:]
-    if check_utf8 and bad_line is None:
+    return digest.hexdigest()
+
+
+class _Digest:
+    """The SHA-256 of a file, computed in a background thread while polars reads it (hashlib
+    releases the GIL on large blocks): the identity costs no extra wall time."""
+
+    def __init__(self, path: Path) -> None:
+        self._value: str | None = None
+        self._error: OSError | None = None
+        self._thread = threading.Thread(target=self._run, args=(path,), name="dq-sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self, path: Path) -> None:
         try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            bad_line = lines_before + 1
-    return _Scanned(sha256=digest.hexdigest(), bad_utf8_line=bad_line, multibyte=multibyte)
+            self._value = _sha256(path)
+        except OSError as exc:
+            self._error = exc
+
+    def value(self) -> str:
+        self._thread.join()
+        if self._error is not None:
+            raise IngestError("format_mismatch", f"cannot be read: {self._error.strerror}")
+        assert self._value is not None  # noqa: S101 - set when there was no error
+        return self._value
 
 
-def _sha256(path: Path) -> str:
-    return _scan_bytes(path, check_utf8=False).sha256
+class _TextScan:
+    """One pass over a text file's bytes in blocks: the UTF-8 check (ASCII blocks only looked at,
+    the others through an incremental decoder, so a character split across two blocks is fine),
+    the longest line, and, when the header's ``width`` is known, the field count of every record
+    with numpy: delimiters outside quotes (quote parity carried across blocks, so quoted line breaks
+    are fine) between record ends. Vectorised per block: no Python loop over lines."""
+
+    def __init__(self, width: int | None = None, delimiter: str = ",", quote: str = '"') -> None:
+        self.width = width
+        self.delimiter = ord(delimiter)
+        self.quote = ord(quote)
+        self.bad_utf8: tuple[int, int] | None = None  # (offset, line) of the first byte that is not UTF-8
+        self.longest = 0  # bytes of the longest physical line
+        self.ragged: tuple[int, int] | None = None  # (line, fields) of the first record of another width
+        self.quoted = False  # the file has quote characters (a ragged verdict is then confirmed by csv)
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._offset = 0
+        self._lines = 0  # physical lines ended before the current block
+        self._line_bytes = 0  # bytes of the current physical line so far
+        self._record_bytes = 0  # bytes of the current record so far
+        self._delimiters = 0  # delimiters outside quotes in the current record so far
+        self._records = 0  # records ended so far (the first is the header)
+        self._in_quote = False
+        self._last = -1  # the last byte of the previous block
+
+    def run(self, path: Path, block_size: int = BLOCK) -> Self:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(block_size), b""):
+                self._block(block)
+        if self.bad_utf8 is None:
+            try:
+                self._decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                self.bad_utf8 = (self._offset, self._lines + 1)
+        self.longest = max(self.longest, self._line_bytes)
+        last = self._record_bytes - (self._last == RETURN)
+        unended = self.width is not None and self.ragged is None and last > 0  # a last record without a line break
+        if unended and self._record_end(np.array([self._delimiters]), np.array([last])) is not None:
+            self.ragged = (self._lines + 1, self._delimiters + 1)
+        return self
+
+    def _block(self, block: bytes) -> None:
+        if self.bad_utf8 is None and not (block.isascii() and not self._decoder.getstate()[0]):
+            try:
+                self._decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                start = max(exc.start, 0)
+                self.bad_utf8 = (self._offset + start, self._lines + block[:start].count(b"\n") + 1)
+        self._offset += len(block)
+        data = np.frombuffer(block, dtype=np.uint8)
+        newline = data == NEWLINE
+        breaks = np.flatnonzero(newline)
+        if breaks.size:
+            self.longest = max(self.longest, self._line_bytes + int(breaks[0]), int(np.diff(breaks).max(initial=1)) - 1)
+            self._line_bytes = len(block) - int(breaks[-1]) - 1
+        else:
+            self._line_bytes += len(block)
+        if self.width is not None:
+            self._fields(block, data, newline, breaks)
+        self._lines += int(breaks.size)
+        self._last = block[-1]
+
+    def _fields(
+        self, block: bytes, data: np.ndarray[Any, Any], newline: np.ndarray[Any, Any], breaks: np.ndarray[Any, Any]
+    ) -> None:
+        if self.ragged is not None:
+            return
+        delimiter = data == self.delimiter
+        ends = breaks
+        if self._in_quote or block.find(self.quote.to_bytes(1, "big")) >= 0:
+            self.quoted = True
+            parity = np.cumsum(data == self.quote, dtype=np.uint8) & 1  # quotes so far (mod 2), wraps safely
+            outside = parity == (1 if self._in_quote else 0)
+            self._in_quote = bool(parity[-1]) != self._in_quote
+            ends = np.flatnonzero(newline & outside)
+            delimiter &= outside
+        if not ends.size:
+            self._delimiters += int(np.count_nonzero(delimiter))
+            self._record_bytes += len(block)
+            return
+        starts = np.empty(ends.size, dtype=np.intp)
+        starts[0] = 0
+        starts[1:] = ends[:-1] + 1
+        counts = np.add.reduceat(delimiter.view(np.uint8), starts, dtype=np.int64)  # the last runs to the end
+        rest = int(np.count_nonzero(delimiter[int(ends[-1]) + 1 :]))
+        counts[-1] -= rest
+        counts[0] += self._delimiters
+        sizes = ends - starts
+        sizes[0] += self._record_bytes
+        crlf = np.empty(ends.size, dtype=bool)
+        crlf[1:] = data[ends[1:] - 1] == RETURN
+        crlf[0] = data[ends[0] - 1] == RETURN if ends[0] > 0 else self._last == RETURN
+        sizes -= crlf  # a CR before the line break is not content
+        first = self._record_end(counts, sizes)
+        if first is not None:
+            self.ragged = (self._lines + int(np.searchsorted(breaks, ends[first])) + 1, int(counts[first]) + 1)
+        self._delimiters = rest
+        self._record_bytes = len(block) - int(ends[-1]) - 1
+
+    def _record_end(self, counts: np.ndarray[Any, Any], sizes: np.ndarray[Any, Any]) -> int | None:
+        """The index of the first record (of these) whose width is not the header's, if any."""
+        assert self.width is not None  # noqa: S101 - only called with a width
+        skip = 1 if self._records == 0 else 0  # the header
+        self._records += int(counts.size)
+        wrong = np.flatnonzero((counts[skip:] + 1 != self.width) & (sizes[skip:] > 0))
+        return int(wrong[0]) + skip if wrong.size else None
+
+
+def _has_multibyte(path: Path) -> bool:
+    """Valid UTF-8 multi-byte characters anywhere in the file (a mixed-encoding file has some)."""
+    tail = b""
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(BLOCK), b""):
+            if _UTF8_MULTIBYTE.search(tail + block):
+                return True
+            tail = block[-3:]
+    return False
 
 
 def gunzip_to(source: Path, target: Path, limits: IngestLimits, name: str) -> None:
@@ -184,38 +293,36 @@ def _is_utf8(encoding: str) -> bool:
 class _Text:
     path: Path  # UTF-8 text polars can read: the raw file itself, or a temporary copy
     encoding: str
-    sha256: str
+    checked: bool  # known to be UTF-8 (written by the transcoder)
 
 
-def _utf8_text(raw: Path, text: Path, folder: Path, options: IngestOptions, name: str) -> _Text:
-    """The file as UTF-8 (the raw file itself when it is), its encoding, and the raw file's SHA-256.
-    ``text`` is the raw file, or its decompressed copy for a csv.gz."""
+def _declared_text(text: Path, folder: Path, options: IngestOptions, name: str) -> _Text:
+    """The file as UTF-8 when its encoding is known before reading it: declared (``--encoding``) or a
+    UTF-16 BOM (transcoded as a stream); else the file itself, to be checked by :class:`_TextScan`.
+    NUL bytes in the head of a file without a BOM: binary content."""
     with text.open("rb") as handle:
         head = handle.read(SNIFF_BYTES)
+    target = folder / "transcoded.csv"
     if options.encoding and not _is_utf8(options.encoding):
-        target = folder / "transcoded.csv"
         _transcode(text, target, options.encoding, name)
-        return _Text(target, options.encoding, _sha256(raw))
+        return _Text(target, options.encoding, checked=True)
     bom = None if options.encoding else next((codec for mark, codec in _BOMS if head.startswith(mark)), None)
     if bom == "utf-16":
-        target = folder / "transcoded.csv"
         _transcode(text, target, "utf-16", name)
-        return _Text(target, "utf-16", _sha256(raw))
+        return _Text(target, "utf-16", checked=True)
     if bom is None and not options.encoding and b"\x00" in head:
         raise IngestError("format_mismatch", f"{name}: binary content (NUL bytes) where text was declared")
-    scanned = _scan_bytes(text, check_utf8=True)
-    sha = scanned.sha256 if raw == text else _sha256(raw)
-    encoding = options.encoding or bom or "utf-8"
-    if scanned.bad_utf8_line is None:
-        return _Text(text, encoding, sha)
+    return _Text(text, options.encoding or bom or "utf-8", checked=False)
+
+
+def _detected_text(text: Path, folder: Path, options: IngestOptions, bad_line: int, name: str) -> _Text:
+    """A file that is not UTF-8: refused when it was declared so or mixes encodings, else transcoded
+    from the encoding detected on its head."""
     if options.encoding:
+        raise IngestError("encoding_unknown", f"{name}: cannot be read as {options.encoding}: line {bad_line}")
+    if _has_multibyte(text):
         raise IngestError(
-            "encoding_unknown", f"{name}: cannot be read as {options.encoding}: line {scanned.bad_utf8_line}"
-        )
-    if scanned.multibyte:
-        raise IngestError(
-            "encoding_mixed",
-            f"{name}: line {scanned.bad_utf8_line} is not UTF-8 while other lines are; one file, one encoding",
+            "encoding_mixed", f"{name}: line {bad_line} is not UTF-8 while other lines are; one file, one encoding"
         )
     from charset_normalizer import from_bytes  # noqa: PLC0415 - only for files that are not UTF-8
 
@@ -225,7 +332,7 @@ def _utf8_text(raw: Path, text: Path, folder: Path, options: IngestOptions, name
         raise IngestError("encoding_unknown", f"{name}: the text encoding cannot be determined; give --encoding")
     target = folder / "transcoded.csv"
     _transcode(text, target, best.encoding, name, detected=True)
-    return _Text(target, best.encoding, sha)
+    return _Text(target, best.encoding, checked=True)
 
 
 def _head(path: Path, limits: IngestLimits) -> str:
@@ -261,36 +368,28 @@ def _header(head: str, delimiter: str, quote: str, limits: IngestLimits, name: s
     return header
 
 
-def _check_lines(path: Path, width: int, delimiter: str, quote: str, limits: IngestLimits, name: str) -> None:
-    """Line lengths and the field count of every record, in one native pass over the lines. A
-    quoted field's delimiters are not counted (quoted segments are removed first); a file with
-    quoted line breaks (a line with an odd number of quotes) is checked record by record."""
-    line = pl.col("line").str.strip_suffix("\r")
-    quoted = re.escape(quote) + "[^" + re.escape(quote) + "]*" + re.escape(quote)
-    unquoted = pl.when(line.str.contains(quote, literal=True)).then(line.str.replace_all(quoted, "")).otherwise(line)
-    fields = unquoted.str.count_matches(delimiter, literal=True) + 1
-    stats = (
-        pl.scan_lines(path, row_index_name="number", row_index_offset=1)
-        .select(
-            longest=line.str.len_chars().max(),
-            open_quotes=(line.str.count_matches(quote, literal=True) % 2 == 1).any(),
-            ragged=pl.struct(number=pl.col("number"), fields=fields)
-            .filter((pl.col("number") > 1) & (line != "") & (fields != width))
-            .first(),
+def _verdict(
+    scan: _TextScan, path: Path, width: int, delimiter: str, quote: str, limits: IngestLimits, name: str
+) -> None:
+    """Refuse on what the pass found: a line over the limit (in characters, as always: bytes bound
+    them, so only a file with a line over the limit in bytes is measured in characters), a record
+    of another width than the header (confirmed record by record by ``csv`` when the file has quotes:
+    a quote inside an unquoted field is a character there)."""
+    if scan.longest > limits.max_line_bytes:
+        longest = (
+            pl.scan_lines(path).select(pl.col("line").str.strip_suffix("\r").str.len_chars().max()).collect().item()
         )
-        .collect()
-        .row(0, named=True)
-    )
-    longest = stats["longest"] or 0
-    if longest > limits.max_line_bytes:
-        raise IngestError(
-            "line_too_long", f"{name}: a line of {longest} characters, over the limit of {limits.max_line_bytes}"
-        )
-    if stats["open_quotes"]:
+        if longest > limits.max_line_bytes:
+            raise IngestError(
+                "line_too_long", f"{name}: a line of {longest} characters, over the limit of {limits.max_line_bytes}"
+            )
+    if scan.ragged is None:
+        return
+    if scan.quoted:
         _check_records(path, width, delimiter, quote, name)
-    elif stats["ragged"] is not None:
-        number, count = stats["ragged"]["number"], stats["ragged"]["fields"]
-        raise IngestError("ragged_rows", f"{name}: line {number} has {count} fields, the header has {width}")
+        return
+    line, fields = scan.ragged
+    raise IngestError("ragged_rows", f"{name}: line {line} has {fields} fields, the header has {width}")
 
 
 def _check_records(path: Path, width: int, delimiter: str, quote: str, name: str) -> None:
@@ -336,11 +435,45 @@ def _inferred(frame: pl.DataFrame) -> dict[str, pl.DataType]:
     return types
 
 
+def _fast_cast(name: str, dtype: pl.DataType, source: pl.DataType) -> pl.Expr:
+    """:func:`cast_expr`, with a fast path for ISO dates: ``cast_expr`` tries every timestamp format
+    on every cell (25x slower than one format); the cells the fast path leaves null are cast again
+    by ``cast_expr`` itself (:func:`_slow_casts`), so the values are ``cast_expr``'s."""
+    if dtype == pl.Date and source == pl.String:
+        return pl.col(name).str.strip_chars().str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+    return cast_expr(name, dtype, source)
+
+
+def _slow_casts(cast: pl.DataFrame, targets: dict[str, pl.DataType], schema: pl.Schema) -> pl.DataFrame:
+    """The cells the fast path left null (and were not), cast by :func:`cast_expr`. ``cast_expr`` reads
+    a date in the format polars infers from the column's first value: when that value is an ISO
+    date, the missed cells are cast after it (so the same format is inferred), else the whole column
+    is cast by ``cast_expr``."""
+    for name, dtype in targets.items():
+        if not (dtype == pl.Date and schema[name] == pl.String):
+            continue
+        fast, text = cast[f"\x1f{name}"], cast[name]
+        missed = (fast.is_null() & text.is_not_null()).arg_true()
+        if not missed.len():
+            continue
+        first = int(text.is_not_null().arg_true()[0])
+        if fast[first] is None:
+            slow = cast.select(cast_expr(name, dtype, schema[name])).to_series()
+            cast = cast.with_columns(slow.alias(f"\x1f{name}"))
+            continue
+        cells = pl.concat([text.gather([first]), text.gather(missed)]).to_frame(name)
+        slow = cells.select(cast_expr(name, dtype, schema[name])).to_series().slice(1)
+        cast = cast.with_columns(fast.scatter(missed, slow))
+    return cast
+
+
 def _blank(frame: pl.DataFrame) -> pl.Series:
-    """Blank lines and rows of empty fields: not records."""
-    return frame.select(
-        pl.all_horizontal([pl.col(c).is_null() | (pl.col(c).cast(pl.String) == "") for c in frame.columns])
-    ).to_series()
+    """Blank lines and rows of empty fields: not records (a text cell is empty when it is ``""``)."""
+    empty = [
+        pl.col(name).is_null() | (pl.col(name) == "") if dtype == pl.String else pl.col(name).is_null()
+        for name, dtype in frame.schema.items()
+    ]
+    return frame.select(pl.all_horizontal(empty)).to_series()
 
 
 class ChunkedRead:
@@ -373,7 +506,7 @@ class ChunkedRead:
         self.name = path.name
         self.encoding: str | None = None
         self.delimiter: str | None = None
-        self.sha256 = ""
+        self._digest: _Digest | None = None
         self.rows = 0
         self.blank_rows = 0
         self.added: list[str] = []
@@ -405,6 +538,13 @@ class ChunkedRead:
     def bytes(self) -> int:
         return self._size
 
+    @property
+    def sha256(self) -> str:
+        """The raw file's SHA-256 (computed while the file is read)."""
+        if self._digest is None:
+            self._digest = _Digest(self.path)
+        return self._digest.value()
+
     def __enter__(self) -> Self:
         return self
 
@@ -428,23 +568,30 @@ class ChunkedRead:
         if self.format == "csv.gz":
             text = self._temporary() / "decompressed.csv"
             gunzip_to(self.path, text, self.limits, self.name)
-        prepared = _utf8_text(self.path, text, self._temporary(), self.options, self.name)
-        self.encoding, self.sha256 = prepared.encoding, prepared.sha256
-        head = _head(prepared.path, self.limits)
-        if not head.strip():
-            raise IngestError("empty_file", f"{self.name}: the file holds no text")
-        delimiter = self.delimiter = _delimiter(head, self.options.delimiter)
-        quote = self.options.quote
-        header = _header(head, delimiter, quote, self.limits, self.name)
-        _check_lines(prepared.path, len(header), delimiter, quote, self.limits, self.name)
+        prepared = _declared_text(text, self._temporary(), self.options, self.name)
+        header, scan = self._scan(prepared)
+        if scan.bad_utf8 is not None:
+            prepared = _detected_text(text, self._temporary(), self.options, scan.bad_utf8[1], self.name)
+            header, scan = self._scan(prepared)
+        self.encoding = prepared.encoding
+        delimiter, quote = self.delimiter or ",", self.options.quote
+        _verdict(scan, prepared.path, len(header), delimiter, quote, self.limits, self.name)
         return pl.scan_csv(
             prepared.path, separator=delimiter, quote_char=quote, infer_schema=False, raise_if_empty=False
         )
 
+    def _scan(self, text: _Text) -> tuple[list[str], _TextScan]:
+        """The header (checked) and the pass over the whole text."""
+        head = _head(text.path, self.limits)
+        if not head.strip():
+            raise IngestError("empty_file", f"{self.name}: the file holds no text")
+        delimiter = self.delimiter = _delimiter(head, self.options.delimiter)
+        header = _header(head, delimiter, self.options.quote, self.limits, self.name)
+        return header, _TextScan(len(header), delimiter, self.options.quote).run(text.path)
+
     def _source(self) -> pl.LazyFrame:
         if self.format in ("csv", "csv.gz"):
             return self._csv()
-        self.sha256 = _sha256(self.path)
         if self.format == "parquet":
             schema = pl.read_parquet_schema(self.path)  # the footer only: a wide file is refused unread
             self._check_width(len(schema))
@@ -502,13 +649,14 @@ class ChunkedRead:
             frame = frame.drop(self.dropped).with_columns([pl.lit(None, pl.String).alias(c) for c in self.added])
         targets = self._targets(frame)
         casts = {
-            name: cast_expr(name, dtype, frame.schema[name])
+            name: _fast_cast(name, dtype, frame.schema[name])
             for name, dtype in targets.items()
             if name in frame.columns and frame.schema[name] != dtype
         }
         if not casts:
             return frame
         cast = frame.lazy().with_columns(**{f"\x1f{name}": expr for name, expr in casts.items()}).collect()
+        cast = _slow_casts(cast, {name: targets[name] for name in casts}, frame.schema)
         tracked = [name for name in casts if name in self.conversions]
         if tracked:
             failed = {name: pl.col(name).is_not_null() & pl.col(f"\x1f{name}").is_null() for name in tracked}
@@ -530,6 +678,7 @@ class ChunkedRead:
         across chunks; at least one (possibly empty) frame, so the columns are always known."""
         if chunk_rows < 1:
             raise ValueError("chunk_rows must be at least 1")
+        self._digest = self._digest or _Digest(self.path)
         query = self._source()
         try:
             schema = query.collect_schema()
@@ -539,10 +688,7 @@ class ChunkedRead:
             if not present:
                 raise IngestError("empty_file", f"{self.name}: no columns")
             self._present = present
-            if self.format == "xlsx" or chunk_rows >= WHOLE:
-                batches: Iterator[pl.DataFrame] = iter([query.collect()])
-            else:
-                batches = iter(query.collect_batches(chunk_size=chunk_rows))
+            batches = self._batches(query, chunk_rows)
             pending: pl.DataFrame | None = None
             for batch in batches:
                 blank = _blank(batch)
@@ -566,6 +712,12 @@ class ChunkedRead:
                 "format_mismatch", f"{self.name}: not readable as {self.format}: {safe_error(exc)}"
             ) from None
         self._finished = True
+
+    def _batches(self, query: pl.LazyFrame, chunk_rows: int) -> Iterator[pl.DataFrame]:
+        """The rows: in one piece (``WHOLE``: one parallel polars query), else batch by batch."""
+        if self.format == "xlsx" or chunk_rows >= WHOLE:
+            return iter([query.collect()])
+        return iter(query.collect_batches(chunk_size=chunk_rows))
 
     def _unreadable(self, exc: Exception) -> IngestError:
         message = str(exc)
