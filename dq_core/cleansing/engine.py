@@ -18,7 +18,7 @@ import polars as pl
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.cleansing.context import REASON, STEP, CleansingContext
 from dq_core.cleansing.dedup import DedupReport, deduplicate
-from dq_core.cleansing.imputing import AGGREGATED, fill_values, impute_with
+from dq_core.cleansing.imputing import AGGREGATED, fill_values
 from dq_core.cleansing.steps import _CAST, STEPS, StepResult, _failure_reasons, cast_expr
 from dq_core.libraries.cleansing import CleansingStepSpec, DeduplicateStep, ImputeStep, MaskStep
 from dq_core.libraries.governance import Masking
@@ -117,6 +117,12 @@ def _typed(frame: pl.DataFrame, column: str | None, ctx: CleansingContext) -> pl
     if dtype is None or frame.schema[column] == dtype:
         return pl.col(column)
     return cast_expr(column, dtype, frame.schema[column])
+
+
+def impute_with(frame: pl.DataFrame, step: ImputeStep, fills: Mapping[str, Any]) -> StepResult:
+    """An aggregate impute with its filling values (computed over this frame, or merged from every chunk)."""
+    exprs = [pl.col(column).fill_null(pl.lit(fills.get(column))).alias(column) for column in step.columns]
+    return StepResult(frame.with_columns(exprs), None, step.columns)
 
 
 def _hide_keys(report: DedupReport, hidden: frozenset[str]) -> DedupReport:

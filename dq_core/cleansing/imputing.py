@@ -8,12 +8,11 @@ merged table (ordered by value, so the arithmetic runs in the same order).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 import polars as pl
 
-from dq_core.cleansing.steps import StepResult
 from dq_core.errors import ConfigError
 from dq_core.libraries.cleansing import ImputeStep, ImputeStrategy
 
@@ -67,8 +66,3 @@ def fill_values(frame: pl.DataFrame, step: ImputeStep) -> dict[str, Any]:
         column: finish_fill(column, merge_counts(column, [table]), step.strategy)
         for column, table in value_counts(frame, step).items()
     }
-
-
-def impute_with(frame: pl.DataFrame, step: ImputeStep, fills: Mapping[str, Any]) -> StepResult:
-    exprs = [pl.col(column).fill_null(pl.lit(fills.get(column))).alias(column) for column in step.columns]
-    return StepResult(frame.with_columns(exprs), None, step.columns)

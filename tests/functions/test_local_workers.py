@@ -138,7 +138,7 @@ def test_activities_run_in_two_processes_each_validating_the_bundle_once(tmp_pat
     assert len(pids) == 2 and pids == workers and os.getpid() not in pids  # both workers, never this process
     assert {line["activity"] for line in lines} >= {"resolve_run", "ingest_file", "profile_chunk", "validate_chunk",
                                                      "build_result", "finalise_run"}  # fmt: skip
-    assert sum(line["activity"] == ActivityName.PROFILE_CHUNK.value for line in lines) >= 3  # 260 rows in chunks of 100
+    assert sum(line["activity"] == ActivityName.CLEANSE_CHUNK.value for line in lines) >= 4  # 400 rows in chunks of 100
     for pid in pids:
         mine = [line for line in lines if line["pid"] == pid]
         assert len(mine) >= 3  # a worker outlives its activities...
