@@ -8,8 +8,9 @@ under --data, reused when present) and the bench suite (bench/run.py: RULES on t
 columns, typed by the contract) as an authoring library, then times, each in a fresh process
 under ``/usr/bin/time -v`` (interpreter start and imports included):
 
-* ours: ``python -m cli validate FILE --contract customers --libraries LIB --out DIR`` — the
-  guarded, streaming, contract-typed reader and the validation engine, writing result.json;
+* ours: ``python -m cli validate FILE --contract customers --libraries LIB`` — the guarded,
+  streaming, contract-typed reader and the validation engine (as a user runs it: no --out; one
+  more run with --out gives the result.json whose counts are compared);
 * the floor: a process that imports polars, reads the same file with the contract's types
   (CSV: ``scan_csv`` with the schema; Parquet: ``scan_parquet``) and computes the same
   failure counts in one fused query (bench/run.py ``floor_validate``).
@@ -125,17 +126,19 @@ def timed(command: list[str]) -> tuple[float, int, str]:
     return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds), int(rss.group(1)), done.stdout
 
 
-def ours(path: Path, libraries: Path, out: Path) -> tuple[float, int, dict[str, int]]:
+def ours(path: Path, libraries: Path, out: Path | None) -> tuple[float, int, dict[str, int]]:
+    """One ``dq validate``; with ``out``, its result.json's counts (the timed runs write nothing, as
+    ``dq validate FILE --contract ID`` does: the report and exports are not the floor's work)."""
     command = [PYTHON, "-m", "cli", "validate", str(path), "--contract", "customers", "--libraries", str(libraries)]
-    command += ["--tenant", "bench", "--env", "dev", "--now", NOW.isoformat(), "--out", str(out)]
-    wall, rss, _ = timed(command)
+    command += ["--tenant", "bench", "--env", "dev", "--now", NOW.isoformat()]
+    wall, rss, _ = timed(command + (["--out", str(out)] if out else []))
+    if out is None:
+        return wall, rss, {}
     rules = json.loads((out / "result.json").read_text())["validation"]["rules"]
-    counts = {
-        rule["rule_id"]: int(
-            rule["unexpected_count"] if rule["unexpected_count"] is not None else rule["observed_value"]
-        )
-        for rule in rules
-    }
+    counts = {}
+    for rule in rules:
+        count = rule["unexpected_count"]
+        counts[rule["rule_id"]] = int(count if count is not None else rule["observed_value"])
     return wall, rss, counts
 
 
@@ -163,15 +166,17 @@ def main() -> int:
         script.write_text(FLOOR.format(constants=constants))
         for rows in (int(size) for size in args.sizes.split(",")):
             for fmt, path in data_files(rows, args.data).items():
+                _, _, counts = ours(path, libraries, work / f"out-{rows}-{fmt}")
+                _, _, f_counts = floor(path, script)
+                if counts != f_counts:
+                    print(f"COUNTS DIFFER at {rows} {fmt}: ours {counts} floor {f_counts}", file=sys.stderr)
+                    ok = False
                 mine, theirs = [], []
-                for repeat in range(args.repeats):
-                    wall, rss, counts = ours(path, libraries, work / f"out-{rows}-{fmt}-{repeat}")
+                for _ in range(args.repeats):  # alternated, so both see the same machine
+                    wall, rss, _ = ours(path, libraries, None)
                     mine.append((wall, rss))
-                    f_wall, f_rss, f_counts = floor(path, script)
+                    f_wall, f_rss, _ = floor(path, script)
                     theirs.append((f_wall, f_rss))
-                    if counts != f_counts:
-                        print(f"COUNTS DIFFER at {rows} {fmt}: ours {counts} floor {f_counts}", file=sys.stderr)
-                        ok = False
                 ours_s = statistics.median(w for w, _ in mine)
                 floor_s = statistics.median(w for w, _ in theirs)
                 ratio = ours_s / floor_s

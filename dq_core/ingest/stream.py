@@ -43,9 +43,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Self
 
-import numpy as np
 import polars as pl
 
 from dq_core.bundle.models import ResolvedBundle
@@ -65,8 +64,10 @@ from dq_core.libraries.infra import IngestLimits
 from dq_core.safe_text import safe_error
 from dq_core.validation.context import ROW
 
+if TYPE_CHECKING:
+    from dq_core.ingest.textscan import TextScan
+
 BLOCK = 1 << 20  # bytes read at a time from the raw file
-NEWLINE, RETURN = ord("\n"), ord("\r")
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 WHOLE = 1 << 62  # chunk_rows that reads the file in one piece (one parallel polars query)
@@ -112,114 +113,6 @@ class _Digest:
             raise IngestError("format_mismatch", f"cannot be read: {self._error.strerror}")
         assert self._value is not None  # noqa: S101 - set when there was no error
         return self._value
-
-
-class _TextScan:
-    """One pass over a text file's bytes in blocks: the UTF-8 check (ASCII blocks only looked at,
-    the others through an incremental decoder, so a character split across two blocks is fine),
-    the longest line, and, when the header's ``width`` is known, the field count of every record
-    with numpy: delimiters outside quotes (quote parity carried across blocks, so quoted line breaks
-    are fine) between record ends. Vectorised per block: no Python loop over lines."""
-
-    def __init__(self, width: int | None = None, delimiter: str = ",", quote: str = '"') -> None:
-        self.width = width
-        self.delimiter = ord(delimiter)
-        self.quote = ord(quote)
-        self.bad_utf8: tuple[int, int] | None = None  # (offset, line) of the first byte that is not UTF-8
-        self.longest = 0  # bytes of the longest physical line
-        self.ragged: tuple[int, int] | None = None  # (line, fields) of the first record of another width
-        self.quoted = False  # the file has quote characters (a ragged verdict is then confirmed by csv)
-        self._decoder = codecs.getincrementaldecoder("utf-8")()
-        self._offset = 0
-        self._lines = 0  # physical lines ended before the current block
-        self._line_bytes = 0  # bytes of the current physical line so far
-        self._record_bytes = 0  # bytes of the current record so far
-        self._delimiters = 0  # delimiters outside quotes in the current record so far
-        self._records = 0  # records ended so far (the first is the header)
-        self._in_quote = False
-        self._last = -1  # the last byte of the previous block
-
-    def run(self, path: Path, block_size: int = BLOCK) -> Self:
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(block_size), b""):
-                self._block(block)
-        if self.bad_utf8 is None:
-            try:
-                self._decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                self.bad_utf8 = (self._offset, self._lines + 1)
-        self.longest = max(self.longest, self._line_bytes)
-        last = self._record_bytes - (self._last == RETURN)
-        unended = self.width is not None and self.ragged is None and last > 0  # a last record without a line break
-        if unended and self._record_end(np.array([self._delimiters]), np.array([last])) is not None:
-            self.ragged = (self._lines + 1, self._delimiters + 1)
-        return self
-
-    def _block(self, block: bytes) -> None:
-        if self.bad_utf8 is None and not (block.isascii() and not self._decoder.getstate()[0]):
-            try:
-                self._decoder.decode(block)
-            except UnicodeDecodeError as exc:
-                start = max(exc.start, 0)
-                self.bad_utf8 = (self._offset + start, self._lines + block[:start].count(b"\n") + 1)
-        self._offset += len(block)
-        data = np.frombuffer(block, dtype=np.uint8)
-        newline = data == NEWLINE
-        breaks = np.flatnonzero(newline)
-        if breaks.size:
-            self.longest = max(self.longest, self._line_bytes + int(breaks[0]), int(np.diff(breaks).max(initial=1)) - 1)
-            self._line_bytes = len(block) - int(breaks[-1]) - 1
-        else:
-            self._line_bytes += len(block)
-        if self.width is not None:
-            self._fields(block, data, newline, breaks)
-        self._lines += int(breaks.size)
-        self._last = block[-1]
-
-    def _fields(
-        self, block: bytes, data: np.ndarray[Any, Any], newline: np.ndarray[Any, Any], breaks: np.ndarray[Any, Any]
-    ) -> None:
-        if self.ragged is not None:
-            return
-        delimiter = data == self.delimiter
-        ends = breaks
-        if self._in_quote or block.find(self.quote.to_bytes(1, "big")) >= 0:
-            self.quoted = True
-            parity = np.cumsum(data == self.quote, dtype=np.uint8) & 1  # quotes so far (mod 2), wraps safely
-            outside = parity == (1 if self._in_quote else 0)
-            self._in_quote = bool(parity[-1]) != self._in_quote
-            ends = np.flatnonzero(newline & outside)
-            delimiter &= outside
-        if not ends.size:
-            self._delimiters += int(np.count_nonzero(delimiter))
-            self._record_bytes += len(block)
-            return
-        starts = np.empty(ends.size, dtype=np.intp)
-        starts[0] = 0
-        starts[1:] = ends[:-1] + 1
-        counts = np.add.reduceat(delimiter.view(np.uint8), starts, dtype=np.int64)  # the last runs to the end
-        rest = int(np.count_nonzero(delimiter[int(ends[-1]) + 1 :]))
-        counts[-1] -= rest
-        counts[0] += self._delimiters
-        sizes = ends - starts
-        sizes[0] += self._record_bytes
-        crlf = np.empty(ends.size, dtype=bool)
-        crlf[1:] = data[ends[1:] - 1] == RETURN
-        crlf[0] = data[ends[0] - 1] == RETURN if ends[0] > 0 else self._last == RETURN
-        sizes -= crlf  # a CR before the line break is not content
-        first = self._record_end(counts, sizes)
-        if first is not None:
-            self.ragged = (self._lines + int(np.searchsorted(breaks, ends[first])) + 1, int(counts[first]) + 1)
-        self._delimiters = rest
-        self._record_bytes = len(block) - int(ends[-1]) - 1
-
-    def _record_end(self, counts: np.ndarray[Any, Any], sizes: np.ndarray[Any, Any]) -> int | None:
-        """The index of the first record (of these) whose width is not the header's, if any."""
-        assert self.width is not None  # noqa: S101 - only called with a width
-        skip = 1 if self._records == 0 else 0  # the header
-        self._records += int(counts.size)
-        wrong = np.flatnonzero((counts[skip:] + 1 != self.width) & (sizes[skip:] > 0))
-        return int(wrong[0]) + skip if wrong.size else None
 
 
 def _has_multibyte(path: Path) -> bool:
@@ -298,7 +191,7 @@ class _Text:
 
 def _declared_text(text: Path, folder: Path, options: IngestOptions, name: str) -> _Text:
     """The file as UTF-8 when its encoding is known before reading it: declared (``--encoding``) or a
-    UTF-16 BOM (transcoded as a stream); else the file itself, to be checked by :class:`_TextScan`.
+    UTF-16 BOM (transcoded as a stream); else the file itself, to be checked by :class:`TextScan`.
     NUL bytes in the head of a file without a BOM: binary content."""
     with text.open("rb") as handle:
         head = handle.read(SNIFF_BYTES)
@@ -369,7 +262,7 @@ def _header(head: str, delimiter: str, quote: str, limits: IngestLimits, name: s
 
 
 def _verdict(
-    scan: _TextScan, path: Path, width: int, delimiter: str, quote: str, limits: IngestLimits, name: str
+    scan: TextScan, path: Path, width: int, delimiter: str, quote: str, limits: IngestLimits, name: str
 ) -> None:
     """Refuse on what the pass found: a line over the limit (in characters, as always: bytes bound
     them, so only a file with a line over the limit in bytes is measured in characters), a record
@@ -467,13 +360,16 @@ def _slow_casts(cast: pl.DataFrame, targets: dict[str, pl.DataType], schema: pl.
     return cast
 
 
-def _blank(frame: pl.DataFrame) -> pl.Series:
+BLANK = "\x1dblank"  # the blank-row flag of the query, dropped with the blank rows
+
+
+def _blank_expr(schema: pl.Schema) -> pl.Expr:
     """Blank lines and rows of empty fields: not records (a text cell is empty when it is ``""``)."""
     empty = [
         pl.col(name).is_null() | (pl.col(name) == "") if dtype == pl.String else pl.col(name).is_null()
-        for name, dtype in frame.schema.items()
+        for name, dtype in schema.items()
     ]
-    return frame.select(pl.all_horizontal(empty)).to_series()
+    return pl.all_horizontal(empty)
 
 
 class ChunkedRead:
@@ -502,6 +398,8 @@ class ChunkedRead:
         self.typed = typed
         self.infer = infer
         self._types: dict[str, pl.DataType] | None = None
+        self._cast_types: dict[str, pl.DataType] = {}
+        self._source_schema = pl.Schema()
         self.wanted = columns
         self.name = path.name
         self.encoding: str | None = None
@@ -514,7 +412,6 @@ class ChunkedRead:
         self.conversions: dict[str, Conversion] = {}
         self._folder: Path | None = None
         self._columns: list[str] = []
-        self._present: list[str] = []
         self._finished = False
         self._size = self._check_size()
         with path.open("rb") as handle:  # read-only: the raw file is never changed
@@ -580,14 +477,16 @@ class ChunkedRead:
             prepared.path, separator=delimiter, quote_char=quote, infer_schema=False, raise_if_empty=False
         )
 
-    def _scan(self, text: _Text) -> tuple[list[str], _TextScan]:
+    def _scan(self, text: _Text) -> tuple[list[str], TextScan]:
         """The header (checked) and the pass over the whole text."""
         head = _head(text.path, self.limits)
         if not head.strip():
             raise IngestError("empty_file", f"{self.name}: the file holds no text")
         delimiter = self.delimiter = _delimiter(head, self.options.delimiter)
         header = _header(head, delimiter, self.options.quote, self.limits, self.name)
-        return header, _TextScan(len(header), delimiter, self.options.quote).run(text.path)
+        from dq_core.ingest.textscan import TextScan  # noqa: PLC0415 - numpy only for text files
+
+        return header, TextScan(len(header), delimiter, self.options.quote).run(text.path)
 
     def _source(self) -> pl.LazyFrame:
         if self.format in ("csv", "csv.gz"):
@@ -627,50 +526,59 @@ class ChunkedRead:
         self.dropped = unexpected if policy is UnexpectedColumns.DROP else []
 
     def _targets(self, frame: pl.DataFrame) -> dict[str, pl.DataType]:
-        """The type each column is cast to: the contract's (``typed``), else inferred from the first
-        chunk (``infer``, for ``dq profile`` without a contract), else none (text stays text)."""
+        """The types the first chunk's text columns are cast to without a contract (``infer``, for
+        ``dq profile``): inferred from its first rows; else none."""
         if self._types is None:
-            if self.bundle is not None and self.typed:
-                self._types = {
-                    spec.name: dtype
-                    for spec in self.bundle.dataset.columns
-                    if (dtype := _CAST.get(spec.logical_type)) is not None
-                }
-                logical = {spec.name: spec.logical_type.value for spec in self.bundle.dataset.columns}
-                self.conversions = {name: Conversion(logical[name]) for name in self._types if name in frame.columns}
-            elif self.infer:
-                self._types = _inferred(frame)
-            else:
-                self._types = {}
+            self._types = _inferred(frame) if self.infer else {}
         return self._types
 
-    def _conform(self, frame: pl.DataFrame) -> pl.DataFrame:
+    def _contract_casts(self, schema: pl.Schema) -> dict[str, pl.Expr]:
+        """The casts a ``typed`` read adds to the query: each declared column not already of its type."""
+        if self.bundle is None or not self.typed:
+            return {}
+        casts = {}
+        for spec in self.bundle.dataset.columns:
+            dtype = _CAST.get(spec.logical_type)
+            if dtype is None or spec.name not in schema or schema[spec.name] == dtype:
+                continue
+            casts[spec.name] = _fast_cast(spec.name, dtype, schema[spec.name])
+            self._cast_types[spec.name] = dtype
+            self.conversions[spec.name] = Conversion(spec.logical_type.value)
+        return casts
+
+    def _query(self, query: pl.LazyFrame, schema: pl.Schema) -> pl.LazyFrame:
+        """One lazy query: the blank-row flag on the columns as read, the contract's columns (dropped,
+        added), and the typed values beside the text (``\x1f`` + name), cast in the same pass."""
+        query = query.with_columns(_blank_expr(schema).alias(BLANK))
         if self.bundle is not None:
-            frame = frame.drop(self.dropped).with_columns([pl.lit(None, pl.String).alias(c) for c in self.added])
-        targets = self._targets(frame)
-        casts = {
-            name: _fast_cast(name, dtype, frame.schema[name])
-            for name, dtype in targets.items()
-            if name in frame.columns and frame.schema[name] != dtype
-        }
-        if not casts:
-            return frame
-        cast = frame.lazy().with_columns(**{f"\x1f{name}": expr for name, expr in casts.items()}).collect()
-        cast = _slow_casts(cast, {name: targets[name] for name in casts}, frame.schema)
-        tracked = [name for name in casts if name in self.conversions]
-        if tracked:
-            failed = {name: pl.col(name).is_not_null() & pl.col(f"\x1f{name}").is_null() for name in tracked}
-            counts = cast.select(**{name: flag.sum() for name, flag in failed.items()}).row(0, named=True)
-            for name, count in counts.items():
-                record = self.conversions[name]
-                record.count += int(count)
-                if count and len(record.samples) < SAMPLES:
-                    rows = cast.filter(failed[name]).head(SAMPLES - len(record.samples))
-                    record.samples += [
-                        (int(row), str(value)) for row, value in zip(rows[ROW], rows[name].cast(pl.String), strict=True)
-                    ]
-        return cast.with_columns(pl.col(f"\x1f{name}").alias(name) for name in casts).drop(
-            f"\x1f{name}" for name in casts
+            query = query.drop(self.dropped).with_columns(pl.lit(None, pl.String).alias(c) for c in self.added)
+            schema = pl.Schema(
+                {**{n: t for n, t in schema.items() if n not in self.dropped}, **dict.fromkeys(self.added, pl.String())}
+            )
+        self._source_schema = schema
+        casts = self._contract_casts(schema)
+        return query.with_columns(**{f"\x1f{name}": expr for name, expr in casts.items()}) if casts else query
+
+    def _typed(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """A numbered chunk with its typed values in place: the fast path's misses cast by ``cast_expr``,
+        the cells that do not convert counted; or, without a contract, the inferred casts."""
+        if not self._cast_types:
+            targets = self._targets(frame)
+            casts = {n: cast_expr(n, t, frame.schema[n]) for n, t in targets.items() if frame.schema[n] != t}
+            return frame.with_columns(**casts) if casts else frame
+        cast = _slow_casts(frame, self._cast_types, self._source_schema)
+        failed = {name: pl.col(name).is_not_null() & pl.col(f"\x1f{name}").is_null() for name in self._cast_types}
+        counts = cast.select(**{name: flag.sum() for name, flag in failed.items()}).row(0, named=True)
+        for name, count in counts.items():
+            record = self.conversions[name]
+            record.count += int(count)
+            if count and len(record.samples) < SAMPLES:
+                rows = cast.filter(failed[name]).head(SAMPLES - len(record.samples))
+                record.samples += [
+                    (int(row), str(value)) for row, value in zip(rows[ROW], rows[name].cast(pl.String), strict=True)
+                ]
+        return cast.with_columns(pl.col(f"\x1f{name}").alias(name) for name in self._cast_types).drop(
+            f"\x1f{name}" for name in self._cast_types
         )
 
     def chunks(self, chunk_rows: int) -> Iterator[pl.DataFrame]:
@@ -687,14 +595,20 @@ class ChunkedRead:
                 self._check_width(len(present))
             if not present:
                 raise IngestError("empty_file", f"{self.name}: no columns")
-            self._present = present
-            batches = self._batches(query, chunk_rows)
+            try:
+                self._conform_plan(present)
+            except IngestError:
+                blank = _blank_expr(schema)
+                if query.filter(~blank).head(1).collect().height == 0:  # header_only comes first
+                    raise IngestError("header_only", f"{self.name}: a header and no data rows") from None
+                raise
+            batches = self._batches(self._query(query, schema), chunk_rows)
             pending: pl.DataFrame | None = None
             for batch in batches:
-                blank = _blank(batch)
-                dropped = int(blank.sum())
+                flags = batch[BLANK]
+                dropped = int(flags.sum())
                 self.blank_rows += dropped
-                rows = batch.filter(~blank) if dropped else batch
+                rows = (batch.filter(~flags) if dropped else batch).drop(BLANK)
                 pending = rows if pending is None else pl.concat([pending, rows])
                 while pending.height >= chunk_rows:
                     yield self._number(pending.slice(0, chunk_rows))
@@ -726,13 +640,11 @@ class ChunkedRead:
         return IngestError("format_mismatch", f"{self.name}: not readable as {self.format}: {safe_error(exc)}")
 
     def _number(self, frame: pl.DataFrame) -> pl.DataFrame:
-        if self.rows == 0:  # the contract's column checks, once a data row is known (header_only first)
-            self._conform_plan(self._present)
         numbered = frame.with_row_index(ROW, offset=self.rows).with_columns(pl.col(ROW).cast(pl.Int64))
         self.rows += frame.height
-        conformed = self._conform(numbered)
-        self._columns = [c for c in conformed.columns if c != ROW]
-        return conformed
+        typed = self._typed(numbered)
+        self._columns = [c for c in typed.columns if c != ROW]
+        return typed
 
     def frame(self) -> pl.DataFrame:
         """Every chunk in one frame (what the whole-dataset engines read)."""

@@ -32,8 +32,6 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any, Final
 
-from openpyxl import Workbook
-
 from dq_core.errors import IngestError, LoadError
 from dq_core.ingest.sheets import EXCEL_MAX_COLUMNS, BoundedWorkbook, SheetBudget
 
@@ -191,6 +189,8 @@ def _flatten(item: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any,
 
 def write_xlsx(data: dict[str, Any]) -> bytes:
     """Write plain object data in the layout :func:`read_xlsx` reads."""
+    from openpyxl import Workbook  # noqa: PLC0415 - imported by the few commands that write workbooks
+
     workbook = Workbook()
     meta = workbook.active
     meta.title = META

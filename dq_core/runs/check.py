@@ -24,9 +24,7 @@ from dq_core.ingest.stream import WHOLE, ChunkedRead, Conversion
 from dq_core.libraries.governance import Role
 from dq_core.libraries.infra import IngestLimits
 from dq_core.libraries.rules import Dimension
-from dq_core.profiling.finish import finish_profile
 from dq_core.profiling.models import ProfileResult
-from dq_core.profiling.state import merge_profile_states, profile_state
 from dq_core.results.run import ContractStamp, InputStamp, RunResult
 from dq_core.runs.references import LoadedReferences
 from dq_core.validation.context import ValidationContext
@@ -43,6 +41,9 @@ CONFORM_TYPE = "type"
 def profile_file(path: Path, chunk_rows: int = DEFAULT_CHUNK_ROWS, limits: IngestLimits | None = None) -> ProfileResult:
     """Profile a file chunk by chunk and merge the states: memory bounded by the chunk. Without a
     contract, a text column's type is inferred from the first rows of the first chunk."""
+    from dq_core.profiling.finish import finish_profile  # noqa: PLC0415 - numpy and sketches: only to profile
+    from dq_core.profiling.state import merge_profile_states, profile_state  # noqa: PLC0415
+
     input_format(path)
     with ChunkedRead(path, limits or IngestLimits(), infer=True) as reading:
         states = [profile_state(chunk) for chunk in reading.chunks(chunk_rows)]
@@ -97,6 +98,9 @@ def validate_file(
         sha256 = reading.sha256
     current = None
     if with_profile or any(rule.rule.type in NEEDS_PROFILE for rule in bundle.rules):
+        from dq_core.profiling.finish import finish_profile  # noqa: PLC0415 - numpy and sketches: only to profile
+        from dq_core.profiling.state import profile_state  # noqa: PLC0415
+
         current = finish_profile(profile_state(data))
     ctx = ValidationContext(
         now=now or started,

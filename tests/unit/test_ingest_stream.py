@@ -19,7 +19,8 @@ from dq_core.cleansing.context import CleansingContext
 from dq_core.cleansing.engine import _conform
 from dq_core.errors import IngestError
 from dq_core.ingest.guarded import ingest
-from dq_core.ingest.stream import WHOLE, ChunkedRead, _TextScan
+from dq_core.ingest.stream import WHOLE, ChunkedRead
+from dq_core.ingest.textscan import TextScan
 from dq_core.libraries.infra import IngestLimits
 from dq_core.runs.check import profile_file, validate_file
 from dq_core.validation.context import ROW
@@ -73,12 +74,12 @@ def test_text_guards_refuse_on_the_stream(tmp_path: Path, body: str, code: str, 
 def test_a_character_split_across_two_blocks_is_utf8_and_mixed_encoding_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "names.csv"
     path.write_bytes(b"name,n\n" + "Zoë,1\n".encode() * 50_000 + "Åsa,2\n".encode("latin-1"))
-    assert _TextScan(2).run(path, block_size=7).bad_utf8 is not None
+    assert TextScan(2).run(path, block_size=7).bad_utf8 is not None
     error = _refusal(path)
     assert error.code == "encoding_mixed" and "line 50002 is not UTF-8" in error.message
     good = tmp_path / "good.csv"
     good.write_bytes(b"name,n\n" + "Zoë,1\n".encode() * 3)
-    assert _TextScan(2).run(good, block_size=2).bad_utf8 is None  # every ë split between blocks
+    assert TextScan(2).run(good, block_size=2).bad_utf8 is None  # every ë split between blocks
 
 
 def test_utf16_and_gzip_are_transcoded_to_temporary_files_removed_at_close(tmp_path: Path) -> None:
@@ -232,7 +233,7 @@ def test_the_vectorised_field_count_agrees_with_csv(
     path = Path(f"/tmp/dq-scan-{random.getrandbits(64):x}.csv")  # noqa: S108 - hypothesis forbids tmp_path
     try:
         path.write_bytes(text.encode())
-        scan = _TextScan(width).run(path, block_size=block)
+        scan = TextScan(width).run(path, block_size=block)
     finally:
         path.unlink()
     truth = _first_ragged(text, width)
