@@ -39,11 +39,11 @@ import tempfile
 import threading
 import zlib
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Generic, Self, TypeVar
 
 import polars as pl
 
@@ -89,6 +89,36 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(BLOCK), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+T = TypeVar("T")
+
+
+class _Retry(Exception):
+    """The file is not UTF-8: read it again, the pass first."""
+
+
+class _Background(Generic[T]):
+    """A function run in a background thread; :meth:`value` waits for its result or raises its error."""
+
+    def __init__(self, function: Callable[[], T]) -> None:
+        self._result: T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(function,), name="dq-read", daemon=True)
+        self._thread.start()
+
+    def _run(self, function: Callable[[], T]) -> None:
+        try:
+            self._result = function()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller by value()
+            self._error = exc
+
+    def value(self) -> T:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None  # noqa: S101 - set when there was no error
+        return self._result
 
 
 class _Digest:
@@ -399,6 +429,11 @@ class ChunkedRead:
         self.infer = infer
         self._types: dict[str, pl.DataType] | None = None
         self._cast_types: dict[str, pl.DataType] = {}
+        self._overlap_allowed = True
+        self._overlap = False
+        self._pending: _Background[TextScan] | None = None
+        self._prepared = _Text(path, "utf-8", checked=False)
+        self._header_names: list[str] = []
         self._source_schema = pl.Schema()
         self.wanted = columns
         self.name = path.name
@@ -466,27 +501,41 @@ class ChunkedRead:
             text = self._temporary() / "decompressed.csv"
             gunzip_to(self.path, text, self.limits, self.name)
         prepared = _declared_text(text, self._temporary(), self.options, self.name)
-        header, scan = self._scan(prepared)
-        if scan.bad_utf8 is not None:
-            prepared = _detected_text(text, self._temporary(), self.options, scan.bad_utf8[1], self.name)
-            header, scan = self._scan(prepared)
+        header = self._header(prepared)
+        if self._overlap and not prepared.checked:
+            # read in one piece: the pass runs while polars reads, and refuses the rows after (_batches)
+            self._pending = _Background(lambda: self._text_scan(prepared.path, header))
+            self._prepared, self._header_names = prepared, header
+        else:
+            scan = self._text_scan(prepared.path, header)
+            if scan.bad_utf8 is not None:
+                prepared = _detected_text(text, self._temporary(), self.options, scan.bad_utf8[1], self.name)
+                header = self._header(prepared)
+                scan = self._text_scan(prepared.path, header)
+            _verdict(
+                scan, prepared.path, len(header), self.delimiter or ",", self.options.quote, self.limits, self.name
+            )
         self.encoding = prepared.encoding
-        delimiter, quote = self.delimiter or ",", self.options.quote
-        _verdict(scan, prepared.path, len(header), delimiter, quote, self.limits, self.name)
         return pl.scan_csv(
-            prepared.path, separator=delimiter, quote_char=quote, infer_schema=False, raise_if_empty=False
+            prepared.path,
+            separator=self.delimiter or ",",
+            quote_char=self.options.quote,
+            infer_schema=False,
+            raise_if_empty=False,
         )
 
-    def _scan(self, text: _Text) -> tuple[list[str], TextScan]:
-        """The header (checked) and the pass over the whole text."""
+    def _header(self, text: _Text) -> list[str]:
+        """The header's names, checked (the delimiter detected on the head)."""
         head = _head(text.path, self.limits)
         if not head.strip():
             raise IngestError("empty_file", f"{self.name}: the file holds no text")
         delimiter = self.delimiter = _delimiter(head, self.options.delimiter)
-        header = _header(head, delimiter, self.options.quote, self.limits, self.name)
+        return _header(head, delimiter, self.options.quote, self.limits, self.name)
+
+    def _text_scan(self, path: Path, header: list[str]) -> TextScan:
         from dq_core.ingest.textscan import TextScan  # noqa: PLC0415 - numpy only for text files
 
-        return header, TextScan(len(header), delimiter, self.options.quote).run(text.path)
+        return TextScan(len(header), self.delimiter or ",", self.options.quote).run(path)
 
     def _source(self) -> pl.LazyFrame:
         if self.format in ("csv", "csv.gz"):
@@ -587,6 +636,7 @@ class ChunkedRead:
         if chunk_rows < 1:
             raise ValueError("chunk_rows must be at least 1")
         self._digest = self._digest or _Digest(self.path)
+        self._overlap = self._overlap_allowed and chunk_rows >= WHOLE
         query = self._source()
         try:
             schema = query.collect_schema()
@@ -617,6 +667,10 @@ class ChunkedRead:
                 raise IngestError("header_only", f"{self.name}: a header and no data rows")
             if pending is not None and pending.height:
                 yield self._number(pending)
+        except _Retry:
+            self._overlap_allowed = False  # nothing was yielded nor counted yet: the same read, the pass first
+            yield from self.chunks(chunk_rows)
+            return
         except IngestError:
             raise
         except pl.exceptions.ComputeError as exc:
@@ -628,10 +682,27 @@ class ChunkedRead:
         self._finished = True
 
     def _batches(self, query: pl.LazyFrame, chunk_rows: int) -> Iterator[pl.DataFrame]:
-        """The rows: in one piece (``WHOLE``: one parallel polars query), else batch by batch."""
-        if self.format == "xlsx" or chunk_rows >= WHOLE:
+        """The rows: in one piece (``WHOLE``: one parallel polars query), else batch by batch. In one
+        piece, the pass over the text runs meanwhile: its refusal wins over the rows (or polars' error);
+        a file that turns out not to be UTF-8 is read again, after the pass (:class:`_Retry`)."""
+        if chunk_rows < WHOLE and self.format != "xlsx":
+            return iter(query.collect_batches(chunk_size=chunk_rows))
+        if self._pending is None:
             return iter([query.collect()])
-        return iter(query.collect_batches(chunk_size=chunk_rows))
+        failure: Exception | None = None
+        try:
+            rows = query.collect()
+        except Exception as exc:  # noqa: BLE001 - the pass decides first what the file's fault is
+            failure = exc
+        scan = self._pending.value()
+        self._pending = None
+        if scan.bad_utf8 is not None:
+            raise _Retry
+        text = self._prepared.path
+        _verdict(scan, text, len(self._header_names), self.delimiter or ",", self.options.quote, self.limits, self.name)
+        if failure is not None:
+            raise failure
+        return iter([rows])
 
     def _unreadable(self, exc: Exception) -> IngestError:
         message = str(exc)
