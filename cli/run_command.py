@@ -3,9 +3,10 @@
 The bundle is resolved from the libraries (or an ODCS file) and stored in the tenant's
 local container; the local host (``local_host.runs``) replays the orchestrator in this
 process and runs its activities in ``--workers`` worker processes (``local_host.workers``),
-each composing its own ports from a :class:`WorkerPorts` recipe: the embedded stores under
-``--home`` unless settings name Azure services, the ``--salt-file``. ``--workers 0`` runs
-them on threads of this process instead. Outputs are copied from the run's folder to ``--out``.
+each composing its own ports from a recipe (``local_host.composition.WorkerPorts``): the
+embedded stores under ``--home`` unless settings name Azure services, the ``--salt-file``.
+``--workers 0`` runs them on threads of this process instead. Outputs are copied from the
+run's folder to ``--out``.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ import logging
 import os
 import shutil
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -29,13 +29,10 @@ from dq_core.errors import DQError, ObjectNotFound, OptionError
 from dq_core.ingest.guarded import IngestOptions
 from dq_core.libraries.infra import MAX_CHUNK_ROWS, MIN_CHUNK_ROWS
 from dq_core.lineage.models import IngestionMode
-from dq_core.ports import BlobStore, LineageStore, SecretStore
+from dq_core.ports import BlobStore, LineageStore
 from dq_core.runs.payloads import InputRef, RunOverrides, RunRequest, RunSummary
+from local_host.composition import WorkerPorts
 from services import workspace as service
-
-if TYPE_CHECKING:
-    from app.bootstrap import Stores
-    from dq_core.runs.stages import RunPorts
 
 IN_PROCESS_THREADS = 4  # --workers 0: the activities on this many threads of the dq process
 
@@ -51,45 +48,6 @@ OUTPUTS = (
     "result.csv",
 )
 EXIT_BY_STATUS = {"passed": EXIT_OK, "failed": EXIT_FAILED}
-
-
-class SaltOverride:
-    """A SecretStore that answers one reference of one tenant from a file, the rest from ``fallback``."""
-
-    def __init__(self, tenant: str, reference: str, value: str, fallback: SecretStore) -> None:
-        self._key, self._value, self._fallback = (tenant, reference), value, fallback
-
-    def get(self, tenant: str, reference: str) -> str:
-        if (tenant, reference) == self._key:
-            return self._value
-        return self._fallback.get(tenant, reference)
-
-
-@dataclass(frozen=True)
-class WorkerPorts:
-    """How ``dq run`` composes the ports of its activities: a recipe a worker process receives
-    (paths and names only: no live store, no secret) and calls once, at its start."""
-
-    home: Path
-    salt_file: Path | None = None  # read by whoever composes the ports, never sent
-    tenant: str = ""
-    salt_reference: str = ""
-    debug: bool = False
-
-    def __call__(self) -> RunPorts:
-        """A worker's set-up: the CLI's logging, then the ports from the settings and the recipe."""
-        from app import bootstrap  # noqa: PLC0415
-        from monitoring.logging_context import configure_cli_logging  # noqa: PLC0415
-
-        configure_cli_logging(debug=self.debug)
-        return self.ports(bootstrap.stores(self.home))
-
-    def ports(self, wired: Stores) -> RunPorts:
-        secrets: SecretStore = wired.secrets
-        salt = read_salt(self.salt_file)
-        if salt is not None:
-            secrets = SaltOverride(self.tenant, self.salt_reference, salt.decode("utf-8"), secrets)
-        return wired.run_ports(secrets=secrets, allow_local_files=True)
 
 
 def cpus() -> int:

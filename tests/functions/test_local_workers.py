@@ -1,7 +1,7 @@
 """``run_job`` with its activities in worker processes (``local_host.workers``), as ``dq run`` runs it.
 
 Real worker processes (``spawn``), each composing its ports from ``dq run``'s recipe
-(:class:`cli.run_command.WorkerPorts`: the embedded stores under a home folder, a salt
+(:class:`local_host.composition.WorkerPorts`: the embedded stores under a home folder, a salt
 file), run the real activities over real files. The activity each worker runs is a
 module-level function of this file around the real one (``local_host.runs.run_activity``):
 it records which process ran what and how often that process validated a bundle, or
@@ -23,12 +23,12 @@ import pytest
 
 from adapters.local.folder_blobs import LocalBlobStore
 from app.bootstrap import stores
-from cli.run_command import WorkerPorts
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.config.canonical import canonical_json
 from dq_core.lineage.models import IngestionMode
 from dq_core.results.run import RunResult
 from dq_core.runs.payloads import ActivityName, InputRef, JobSummary, RunOverrides, RunRequest
+from local_host.composition import WorkerPorts
 from local_host.durable import Outcome
 from local_host.runs import run_activity, run_locally
 from local_host.workers import PoolClosed, WorkerFailed, WorkerPool
@@ -122,7 +122,9 @@ def _setup(tmp_path: Path, home: Path) -> tuple[RunRequest, WorkerPorts]:
 def _result(home: Path, summary: JobSummary | None, outcome: Outcome) -> RunResult:
     assert summary is not None, outcome.error
     (run,) = summary.runs
-    data = LocalBlobStore(home / "blobs").get("contoso", f"runs/{run.run_id}/result.json")[0]
+    blobs = LocalBlobStore(home / "blobs")
+    assert blobs.list("contoso", f"runs/{run.run_id}/result.json"), run  # the run's verdict was written
+    data = blobs.get("contoso", f"runs/{run.run_id}/result.json")[0]
     return RunResult.model_validate_json(data)
 
 
