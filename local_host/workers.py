@@ -100,7 +100,10 @@ def _serve(setup: Setup, activity: WorkerActivity, conn: Connection) -> None:
             answer = ("ok", json.dumps(activity(name, payload)))
         except Exception as exc:  # noqa: BLE001 - a failed task, as on a thread
             answer = ("error", type(exc).__name__, str(exc))
-        conn.send(answer)
+        try:
+            conn.send(answer)
+        except OSError:  # the parent is gone: nobody waits for the answer
+            return
 
 
 class _Slot:
