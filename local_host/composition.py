@@ -56,9 +56,12 @@ class WorkerPorts:
     def __call__(self) -> RunPorts:
         """A worker's set-up: the CLI's logging (JSON lines with DQ_LOG_FORMAT=json, or --debug),
         then the ports."""
+        import logging  # noqa: PLC0415
+
         from app import bootstrap  # noqa: PLC0415 - the adapters: in the worker, once
         from monitoring.logging_context import configure_cli_logging  # noqa: PLC0415
 
+        logging.getLogger("dq").addHandler(logging.NullHandler())  # as the parent: no stray line on stderr
         configure_cli_logging(debug=self.debug)
         return self.ports(bootstrap.stores(self.home))
 
