@@ -9,7 +9,7 @@ What a run leaves, and how long it is kept (docs/retention.md):
 
 * ``runs/{run_id}/`` — the run folder: the bundle, result.json, the reports, the cleansed
   rows, rejects.parquet. Deleted whole ``outputs_days`` after the run.
-* ``runs/{run_id}/ingested/`` and ``work/`` — the unmasked working files. A run deletes them
+* ``runs/{run_id}/ingested/``, ``work/``, ``cleanse/`` and ``validate/`` — the unmasked working files. A run deletes them
   itself when it finalises; a run that never finalised leaves them, deleted ``raw_days``
   after the run.
 * ``uploads/{dataset}/{time}-{id}/`` — the raw copy of an uploaded file. Deleted ``raw_days``
@@ -62,7 +62,7 @@ class Purpose(StrEnum):
     """What a deleted prefix held (the ``detail`` of its audit event says it too)."""
 
     RUN_FOLDER = "run_folder"  # runs/{id}/ whole: outputs, rejects, reports, bundle
-    WORKING_FILES = "working_files"  # runs/{id}/ingested/ or work/ of a run that never finalised
+    WORKING_FILES = "working_files"  # runs/{id}/ working folders (files.WORKING_FOLDERS) of a run that never finalised
     UPLOAD = "upload"  # uploads/{dataset}/{time}-{id}/: a raw copy
 
 
