@@ -9,9 +9,9 @@ What a run leaves, and how long it is kept (docs/retention.md):
 
 * ``runs/{run_id}/`` — the run folder: the bundle, result.json, the reports, the cleansed
   rows, rejects.parquet. Deleted whole ``outputs_days`` after the run.
-* ``runs/{run_id}/ingested/``, ``work/``, ``cleanse/`` and ``validate/`` — the unmasked working files. A run deletes them
-  itself when it finalises; a run that never finalised leaves them, deleted ``raw_days``
-  after the run.
+* ``runs/{run_id}/ingested/``, ``work/``, ``cleanse/`` and ``validate/`` — the unmasked
+  working files. A run deletes them itself when it finalises; a run that never finalised
+  leaves them, deleted ``raw_days`` after the run.
 * ``uploads/{dataset}/{time}-{id}/`` — the raw copy of an uploaded file. Deleted ``raw_days``
   after the last run that read it; an upload no run record names, ``raw_days`` (of the
   defaults) after the time in its folder name.
