@@ -51,7 +51,7 @@ from dq_core.bundle.models import ResolvedBundle
 from dq_core.cleansing.steps import _CAST, cast_expr
 from dq_core.contracts.models import UnexpectedColumns
 from dq_core.errors import IngestError
-from dq_core.ingest.guarded import (
+from dq_core.ingest.formats import (
     SNIFF_BYTES,
     IngestOptions,
     IngestReport,
