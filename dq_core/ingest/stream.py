@@ -121,30 +121,6 @@ class _Background(Generic[T]):
         return self._result
 
 
-class _Digest:
-    """The SHA-256 of a file, computed in a background thread while polars reads it (hashlib
-    releases the GIL on large blocks): the identity costs no extra wall time."""
-
-    def __init__(self, path: Path) -> None:
-        self._value: str | None = None
-        self._error: OSError | None = None
-        self._thread = threading.Thread(target=self._run, args=(path,), name="dq-sha256", daemon=True)
-        self._thread.start()
-
-    def _run(self, path: Path) -> None:
-        try:
-            self._value = _sha256(path)
-        except OSError as exc:
-            self._error = exc
-
-    def value(self) -> str:
-        self._thread.join()
-        if self._error is not None:
-            raise IngestError("format_mismatch", f"cannot be read: {self._error.strerror}")
-        assert self._value is not None  # noqa: S101 - set when there was no error
-        return self._value
-
-
 def _has_multibyte(path: Path) -> bool:
     """Valid UTF-8 multi-byte characters anywhere in the file (a mixed-encoding file has some)."""
     tail = b""
@@ -439,7 +415,7 @@ class ChunkedRead:
         self.name = path.name
         self.encoding: str | None = None
         self.delimiter: str | None = None
-        self._digest: _Digest | None = None
+        self._digest: _Background[str] | None = None  # the raw file's SHA-256, computed while it is read
         self.rows = 0
         self.blank_rows = 0
         self.added: list[str] = []
@@ -470,12 +446,20 @@ class ChunkedRead:
     def bytes(self) -> int:
         return self._size
 
+    def _hashing(self) -> _Background[str]:
+        """The SHA-256 in a background thread (hashlib releases the GIL on large blocks): the file's
+        identity costs no wall time beside the read."""
+        return _Background(lambda: _sha256(self.path))
+
     @property
     def sha256(self) -> str:
         """The raw file's SHA-256 (computed while the file is read)."""
         if self._digest is None:
-            self._digest = _Digest(self.path)
-        return self._digest.value()
+            self._digest = self._hashing()
+        try:
+            return self._digest.value()
+        except OSError as exc:
+            raise IngestError("format_mismatch", f"{self.name}: cannot be read: {exc.strerror}") from None
 
     def __enter__(self) -> Self:
         return self
@@ -635,7 +619,7 @@ class ChunkedRead:
         across chunks; at least one (possibly empty) frame, so the columns are always known."""
         if chunk_rows < 1:
             raise ValueError("chunk_rows must be at least 1")
-        self._digest = self._digest or _Digest(self.path)
+        self._digest = self._digest or self._hashing()
         self._overlap = self._overlap_allowed and chunk_rows >= WHOLE
         query = self._source()
         try:
