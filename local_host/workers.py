@@ -76,6 +76,11 @@ def _describe(code: int | None) -> str:
     return f"exit code {code}"
 
 
+def _ended(process: BaseProcess) -> bool:
+    """Whether the process has ended (its sentinel is ready; true even when someone else reaped it)."""
+    return bool(wait([process.sentinel], timeout=0))
+
+
 def _serve(setup: Setup, activity: WorkerActivity, conn: Connection) -> None:
     """A worker's life: compose the ports once, then answer activities until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops us
@@ -154,13 +159,13 @@ class _Slot:
         assert process is not None and conn is not None  # noqa: S101
         self._process = self._conn = None
         conn.close()
-        if process.is_alive():
+        if not _ended(process):
             process.kill()
         process.join(STOP_TIMEOUT)
         return process
 
     def _run(self, name: str, payload: str) -> str:
-        if self._process is not None and not self._process.is_alive():  # died while it had nothing to do
+        if self._process is not None and _ended(self._process):  # died while it had nothing to do
             process = self._discard()
             log.warning("worker process %s died while idle (%s): starting another", process.pid,
                         _describe(process.exitcode))  # fmt: skip

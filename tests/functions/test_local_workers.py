@@ -82,6 +82,10 @@ def dying(name: str, payload: str) -> Any:
     return recorded(name, payload)
 
 
+def whoami(name: str, payload: str) -> Any:
+    return {"pid": os.getpid()}
+
+
 def sleeping(name: str, payload: str) -> Any:
     time.sleep(120)
     return {}
@@ -202,3 +206,21 @@ def test_a_worker_that_cannot_compose_its_ports_fails_the_activity_with_the_reas
         error = pool.submit("resolve_run", "{}").exception(timeout=120)
     assert isinstance(error, WorkerFailed)
     assert "could not start: DQError:" in str(error) and "cannot read the salt file" in str(error)
+
+
+def _dead(pid: int) -> bool:
+    """A zombie whose every thread has ended (a process's files close with its last thread, not
+    when its main thread turns zombie)."""
+    return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE and len(list(Path(f"/proc/{pid}/task").iterdir())) <= 1
+
+
+def test_a_worker_found_dead_before_its_next_activity_is_replaced_and_nothing_fails(tmp_path: Path) -> None:
+    with WorkerPool(1, WorkerPorts(tmp_path / "home"), activity=whoami) as pool:
+        first = json.loads(pool.submit("resolve_run", "{}").result(timeout=120))["pid"]
+        assert json.loads(pool.submit("ingest_file", "{}").result(timeout=120))["pid"] == first  # reused
+        os.kill(first, signal.SIGKILL)  # while it waits for work
+        deadline = time.monotonic() + 30
+        while not _dead(first) and time.monotonic() < deadline:
+            time.sleep(0.05)  # dead, not yet reaped: the pool reaps its own processes
+        second = json.loads(pool.submit("cleanse_chunk", "{}").result(timeout=120))["pid"]
+    assert second != first and pool.pids == [second]
