@@ -217,6 +217,9 @@ _CAST: dict[LogicalType, pl.DataType] = {
     LogicalType.TIMESTAMP: pl.Datetime("us"),
     LogicalType.TIME: pl.Time(),
 }
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%d-%m-%Y", "%d/%m/%Y", "%d.%m.%Y")
+"""The date formats a cast to date accepts, in order: named, never guessed from a column's first
+value (polars' guess differs between chunks, so a chunked run would not equal the whole file)."""
 _TRUE = ["true", "1", "yes", "y", "t"]
 _FALSE = ["false", "0", "no", "n", "f"]
 
@@ -241,7 +244,8 @@ def cast_expr(column: str, dtype: pl.DataType, source: pl.DataType) -> pl.Expr:
         return pl.when(lowered.is_in(_TRUE)).then(True).when(lowered.is_in(_FALSE)).then(False).otherwise(None)
     if dtype == pl.Date:
         moment = parse_timestamp_text(text)  # dates, or timestamps at midnight (Excel date cells)
-        return pl.coalesce(text.str.to_date(strict=False), pl.when(moment.dt.time() == time(0)).then(moment.dt.date()))
+        dates = [text.str.to_date(fmt, strict=False) for fmt in DATE_FORMATS]
+        return pl.coalesce(*dates, pl.when(moment.dt.time() == time(0)).then(moment.dt.date()))
     if isinstance(dtype, pl.Datetime):
         return parse_timestamp_text(text).cast(dtype)
     if dtype == pl.Time:

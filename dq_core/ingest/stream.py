@@ -282,9 +282,9 @@ def _verdict(
             raise IngestError(
                 "line_too_long", f"{name}: a line of {longest} characters, over the limit of {limits.max_line_bytes}"
             )
-    if scan.ragged is None:
+    if scan.ragged is None and not scan.stray:
         return
-    if scan.quoted:
+    if scan.quoted or scan.ragged is None:  # stray quotes make the count unreliable: csv decides
         _check_records(path, width, delimiter, quote, name)
         return
     line, fields = scan.ragged

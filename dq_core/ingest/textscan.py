@@ -31,6 +31,7 @@ class TextScan:
         self.longest = 0  # bytes of the longest physical line
         self.ragged: tuple[int, int] | None = None  # (line, fields) of the first record of another width
         self.quoted = False  # the file has quote characters (a ragged verdict is then confirmed by csv)
+        self.stray = False  # a quote inside a field (``55" screen``): quote parity says nothing, csv decides
         self._decoder = codecs.getincrementaldecoder("utf-8")()
         self._offset = 0
         self._lines = 0  # physical lines ended before the current block
@@ -55,6 +56,7 @@ class TextScan:
         unended = self.width is not None and self.ragged is None and last > 0  # a last record without a line break
         if unended and self._record_end(np.array([self._delimiters]), np.array([last])) is not None:
             self.ragged = (self._lines + 1, self._delimiters + 1)
+        self.stray = self.stray or self._in_quote  # a quote left open at the end: the same
         return self
 
     def _block(self, block: bytes) -> None:
@@ -78,6 +80,20 @@ class TextScan:
         self._lines += int(breaks.size)
         self._last = block[-1]
 
+    def _stray_quote(self, data: np.ndarray[Any, Any]) -> bool:
+        """A quote with neither a field edge (delimiter, line break, quote) before it nor after it:
+        csv reads it as a plain character, so counting quotes cannot tell records apart."""
+        positions = np.flatnonzero(data == self.quote)
+        if not positions.size:
+            return False
+        edges = np.array([self.delimiter, self.quote, NEWLINE, RETURN], dtype=np.uint8)
+        previous = data[np.maximum(positions - 1, 0)]
+        if positions[0] == 0:
+            previous[0] = self._last if self._last >= 0 else NEWLINE
+        following = data[np.minimum(positions + 1, data.size - 1)]
+        edge = np.isin(previous, edges) | np.isin(following, edges) | (positions == data.size - 1)
+        return not bool(edge.all())
+
     def _fields(
         self, block: bytes, data: np.ndarray[Any, Any], newline: np.ndarray[Any, Any], breaks: np.ndarray[Any, Any]
     ) -> None:
@@ -87,6 +103,7 @@ class TextScan:
         ends = breaks
         if self._in_quote or block.find(self.quote.to_bytes(1, "big")) >= 0:
             self.quoted = True
+            self.stray = self.stray or self._stray_quote(data)
             parity = np.cumsum(data == self.quote, dtype=np.uint8) & 1  # quotes so far (mod 2), wraps safely
             outside = parity == (1 if self._in_quote else 0)
             self._in_quote = bool(parity[-1]) != self._in_quote

@@ -117,6 +117,14 @@ def check_predicate(sql: str) -> None:
     if type(statement).__name__ in {"Select", "Union", "Intersect", "Except", "Command"} or _is_statement(statement):
         raise SqlRefusedError(f"a predicate must be an expression over the row's columns, not {_kind(statement)}")
     _check_tree(statement, allow_tables=False)
+    from sqlglot import exp  # noqa: PLC0415
+
+    for node in statement.walk():
+        if isinstance(node, (exp.AggFunc, exp.Window)):
+            what = "a window" if isinstance(node, exp.Window) else f"{_function_name(node)}()"
+            raise SqlRefusedError(
+                f"a predicate is evaluated row by row (chunk by chunk in a run): {what} over rows is not allowed"
+            )
 
 
 def _substitute(sql: str) -> str:

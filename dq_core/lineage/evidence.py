@@ -24,12 +24,13 @@ from dq_core.lineage.models import MetricPoint, RunRecord, StepRecord
 from dq_core.ports import BlobStore, LineageStore
 from dq_core.profiling.models import ProfileResult
 from dq_core.results.run import RunResult
+from dq_core.runs.files import WORKING_FOLDERS as RUN_WORKING_FOLDERS
 from dq_core.validation.anomaly import outside_their_bands
 
 MANIFEST = "manifest.json"
 # A run's working files stay out of the pack: the raw rows as ingested and the cleansed
 # rows before masking hold unmasked values; the masked outputs and the hashes are enough.
-WORKING_FOLDERS = ("ingested/", "work/", "profile/")
+WORKING_FOLDERS = (*RUN_WORKING_FOLDERS, "profile/")
 EVIDENCE_SCHEMA = "dq.evidence/v1"
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed zip timestamps: the same run gives the same bytes
 

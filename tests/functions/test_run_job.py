@@ -9,10 +9,12 @@ never retries: the history shows one TaskScheduled per activity call and no time
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import math
 import threading
+import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -38,6 +40,7 @@ from dq_core.cleansing.engine import cleanse, mask_output
 from dq_core.config.canonical import canonical_json
 from dq_core.errors import TransientError
 from dq_core.ingest.guarded import ingest
+from dq_core.lineage.evidence import export_evidence
 from dq_core.lineage.models import IngestionMode
 from dq_core.profiling.finish import finish_profile
 from dq_core.profiling.state import profile_state
@@ -498,3 +501,18 @@ def test_replaying_the_same_history_gives_the_same_actions_and_output(ports: Run
     scheduled = [e["Name"] for e in outcome.history if e["EventType"] == 4]
     assert scheduled[:3] == ["resolve_run", "ingest_file", "cleanse_chunk"]
     assert scheduled[-1] == "finalise_run"
+
+
+def test_a_run_that_never_finalised_keeps_its_working_files_out_of_the_evidence_pack(
+    ports: RunPorts, extract: Path
+) -> None:
+    """Its rounds' partitions and key partitions hold unmasked values: never in a pack."""
+    outcome = drive(Calls({"finalise_run": 99}), request(extract))  # the close failed in the host
+    run_id = outcome.output["runs"][0]["run_id"]
+    left = ports.blobs.list("contoso", f"runs/{run_id}/")
+    assert any("/cleanse/" in name for name in left) and any("/validate/" in name for name in left)
+    pack = zipfile.ZipFile(io.BytesIO(export_evidence(ports.lineage, ports.blobs, "contoso", run_id)))
+    names = pack.namelist()
+    assert "outputs/result.json" in names
+    working = ("outputs/cleanse/", "outputs/validate/", "outputs/work/", "outputs/ingested/")
+    assert not [name for name in names if name.startswith(working)]

@@ -9,6 +9,7 @@ does (dq_core/runs/stages.py), in memory.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import polars as pl
@@ -187,3 +188,21 @@ def test_equal_normalised_keys_meet_in_one_partition() -> None:
     frame = _frame([(" Ann", None, None, None), ("ann", None, None, None), ("ANN ", None, None, None)] * 5)
     parts = partition(frame, bundle.cleansing[0], 7)
     assert sorted(part.height for part in parts if part.height) == [15]
+
+
+def test_dates_convert_the_same_whatever_the_first_value_of_a_chunk() -> None:
+    """polars guesses a date format from a column's first value; a chunk starting with another
+    format would convert differently from the whole file. cast_expr names its formats instead."""
+    columns = [{"name": "name"}, {"name": "day", "logical_type": "date"}]
+    bundle = bundle_with([{"type": "trim"}], columns)
+    ctx = CleansingContext(bundle=bundle, defer_masking=True)
+    days = ["2024-01-05", "2024-01-06", "05/01/2024", "31.12.2023", "2024-13-01"]
+    frame = (
+        pl.DataFrame({"name": list("abcde"), "day": days}).with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
+    )
+    cleansed, rejects, report = fanned_out(frame, ctx, 3)  # the second chunk starts with 05/01/2024
+    whole_cleansed, whole_rejects, whole_report = _whole(frame, ctx)
+    assert cleansed.equals(whole_cleansed) and report.model_dump() == whole_report.model_dump()
+    _same_rows(rejects, whole_rejects)
+    assert cleansed["day"].to_list()[2:] == [date(2024, 1, 5), date(2023, 12, 31)]
+    assert rejects is not None and rejects["day"].to_list() == ["2024-13-01"]

@@ -245,3 +245,16 @@ def test_the_guard_is_part_of_the_model_so_every_loader_applies_it() -> None:
     CustomSqlParams.model_validate(_payload())
     with pytest.raises(ValidationError, match="read_csv"):
         CustomSqlParams.model_validate(_payload(query="SELECT COUNT(*) FROM read_csv('/etc/passwd')"))
+
+
+@pytest.mark.parametrize(
+    "predicate",
+    ["amount > 10 * AVG(amount)", "updated = MAX(updated)", "COUNT(*) > 1", "ROW_NUMBER() OVER (ORDER BY n) = 1"],
+)
+def test_a_predicate_over_several_rows_is_refused(predicate: str) -> None:
+    """A run evaluates row predicates chunk by chunk: an aggregate would be each chunk's, not the dataset's."""
+    with pytest.raises(SqlRefusedError, match="row by row"):
+        check_predicate(predicate)
+    with pytest.raises(ValidationError, match="SQL refused"):
+        QuarantineStep.model_validate({"type": "quarantine", "predicate": predicate, "reason": "r"})
+    check_predicate("amount > 10 AND ABS(n) < 3")  # functions of the row's own values stay allowed

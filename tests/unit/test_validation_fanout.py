@@ -38,6 +38,12 @@ RULES = [
         params={"query": "SELECT COUNT(*) FROM {object} WHERE {property} > 4", "threshold": {"must_be_less_than": 3}},
     ),
     check("unique", ["n"], "broken", where="nope > 1"),
+    check(
+        "metric",
+        ["code"],
+        "code_invalid",
+        params={"metric": "invalidValues", "valid_values": ["a"], "threshold": {"must_be": 0}},
+    ),
 ]
 BUNDLE = bundle_of(*RULES)
 
@@ -62,8 +68,8 @@ def _frame(rows: list[tuple[Any, ...]]) -> pl.DataFrame:
 
 def fanned_out(frame: pl.DataFrame, chunks: int, ctx: ValidationContext) -> Any:
     bundle = BUNDLE
-    size = -(-frame.height // chunks)
-    parts = [frame.slice(i * size, size) for i in range(chunks)]
+    # chunks as a shuffle leaves them: rows interleaved, each chunk in row order
+    parts = [frame.filter(pl.col(ROW) % chunks == i) for i in range(chunks)]
     states, keys = [], []
     for part in parts:
         state = row_local_state(part.lazy(), bundle, ctx)
@@ -77,7 +83,8 @@ def fanned_out(frame: pl.DataFrame, chunks: int, ctx: ValidationContext) -> Any:
     merged = merge_states(states, ctx.sample_limit)
     unique = merge_unique(merged.keys, partials, ctx.sample_limit)
     needed = columns_needed(bundle, frame.schema, ctx)
-    projected = frame.select(needed) if needed is not None else frame
+    joined = pl.concat(parts)  # validate_dataset reads the chunks, then puts the rows in source order
+    projected = (joined.select(needed) if needed is not None else joined).sort(ROW)
     return validate(projected, bundle, ctx, row_local=merged, unique=unique, schema=frame.schema)
 
 
@@ -93,7 +100,7 @@ def test_fanned_out_rules_equal_the_whole_dataset_engine(rows: list[tuple[Any, .
 def test_the_other_dataset_rules_read_only_their_columns() -> None:
     ctx = ValidationContext(now=NOW, dataset_name="data")
     schema = _frame([(1, 1.0, "a", "a", None)]).schema
-    assert columns_needed(BUNDLE, schema, ctx) == [ROW, "n", "x", "d"]
+    assert columns_needed(BUNDLE, schema, ctx) == [ROW, "n", "x", "code", "d"]
     star = check("custom_sql", [], "all", params={"query": "SELECT * FROM {object}", "threshold": {"must_be": 0}})
     assert columns_needed(bundle_of(star), schema, ctx) is None
 
