@@ -628,9 +628,9 @@ def validate_dataset(ports: RunPorts, inp: p.ValidateDatasetInput) -> p.Validate
     unique = merge_unique(merged.keys, partials, ctx.sample_limit) if inp.unique else None
     schema = files.read_schema(inp.chunks[0])
     needed = columns_needed(bundle, schema, ctx)
-    # only what the dataset rules read; in source order (after a shuffle each chunk is a key
-    # partition), so samples and order-dependent SQL see the rows as the whole-dataset engine does
-    frame = files.read_frames(inp.chunks, columns=needed).sort(ROW)
+    # only what the dataset rules read; after a shuffle each chunk is a key partition, so the rows
+    # are not in source order: samples and custom SQL put them back in it themselves
+    frame = files.read_frames(inp.chunks, columns=needed)
     result = validate(frame.lazy(), bundle, ctx, row_local=merged, unique=unique, schema=schema)
     path = files.write_model(run.folder + "validation.json", result)
     summary = result.summary

@@ -67,9 +67,11 @@ def _present(columns: tuple[str, ...]) -> pl.Expr:
 
 
 def samples(scope: Scope, columns: tuple[str, ...], mask: pl.Expr) -> pl.Expr:
-    """The first failing rows, in row order: their row number and the checked values."""
+    """The first failing rows, in row order (whatever order the frame is in: after a shuffle a
+    run's chunks are key partitions): their row number and the checked values."""
     fields = [pl.col(scope.row), *[pl.col(c) for c in columns]]
-    return pl.struct(fields).filter(mask).head(scope.sample_limit).implode()
+    failing = pl.struct(fields).filter(mask)
+    return failing.sort_by(pl.col(scope.row).filter(mask)).head(scope.sample_limit).implode()
 
 
 def _duplicates(scope: Scope, columns: tuple[str, ...]) -> tuple[pl.Expr, pl.Expr, pl.Expr]:

@@ -84,7 +84,8 @@ def custom_sql(
         raise RuleCompileError(f"custom SQL refused: {exc}") from None
     allowed = allowed_words(query, rule.where, names=env.schema.names())
     try:
-        scoped = frame.filter(pl.sql_expr(rule.where)) if rule.where else frame
+        ordered = frame.sort(ROW) if ROW in frame.collect_schema() else frame  # source order, as the whole file
+        scoped = ordered.filter(pl.sql_expr(rule.where)) if rule.where else ordered
         planned = pl.SQLContext({table: scoped}, eager=False).execute(query)
         ensure_reads_only(planned, frame)
         answer = planned.collect()

@@ -7,6 +7,7 @@ read. The driver composes them as the run's activities do (dq_core/runs/stages.p
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -83,8 +84,8 @@ def fanned_out(frame: pl.DataFrame, chunks: int, ctx: ValidationContext) -> Any:
     merged = merge_states(states, ctx.sample_limit)
     unique = merge_unique(merged.keys, partials, ctx.sample_limit)
     needed = columns_needed(bundle, frame.schema, ctx)
-    joined = pl.concat(parts)  # validate_dataset reads the chunks, then puts the rows in source order
-    projected = (joined.select(needed) if needed is not None else joined).sort(ROW)
+    joined = pl.concat(parts)  # validate_dataset reads the chunks as they are: not in source order
+    projected = joined.select(needed) if needed is not None else joined
     return validate(projected, bundle, ctx, row_local=merged, unique=unique, schema=frame.schema)
 
 
@@ -94,7 +95,18 @@ def test_fanned_out_rules_equal_the_whole_dataset_engine(rows: list[tuple[Any, .
     ctx = ValidationContext(now=NOW, dataset_name="data", sample_limit=limit)
     frame = _frame(rows)
     whole = validate(frame, BUNDLE, ctx)
-    assert fanned_out(frame, chunks, ctx).model_dump() == whole.model_dump()
+    assert _close(fanned_out(frame, chunks, ctx).model_dump(), whole.model_dump())
+
+
+def _close(a: Any, b: Any) -> bool:
+    """Equal, floats within rounding: a sum over rows in another order differs in the last bits."""
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
 
 
 def test_the_other_dataset_rules_read_only_their_columns() -> None:
