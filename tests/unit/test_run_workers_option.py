@@ -50,3 +50,14 @@ def test_a_count_that_is_not_a_whole_number_is_refused(value: str, capsys: pytes
         _parse("--workers", value)
     assert stopped.value.code == 2
     assert "--workers" in capsys.readouterr().err
+
+
+def test_the_cpus_are_shared_out_among_the_workers_polars_thread_pools(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(run_command, "cpus", lambda: 8)
+    for workers, threads in ((1, "8"), (2, "4"), (3, "2"), (16, "1")):
+        monkeypatch.delenv("POLARS_MAX_THREADS", raising=False)
+        run_command.share_cores(workers)
+        assert os.environ["POLARS_MAX_THREADS"] == threads
+    monkeypatch.setenv("POLARS_MAX_THREADS", "5")  # the user's setting wins
+    run_command.share_cores(2)
+    assert os.environ["POLARS_MAX_THREADS"] == "5"
