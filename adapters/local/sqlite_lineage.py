@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from datetime import datetime
 
 from pydantic import BaseModel
@@ -26,6 +27,21 @@ def _at(moment: datetime) -> str:
     return moment.isoformat()
 
 
+def _wal(db: sqlite3.Connection, seconds: float = 30.0) -> None:
+    """Turn WAL on. Several processes opening a new file at once race to change its journal
+    mode, and SQLite answers that race "database is locked" at once, without waiting for the
+    busy timeout: so wait here, as the timeout would."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class SqliteLineageStore:
     def __init__(self, path: str) -> None:
         self._path = path
@@ -36,7 +52,7 @@ class SqliteLineageStore:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(self._path, timeout=30, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
+            _wal(db)
             self._local.db = db
         return db
 
