@@ -22,7 +22,7 @@ from app.runtime import run_ports
 from app.settings import get_settings
 from dq_core.errors import ConfigError, TerminalError, TransientError
 from dq_core.results.run import RunError
-from dq_core.runs import closing, stages
+from dq_core.runs import cleansing_stages, closing, stages
 from dq_core.runs import payloads as p
 from dq_core.runs.retrying import ActivityRetry, retry_transient
 from monitoring import telemetry
@@ -35,9 +35,9 @@ Stage = Callable[[stages.RunPorts, Any], BaseModel]
 ACTIVITIES: dict[p.ActivityName, tuple[Stage, type[BaseModel]]] = {
     p.ActivityName.RESOLVE_RUN: (stages.resolve_run, p.ResolveInput),
     p.ActivityName.INGEST_FILE: (stages.ingest_file, p.IngestInput),
-    p.ActivityName.CLEANSE_CHUNK: (stages.cleanse_chunk, p.CleanseChunkInput),
-    p.ActivityName.MERGE_FILLS: (stages.merge_fills, p.MergeFillsInput),
-    p.ActivityName.MERGE_CLEANSING: (stages.merge_cleansing, p.MergeCleansingInput),
+    p.ActivityName.CLEANSE_CHUNK: (cleansing_stages.cleanse_chunk, p.CleanseChunkInput),
+    p.ActivityName.MERGE_FILLS: (cleansing_stages.merge_fills, p.MergeFillsInput),
+    p.ActivityName.MERGE_CLEANSING: (cleansing_stages.merge_cleansing, p.MergeCleansingInput),
     p.ActivityName.PROFILE_CHUNK: (stages.profile_chunk, p.ChunkInput),
     p.ActivityName.MERGE_PROFILE: (stages.merge_profile, p.MergeProfileInput),
     p.ActivityName.VALIDATE_CHUNK: (stages.validate_chunk, p.ChunkInput),

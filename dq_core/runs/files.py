@@ -106,6 +106,12 @@ class RunFiles:
         frames = [self.read_frame(path, columns) for path in paths]
         return pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
 
+    def read_parts(self, folder: str) -> pl.DataFrame:
+        """Every Parquet part under ``folder`` (a key partition from every unit or chunk: empty parts
+        are not written, except the first writer's, which keeps the schema), columns matched by name."""
+        parts = [self.read_frame(path) for path in sorted(self.blobs.list(self.tenant, folder))]
+        return pl.concat(parts, how="diagonal_relaxed") if len(parts) > 1 else parts[0]
+
     def read_schema(self, path: str) -> pl.Schema:
         data, _ = self.blobs.get(self.tenant, path)
         return pl.Schema(pl.read_parquet_schema(io.BytesIO(data)))
