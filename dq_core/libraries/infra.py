@@ -47,6 +47,13 @@ class IngestLimits(Model):
     max_line_bytes: int = Field(default=1024**2, ge=1)
     max_decompression_ratio: float = Field(default=100.0, gt=1.0)
     max_sheet_rows: int = Field(default=1_048_576, ge=1, le=1_048_576)  # Excel's own maximum
+    max_chunks: int = Field(
+        default=10_000,
+        ge=1,
+        le=1_000_000,
+        description="Chunks one run may split its file into: every chunk is several activities on the task "
+        "hub the tenants share, so a small chunk_rows on a large file must not flood it.",
+    )
 
 
 class InfraProfile(Versioned):

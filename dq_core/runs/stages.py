@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 
+import polars as pl
 from pydantic import JsonValue
 
 from dq_core.bundle.models import ResolvedBundle
@@ -31,11 +32,11 @@ from dq_core.cleansing.rounds import (
 from dq_core.config.base import Environment, Kind, ObjectKey, Status, Versioned
 from dq_core.config.canonical import canonical_json
 from dq_core.contracts.models import DataContract
-from dq_core.errors import ConfigError, InputError, ObjectNotFound
+from dq_core.errors import ConfigError, IngestError, InputError, ObjectNotFound
 from dq_core.ingest.stream import ChunkedRead
 from dq_core.jobs.models import JobDefinition
 from dq_core.libraries.governance import Masking
-from dq_core.libraries.infra import StorageTiers
+from dq_core.libraries.infra import IngestLimits, StorageTiers
 from dq_core.lineage.models import MetricPoint, RunRecord, StepRecord
 from dq_core.ports import (
     BlobStore,
@@ -313,6 +314,19 @@ def _raw_file(ports: RunPorts, run: p.RunRef, source: p.InputRef) -> Iterator[tu
         yield local, etag
 
 
+def _within(chunks: Iterator[pl.DataFrame], limits: IngestLimits, inp: p.IngestInput) -> Iterator[pl.DataFrame]:
+    """The chunks, refused (``too_many_chunks``) past ``limits.max_chunks``: each is several
+    activities on the task hub every tenant shares."""
+    for index, chunk in enumerate(chunks):
+        if index >= limits.max_chunks:
+            raise IngestError(
+                "too_many_chunks",
+                f"{inp.input.uri}: more than {limits.max_chunks} chunks of {inp.chunk_rows} rows; "
+                "raise chunk_rows or the infra profile's limits.max_chunks",
+            )
+        yield chunk
+
+
 def ingest_file(ports: RunPorts, inp: p.IngestInput) -> p.IngestOutput:
     """The raw file through the one streaming reader, written chunk by chunk (``ingested/part-NNNNN``):
     neither the raw file nor the dataset is ever whole in memory. Columns stay text; cleansing's
@@ -326,7 +340,7 @@ def ingest_file(ports: RunPorts, inp: p.IngestInput) -> p.IngestOutput:
     ):
         chunks = [
             files.write_frame(f"{folder}part-{index:05d}.parquet", chunk)
-            for index, chunk in enumerate(reading.chunks(inp.chunk_rows))
+            for index, chunk in enumerate(_within(reading.chunks(inp.chunk_rows), bundle.infra.limits, inp))
         ]
         report, sha256 = reading.report, reading.sha256
     stamp = InputStamp(

@@ -516,3 +516,26 @@ def test_a_run_that_never_finalised_keeps_its_working_files_out_of_the_evidence_
     assert "outputs/result.json" in names
     working = ("outputs/cleanse/", "outputs/validate/", "outputs/work/", "outputs/ingested/")
     assert not [name for name in names if name.startswith(working)]
+
+
+def test_a_run_may_not_flood_the_shared_task_hub_with_chunks(
+    tmp_path: Path, bundle: ResolvedBundle, extract: Path
+) -> None:
+    """The attack: a tiny chunk_rows on a large file makes rows/100 activities on the task hub every
+    tenant shares. Past infra.limits.max_chunks the run stops at ingest with a named error."""
+    data = bundle.model_dump(mode="json")
+    data["infra"]["limits"]["max_chunks"] = 3
+    data.pop("sha256")
+    capped = ResolvedBundle.model_validate(data)
+    ports = wire(tmp_path, capped, LocalBlobStore(tmp_path / "capped"))
+    try:
+        calls = Calls()
+        outcome = drive(calls, request(extract))  # 400 rows in chunks of 100: 4 chunks
+        run = outcome.output["runs"][0]
+        assert run["status"] == "error" and run["error"]["code"] == "too_many_chunks"
+        assert "more than 3 chunks of 100 rows" in run["error"]["message"]
+        assert calls["cleanse_chunk"] == 0 and calls["build_result"] == calls["finalise_run"] == 1
+        left = ports.blobs.list("contoso", f"runs/{run['run_id']}/ingested/")
+        assert not left  # what it wrote before the refusal is deleted with the other working files
+    finally:
+        use_ports(None)
