@@ -5,6 +5,10 @@ read as it is: ``result.json``, and when they are next to it ``profile.json`` (c
 ``cleansing.json`` (when the result has no cleansing part) and ``bundle.json`` (which
 columns are classified). The lineage steps come from the embedded lineage store
 (``--home``) when it recorded the run.
+
+``dq report --history DATASET`` renders the dataset's history page instead: its runs recorded
+in the embedded stores (``--home``: ``dq validate --record``, ``dq run``), through the same
+facade the API's history route calls (:mod:`services.history`).
 """
 
 from __future__ import annotations
@@ -15,14 +19,16 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from cli.environment import ENVIRONMENT, TENANT, libraries_default, option_default
 from cli.output import DEFAULT_HOME, EXIT_OK, _out
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.cleansing.engine import CleansingReport
-from dq_core.errors import InputError, ObjectNotFound
+from dq_core.errors import InputError, ObjectNotFound, OptionError
 from dq_core.lineage.models import StepRecord
 from dq_core.profiling.models import ProfileResult
 from dq_core.reporting import governance_of, render_report
 from dq_core.results.run import RunResult
+from services.history import DEFAULT_LIMIT, MAX_LIMIT
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -53,7 +59,37 @@ def _steps(home: Path, result: RunResult) -> list[StepRecord]:
         return []
 
 
+def _history_tenant(args: argparse.Namespace) -> str:
+    """--tenant, else $DQ_TENANT, else the only tenant of the libraries."""
+    if args.tenant:
+        return str(args.tenant)
+    from services import workspace  # noqa: PLC0415 - only when the tenant is not given
+
+    libraries = workspace.workspace_from_directory(args.libraries)
+    return workspace.default_scope(libraries.index, None, args.env).tenant
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from app.bootstrap import stores  # noqa: PLC0415 - the composition root picks the stores
+    from services.history import history_html  # noqa: PLC0415
+
+    if args.source is not None:
+        raise OptionError("give a run folder or --history DATASET, not both")
+    tenant = _history_tenant(args)
+    wired = stores(args.home)
+    html = history_html(wired.lineage, wired.blobs, tenant, args.history, environment=args.env, limit=args.limit)
+    out: Path = args.out or Path(f"history-{args.history}.html")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    _out(f"history of dataset {args.history} ({tenant}) → {out}")
+    return EXIT_OK
+
+
 def cmd_report(args: argparse.Namespace) -> int:
+    if args.history is not None:
+        return cmd_history(args)
+    if args.source is None:
+        raise OptionError("give a run folder (or its result.json), or --history DATASET")
     source: Path = args.source
     result_path = source / "result.json" if source.is_dir() else source
     if not result_path.is_file():
@@ -79,10 +115,33 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def add_report_parser(commands: Any) -> None:
-    report = commands.add_parser("report", help="render report.html from a run folder or its result.json")
-    report.add_argument("source", type=Path, help="a run folder (dq run --out) or a result.json")
-    report.add_argument("--out", type=Path, help="the HTML file to write (default: report.html next to result.json)")
+    report = commands.add_parser(
+        "report", help="render report.html from a run folder or its result.json, or a dataset's history page"
+    )
+    report.add_argument("source", type=Path, nargs="?", help="a run folder (dq run --out) or a result.json")
     report.add_argument(
-        "--home", type=Path, default=DEFAULT_HOME, help="embedded stores holding the run's lineage steps (default: .dq)"
+        "--out",
+        type=Path,
+        help="the HTML file to write (default: report.html next to result.json; history-DATASET.html)",
+    )
+    report.add_argument(
+        "--home", type=Path, default=DEFAULT_HOME, help="embedded stores holding the recorded runs (default: .dq)"
+    )
+    history = report.add_argument_group("history page", "one page over a dataset's recorded runs (--home)")
+    history.add_argument("--history", metavar="DATASET", help="render DATASET's history page instead of one run's")
+    history.add_argument(
+        "--tenant", **option_default(TENANT), help="tenant (default: $DQ_TENANT, else the only one in the libraries)"
+    )
+    history.add_argument(
+        "--env", **option_default(ENVIRONMENT), help="environment (default: $DQ_ENV, else the runs' only one)"
+    )
+    history.add_argument(
+        "--limit",
+        type=int,
+        default=DEFAULT_LIMIT,
+        help=f"the newest N runs (default: {DEFAULT_LIMIT}, at most {MAX_LIMIT})",
+    )
+    history.add_argument(
+        "--libraries", type=Path, default=libraries_default(), help="to find the only tenant (default: libraries)"
     )
     report.set_defaults(handler=cmd_report)
