@@ -65,8 +65,10 @@ def _history_tenant(args: argparse.Namespace) -> str:
         return str(args.tenant)
     from services import workspace  # noqa: PLC0415 - only when the tenant is not given
 
-    libraries = workspace.workspace_from_directory(args.libraries)
-    return workspace.default_scope(libraries.index, None, args.env).tenant
+    tenants = sorted({obj.tenant for obj in workspace.workspace_from_directory(args.libraries).index})
+    if len(tenants) != 1:
+        raise OptionError(f"give --tenant (the libraries in {args.libraries} hold {', '.join(tenants) or 'none'})")
+    return tenants[0]
 
 
 def cmd_history(args: argparse.Namespace) -> int:

@@ -90,7 +90,9 @@ class MetricSeries:
 
     @property
     def latest(self) -> BandPoint | None:
-        return next((point for point in reversed(self.points) if point is not None), None)
+        """The newest run's observation (a rule skipped in it may have none)."""
+        observed = [point for point in self.points if point is not None and point.observed is not None]
+        return observed[-1] if observed else None
 
     @property
     def outside(self) -> int:
@@ -216,7 +218,10 @@ class MetricView:
 
 
 def _dates(runs: Sequence[RunPoint]) -> tuple[str, str]:
-    return f"{runs[0].started_at:%Y-%m-%d}", f"{runs[-1].started_at:%Y-%m-%d}"
+    """The first and last run's day under the x axis; their time too when they share the day."""
+    first, last = runs[0].started_at, runs[-1].started_at
+    shown = "%Y-%m-%d %H:%M" if first.date() == last.date() else "%Y-%m-%d"
+    return first.strftime(shown), last.strftime(shown)
 
 
 def _lines(names: Sequence[tuple[str, Sequence[float | None]]]) -> list[Line]:
@@ -264,12 +269,13 @@ def _metric_view(history: DatasetHistory, series: MetricSeries) -> MetricView:
         height=150,
     )
     latest = series.latest
+    banded = next((p for p in reversed(series.points) if p is not None and (p.lower, p.upper) != (None, None)), None)
     return MetricView(
         series=series,
         chart=chart,
         observed=fmt.DASH if latest is None or latest.observed is None else write(latest.observed),
-        lower=fmt.DASH if latest is None or latest.lower is None else write(latest.lower),
-        upper=fmt.DASH if latest is None or latest.upper is None else write(latest.upper),
+        lower=fmt.DASH if banded is None or banded.lower is None else write(banded.lower),
+        upper=fmt.DASH if banded is None or banded.upper is None else write(banded.upper),
     )
 
 

@@ -65,11 +65,13 @@ class _Frame:
 
 
 def _range(values: Sequence[float], floor: float | None, ceiling: float | None) -> tuple[float, float]:
+    """The y range: ``floor`` / ``ceiling`` when given, else the values with a margin (never
+    below 0 when no value is: counts, percents and drifts do not go negative)."""
     low = min(values) if floor is None else floor
     high = max(values) if ceiling is None else ceiling
     if floor is None or ceiling is None:
         pad = (high - low) * 0.1 or abs(high) * 0.1 or 1.0
-        low = low - pad if floor is None else low
+        low = (low - pad if low < 0 else max(0.0, low - pad)) if floor is None else low
         high = high + pad if ceiling is None else high
     return low, high
 
@@ -95,35 +97,20 @@ def _axes(frame: _Frame, dates: tuple[str, str], write: Callable[[float], str]) 
 
 
 def _band_shapes(frame: _Frame, band: Sequence[Bounds | None]) -> list[str]:
-    """The expected band shaded over each run of consecutive slots that have one (a missing
-    bound reaches the chart's edge); a lone slot gets a bar of its own."""
+    """Each run's expected band shaded across its slot (a missing bound reaches the chart's
+    edge): consecutive runs make one stepped band, and a band that moves shows where it moved."""
     top, bottom = float(TOP), float(frame.height - BOTTOM)
     shapes: list[str] = []
-    segment: list[tuple[int, float, float]] = []
-
-    def close() -> None:
-        if len(segment) == 1:
-            slot, upper, lower = segment[0]
-            x = frame.x(slot) - frame.step * 0.3
-            shapes.append(
-                f'<rect class="band" x="{x:.1f}" y="{upper:.1f}" width="{frame.step * 0.6:.1f}" '
-                f'height="{max(lower - upper, 1.0):.1f}" fill="{GOOD}" opacity="0.18"/>'
-            )
-        elif segment:
-            upper_edge = " ".join(f"{frame.x(s):.1f},{u:.1f}" for s, u, _ in segment)
-            lower_edge = " ".join(f"{frame.x(s):.1f},{lo:.1f}" for s, _, lo in reversed(segment))
-            shapes.append(f'<polygon class="band" points="{upper_edge} {lower_edge}" fill="{GOOD}" opacity="0.18"/>')
-        segment.clear()
-
     for slot, bounds in enumerate(band):
         lower, upper = (None, None) if bounds is None else (_finite(bounds[0]), _finite(bounds[1]))
         if lower is None and upper is None:
-            close()
             continue
         y_upper = top if upper is None else max(top, min(bottom, frame.y(upper)))
         y_lower = bottom if lower is None else max(top, min(bottom, frame.y(lower)))
-        segment.append((slot, y_upper, y_lower))
-    close()
+        shapes.append(
+            f'<rect class="band" data-slot="{slot}" x="{frame.x(slot) - frame.step / 2:.1f}" y="{y_upper:.1f}" '
+            f'width="{frame.step:.1f}" height="{max(y_lower - y_upper, 1.0):.1f}" fill="{GOOD}" opacity="0.18"/>'
+        )
     return shapes
 
 
