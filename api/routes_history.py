@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from api.context import Reader
 from api.problems import problems
 from api.routes_runs import REPORT_HEADERS
-from services.history import DEFAULT_LIMIT, MAX_LIMIT, history_html
+from services.history import DEFAULT_LIMIT, MAX_LIMIT, HistoryQuery, history_html
 from services.run_starts import DATASET_PATTERN
 
 router = APIRouter(prefix="/api/tenants/{tenant}", tags=["runs"])
@@ -40,7 +40,6 @@ def get_dataset_history(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="the newest N runs")] = DEFAULT_LIMIT,
 ) -> HTMLResponse:
     ports = access.ctx.ports
-    html = history_html(
-        ports.lineage, ports.blobs, access.tenant, dataset, environment=env, limit=limit, run_link=_report_link
-    )
+    query = HistoryQuery(dataset, environment=env, limit=limit)
+    html = history_html(ports.lineage, ports.blobs, access.tenant, query, run_link=_report_link)
     return HTMLResponse(content=html, headers=REPORT_HEADERS)

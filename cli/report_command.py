@@ -73,13 +73,14 @@ def _history_tenant(args: argparse.Namespace) -> str:
 
 def cmd_history(args: argparse.Namespace) -> int:
     from app.bootstrap import stores  # noqa: PLC0415 - the composition root picks the stores
-    from services.history import history_html  # noqa: PLC0415
+    from services.history import HistoryQuery, history_html  # noqa: PLC0415
 
     if args.source is not None:
         raise OptionError("give a run folder or --history DATASET, not both")
+    query = HistoryQuery(args.history, environment=args.env, limit=args.limit)
     tenant = _history_tenant(args)
     wired = stores(args.home)
-    html = history_html(wired.lineage, wired.blobs, tenant, args.history, environment=args.env, limit=args.limit)
+    html = history_html(wired.lineage, wired.blobs, tenant, query)
     out: Path = args.out or Path(f"history-{args.history}.html")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")

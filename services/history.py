@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final
 
 from pydantic import ValidationError
@@ -22,7 +23,7 @@ from dq_core.errors import ConfigError, ObjectNotFound, OptionError
 from dq_core.lineage.evidence import run_prefix
 from dq_core.lineage.models import RunRecord
 from dq_core.ports import BlobStore, LineageStore
-from dq_core.reporting.history import DatasetHistory, NoHistory, collect_history, render_history
+from dq_core.reporting.history import NoHistory, collect_history, render_history
 from dq_core.results.run import RunResult
 from services.run_starts import DATASET_PATTERN
 from services.runs import FINISHED, MAX_PAGE, RunQuery, list_runs
@@ -41,11 +42,21 @@ class EnvironmentAmbiguous(ConfigError):
     code = "environment_ambiguous"
 
 
-def _checked(dataset: str, limit: int) -> None:
-    if not _DATASET.match(dataset):
-        raise OptionError(f"{dataset!r} is not a dataset name (letters, digits, '_', '.', '-')")
-    if not 1 <= limit <= MAX_LIMIT:
-        raise OptionError(f"the history's limit must be between 1 and {MAX_LIMIT} runs, not {limit}")
+@dataclass(frozen=True)
+class HistoryQuery:
+    """Which runs make the page: the ``limit`` newest finished runs of ``dataset`` (of
+    ``environment`` only, when given). :class:`OptionError` for a name that is not a dataset's
+    or a limit out of 1..:data:`MAX_LIMIT`."""
+
+    dataset: str
+    environment: str | None = None
+    limit: int = DEFAULT_LIMIT
+
+    def __post_init__(self) -> None:
+        if not _DATASET.match(self.dataset):
+            raise OptionError(f"{self.dataset!r} is not a dataset name (letters, digits, '_', '.', '-')")
+        if not 1 <= self.limit <= MAX_LIMIT:
+            raise OptionError(f"the history's limit must be between 1 and {MAX_LIMIT} runs, not {self.limit}")
 
 
 def _result(blobs: BlobStore, run: RunRecord) -> RunResult | None:
@@ -55,24 +66,15 @@ def _result(blobs: BlobStore, run: RunRecord) -> RunResult | None:
         return None  # a finished run without a readable result has nothing to draw
 
 
-def dataset_results(
-    lineage: LineageStore,
-    blobs: BlobStore,
-    tenant: str,
-    dataset: str,
-    *,
-    environment: str | None = None,
-    limit: int = DEFAULT_LIMIT,
-) -> list[RunResult]:
-    """The results of the ``limit`` newest finished runs of ``dataset`` (in ``environment``,
-    when given), newest first. :class:`NoHistory` when there is none,
+def dataset_results(lineage: LineageStore, blobs: BlobStore, tenant: str, query: HistoryQuery) -> list[RunResult]:
+    """The results of the query's runs, newest first. :class:`NoHistory` when there is none,
     :class:`EnvironmentAmbiguous` when they are of several environments and none was given."""
-    _checked(dataset, limit)
+    dataset, environment = query.dataset, query.environment
     key = secrets.token_bytes(32)  # the cursors live only within this call
     datasets: dict[str, str | None] = {}  # bundle sha256 -> the dataset its runs check
     found: list[RunResult] = []
     examined, cursor = 0, None
-    while len(found) < limit and examined < SCAN_BUDGET:
+    while len(found) < query.limit and examined < SCAN_BUDGET:
         page = list_runs(lineage, tenant, RunQuery(limit=MAX_PAGE, cursor=cursor), cursor_key=key)
         for run in page.runs:
             examined += 1
@@ -85,7 +87,7 @@ def dataset_results(
             datasets.setdefault(run.bundle_sha256, named)
             if result is not None and named == dataset:
                 found.append(result)
-                if len(found) == limit:
+                if len(found) == query.limit:
                     break
         if page.next is None:
             break
@@ -101,32 +103,16 @@ def dataset_results(
     return found
 
 
-def dataset_history(
-    lineage: LineageStore,
-    blobs: BlobStore,
-    tenant: str,
-    dataset: str,
-    *,
-    environment: str | None = None,
-    limit: int = DEFAULT_LIMIT,
-) -> DatasetHistory:
-    """The series of the dataset's newest ``limit`` runs (see :func:`dataset_results`)."""
-    results = dataset_results(lineage, blobs, tenant, dataset, environment=environment, limit=limit)
-    return collect_history(results, dataset)
-
-
 def history_html(
     lineage: LineageStore,
     blobs: BlobStore,
     tenant: str,
-    dataset: str,
+    query: HistoryQuery,
     *,
-    environment: str | None = None,
-    limit: int = DEFAULT_LIMIT,
     run_link: Callable[[str], str] | None = None,
 ) -> str:
     """The dataset's history page (``run_link``: the address of a run's report, when there is one)."""
-    history = dataset_history(lineage, blobs, tenant, dataset, environment=environment, limit=limit)
+    history = collect_history(dataset_results(lineage, blobs, tenant, query), query.dataset)
     return render_history(history, run_link=run_link)
 
 
@@ -134,8 +120,8 @@ __all__ = [
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
     "EnvironmentAmbiguous",
+    "HistoryQuery",
     "NoHistory",
-    "dataset_history",
     "dataset_results",
     "history_html",
 ]

@@ -3,7 +3,7 @@ recorded with ``dq run`` and ``dq validate --record`` (full extract, a clean one
 file that stops the run; the contract watching its row count and email nulls with anomaly
 rules), then ``dq report --history customers``, checked in headless Chromium (loads nothing,
 no console error, charts with a size), and the same page from ``dq serve`` over real HTTP
-with real tokens, one tenant's runs only. A screenshot goes to ``out/history-screenshot.png``."""
+with real tokens, one tenant's runs only. A screenshot goes to ``out/report-history-1280.png``."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import pytest
 from tests.auth_support import TokenFactory
 from tests.conftest import ROOT
 from tests.e2e.test_cli import _assert_bad_input, dq
-from tests.e2e.test_report_browser import _browse
+from tests.e2e.test_report_browser import _browse, _screenshot
 from tests.serve_support import served
 
 SAMPLE = ROOT / "libraries" / "contoso" / "samples" / "customers.csv"
@@ -158,11 +158,7 @@ def test_the_history_page_in_headless_chromium(recorded: Recorded, tmp_path: Pat
         points = page.locator("#metrics circle.point")
         assert points.count() > 0 and points.first.bounding_box() is not None
         assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0  # nothing too wide
-        shot = tmp_path / "history.png"
-        page.screenshot(path=str(shot), full_page=True)
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000
-    (ROOT / "out").mkdir(exist_ok=True)
-    shutil.copyfile(shot, ROOT / "out" / "history-screenshot.png")
+        _screenshot(page, "history", 1280, tmp_path)  # out/report-history-1280.png
 
 
 def test_bad_history_questions_are_one_line_and_exit_2(recorded: Recorded) -> None:

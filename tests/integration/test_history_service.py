@@ -11,7 +11,8 @@ import pytest
 
 from dq_core.errors import OptionError
 from dq_core.lineage.models import IngestionMode, RunRecord
-from services.history import EnvironmentAmbiguous, NoHistory, dataset_history, dataset_results, history_html
+from dq_core.reporting.history import collect_history
+from services.history import EnvironmentAmbiguous, HistoryQuery, NoHistory, dataset_results, history_html
 from tests.history_support import T0, plan, results, store
 
 
@@ -53,19 +54,22 @@ def test_a_datasets_history_is_its_own_runs_newest_first(lineage_store: Any, blo
     lineage_store.put_run(running)  # still running: no result yet, not in the history
     counting = CountingBlobs(blob_store)
 
-    found = dataset_results(lineage_store, counting, "contoso", "orders")
+    found = dataset_results(lineage_store, counting, "contoso", HistoryQuery("orders"))
     assert [r.run_id for r in found] == [r.run_id for r in reversed(orders)]
     assert {r.tenant for r in found} == {"contoso"}
     # the customers runs share one bundle: one of their results was read to learn that, no more
     assert len(counting.reads) == len(orders) + 1
 
-    newest = dataset_results(lineage_store, blob_store, "contoso", "orders", limit=2)
+    newest = dataset_results(lineage_store, blob_store, "contoso", HistoryQuery("orders", limit=2))
     assert [r.run_id for r in newest] == [orders[-1].run_id, orders[-2].run_id]
-    history = dataset_history(lineage_store, blob_store, "contoso", "customers")
+    customers_query = HistoryQuery("customers")
+    history = collect_history(dataset_results(lineage_store, blob_store, "contoso", customers_query), "customers")
     assert [run.run_id for run in history.runs] == [r.run_id for r in customers]  # oldest first on the page
-    assert [r.tenant for r in dataset_results(lineage_store, blob_store, "fabrikam", "orders")] == ["fabrikam"] * 4
+    assert [r.tenant for r in dataset_results(lineage_store, blob_store, "fabrikam", HistoryQuery("orders"))] == [
+        "fabrikam"
+    ] * 4
 
-    page = history_html(lineage_store, blob_store, "contoso", "orders", run_link=lambda run_id: f"runs/{run_id}")
+    page = history_html(lineage_store, blob_store, "contoso", HistoryQuery("orders"), run_link=lambda r: f"runs/{r}")
     assert page.count("<tr data-run-id=") == len(orders)
     assert all(f'href="runs/{r.run_id}"' in page for r in orders)
     assert not any(r.run_id in page for r in theirs + customers)
@@ -76,26 +80,26 @@ def test_environments_are_not_mixed(lineage_store: Any, blob_store: Any) -> None
     prod = [r.model_copy(update={"run_id": r.run_id + "-prod", "environment": "prod"}) for r in results(plan(2))]
     store(lineage_store, blob_store, dev + prod)
     with pytest.raises(EnvironmentAmbiguous) as raised:
-        dataset_results(lineage_store, blob_store, "contoso", "orders")
+        dataset_results(lineage_store, blob_store, "contoso", HistoryQuery("orders"))
     assert raised.value.one_line() == (
         "environment_ambiguous: dataset 'orders' has runs in environments dev, prod: name one (--env, ?env=)"
     )
-    only = dataset_results(lineage_store, blob_store, "contoso", "orders", environment="prod")
+    only = dataset_results(lineage_store, blob_store, "contoso", HistoryQuery("orders", environment="prod"))
     assert [r.run_id for r in only] == [r.run_id for r in reversed(prod)]
 
 
 def test_bad_questions_are_named_errors(lineage_store: Any, blob_store: Any) -> None:
     store(lineage_store, blob_store, results(plan(2)))
     with pytest.raises(NoHistory) as none:
-        dataset_results(lineage_store, blob_store, "contoso", "invoices")
+        dataset_results(lineage_store, blob_store, "contoso", HistoryQuery("invoices"))
     assert none.value.one_line() == (
         "no_history: no recorded run of dataset 'invoices' for tenant contoso (looked at 2 runs)"
     )
     with pytest.raises(NoHistory):
-        dataset_results(lineage_store, blob_store, "contoso", "orders", environment="prod")
+        dataset_results(lineage_store, blob_store, "contoso", HistoryQuery("orders", environment="prod"))
     with pytest.raises(NoHistory):
-        dataset_results(lineage_store, blob_store, "nobody", "orders")
+        dataset_results(lineage_store, blob_store, "nobody", HistoryQuery("orders"))
     with pytest.raises(OptionError, match="not a dataset name"):
-        dataset_results(lineage_store, blob_store, "contoso", "../orders")
+        HistoryQuery("../orders")
     with pytest.raises(OptionError, match="between 1 and 500"):
-        dataset_results(lineage_store, blob_store, "contoso", "orders", limit=0)
+        HistoryQuery("orders", limit=0)
