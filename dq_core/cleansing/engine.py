@@ -24,7 +24,7 @@ from dq_core.libraries.cleansing import CleansingStepSpec, DeduplicateStep, Impu
 from dq_core.libraries.governance import Masking
 from dq_core.payloads import Payload
 from dq_core.validation.attribution import LAST_BIT
-from dq_core.validation.context import ROW, TOUCHED, touched_column
+from dq_core.validation.context import ROW, TOUCHED, touched_column, touched_columns
 from dq_core.validation.masking import MASK
 
 CONFORM = "conform_types"
@@ -348,7 +348,8 @@ def mask_output(
                 }
             )
         )
-    return cleansed, rejects, report.model_copy(update={"steps": updated})
+    published = cleansed.drop(touched_columns(cleansed.columns))  # cleansing's bookkeeping: validation only
+    return published, rejects, report.model_copy(update={"steps": updated})
 
 
 def empty_rejects(bundle: ResolvedBundle) -> pl.DataFrame:

@@ -87,6 +87,16 @@ class ActionOutcome(Payload):
     detail: str = ""
 
 
+class FailedRows(Payload):
+    """What a run wrote as ``failed_rows.parquet`` (dq_core.validation.failed_rows): its rows, the
+    infra profile's cap, and whether the cap left failing rows out."""
+
+    path: str
+    rows: int
+    cap: int
+    capped: bool
+
+
 class RunError(Payload):
     code: str
     message: str
@@ -109,6 +119,7 @@ class RunResult(Payload):
     anomalies: list[Anomaly] = Field(default_factory=list)
     actions: list[ActionOutcome] = Field(default_factory=list)
     error: RunError | None = None
+    failed_rows: FailedRows | None = None  # every failing row, beside result.json (capped per run)
 
     @classmethod
     def build(
@@ -126,6 +137,7 @@ class RunResult(Payload):
         profile: ProfileResult | None = None,
         validation: ValidationResult | None = None,
         error: RunError | None = None,
+        failed_rows: FailedRows | None = None,
     ) -> RunResult:
         """A run's result from what its stages left, the one way every run (orchestrated, ``dq
         validate``) makes one: ``error`` when it stopped with one, else ``passed`` when the
@@ -150,6 +162,7 @@ class RunResult(Payload):
             validation=validation,
             anomalies=anomalies_of(validation) if validation is not None else [],
             error=error,
+            failed_rows=failed_rows,
         )
 
     def to_json(self) -> str:

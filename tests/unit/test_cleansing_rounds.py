@@ -139,8 +139,7 @@ def _whole(
     output = cleanse(frame, ctx)
     if touched is not None:
         touched.append(output.cleansed.select(ROW, *touched_columns(output.cleansed.columns)))
-    kept = output.cleansed.drop(touched_columns(output.cleansed.columns))
-    cleansed, rejects, report = mask_output(kept, output.rejects, output.report, ctx)
+    cleansed, rejects, report = mask_output(output.cleansed, output.rejects, output.report, ctx)
     return cleansed.sort(ROW), (rejects.sort(ROW) if rejects.height else None), report
 
 
