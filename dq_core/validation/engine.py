@@ -25,6 +25,7 @@ from dq_core.payloads import Payload
 from dq_core.validation import dataset as ds
 from dq_core.validation.context import ROW, ValidationContext
 from dq_core.validation.env import CompileEnv, RuleCompileError
+from dq_core.validation.hints import hint_template, with_hint
 from dq_core.validation.masking import mask_samples
 from dq_core.validation.results import RuleResult, RuleStatus, Sample, ValidationResult, jsonable
 from dq_core.validation.rowlocal import ROW_LOCAL, checked_columns
@@ -419,4 +420,18 @@ def validate(
         except Exception as exc:  # noqa: BLE001 - one rule's failure must not lose the others
             results.append(_result(check, RuleStatus.ERROR, error=_short(exc, lazy)))
     masked = [mask_samples(result, bundle, ctx.caller_roles) for result in results]
-    return ValidationResult.of(masked)
+    return ValidationResult.of(with_hints(masked, checks, bundle))
+
+
+def with_hints(results: list[RuleResult], checks: list[Check], bundle: ResolvedBundle) -> list[RuleResult]:
+    """Each failing result with its rule's hint (the binding's, else the template's, else the type's), rendered from
+    the masked samples."""
+    return [
+        with_hint(
+            result,
+            hint_template(check.type, check.rule.hint),
+            dataset=bundle.dataset.name,
+            default_phone_region=bundle.default_phone_region,
+        )
+        for result, check in zip(results, checks, strict=True)
+    ]
