@@ -38,7 +38,8 @@ RESULT_PLACEHOLDERS: Mapping[str, str] = {
 ``columns_present`` has a ``columns`` parameter, ``freshness`` a ``column``)."""
 
 SAMPLES_SHOWN = 5
-ABSENT = "n/a"  # a placeholder whose value the result does not have (no count, a parameter left out)
+ABSENT = "n/a"  # a value the result does not have (no unexpected count for a row_count rule)
+UNSET = "none"  # a parameter left out (a range without max)
 MAX_HINT = 1000  # characters of a rendered hint
 _SAMPLE_TEXT = 60  # characters of one sample value
 _EXACT = 2**53  # a float this large or larger is written in exponent form
@@ -238,8 +239,9 @@ def hint_values(result: RuleResult, *, dataset: str = "", default_phone_region: 
 
 def render_hint(template: str, values: Mapping[str, str]) -> str:
     """The template with each ``{name}`` replaced by plain lookup (never ``str.format``). A name without a value
-    reads ``n/a``; a template that does not parse is returned as written (templates are checked at load, so
-    this only guards against one that was not): rendering never raises."""
+    (a parameter left out, such as a range's ``max``) reads ``none``; a template that does not parse is returned
+    as written (templates are checked at load, so this only guards against one that was not): rendering never
+    raises."""
     try:
         parsed = list(Formatter().parse(template))
     except ValueError:
@@ -248,7 +250,7 @@ def render_hint(template: str, values: Mapping[str, str]) -> str:
     for literal, name, _, _ in parsed:
         out.append(literal)
         if name is not None:
-            out.append(values.get(name, ABSENT))
+            out.append(values.get(name, UNSET))
     text = "".join(out)
     return text if len(text) <= MAX_HINT else text[: MAX_HINT - 1] + "…"
 
