@@ -3,6 +3,8 @@ rules only from the result's own (masked) numbers and samples, on hand-made and 
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 import re
 from datetime import UTC, datetime
@@ -22,6 +24,7 @@ from dq_core.libraries.cleansing import CleansingStepSpec
 from dq_core.libraries.governance import Role
 from dq_core.libraries.rules import RULE_TYPES, RuleLibrary, rule_type_name
 from dq_core.loading.loader import FileProblems, parse_object
+from dq_core.results.csv_export import to_csv
 from dq_core.validation.context import ValidationContext
 from dq_core.validation.engine import validate
 from dq_core.validation.hints import (
@@ -34,7 +37,7 @@ from dq_core.validation.hints import (
     with_hint,
 )
 from dq_core.validation.masking import MASK
-from dq_core.validation.results import RuleResult, RuleStatus, Sample
+from dq_core.validation.results import RuleResult, RuleStatus, Sample, ValidationResult
 from services.workspace import check_workspace, workspace_from_directory
 from tests.conftest import ROOT
 from tests.unit.validation_support import bundle_of, check
@@ -289,3 +292,12 @@ def test_the_demo_library_hint_checks() -> None:
     assert isinstance(library, RuleLibrary)
     phone = next(rule for rule in library.rules if rule.id == "phone_e164")
     assert phone.hint is not None and "{default_phone_region}" in phone.hint
+
+
+def test_result_csv_carries_the_hint_of_a_failing_rule_and_defuses_formulas() -> None:
+    failing = RuleResult(
+        rule_id="r", type="regex", columns=("s",), severity="error", status=RuleStatus.FAILED, hint="-1 is wrong"
+    )
+    passing = failing.model_copy(update={"rule_id": "p", "status": RuleStatus.PASSED, "hint": None})
+    rows = list(csv.DictReader(io.StringIO(to_csv(ValidationResult.of([failing, passing])))))
+    assert [(row["rule_id"], row["hint"]) for row in rows] == [("r", "'-1 is wrong"), ("p", "")]
