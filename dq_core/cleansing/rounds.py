@@ -47,7 +47,7 @@ from dq_core.cleansing.steps import STEPS
 from dq_core.errors import ConfigError
 from dq_core.libraries.cleansing import CleansingStepSpec, DeduplicateStep, ImputeStep, ImputeStrategy
 from dq_core.payloads import Payload
-from dq_core.validation.context import ROW
+from dq_core.validation.context import ROW, touched_columns
 
 PARTITION = "__dq_partition"
 
@@ -204,6 +204,7 @@ def mask_unit(output: UnitOutput, ctx: CleansingContext) -> tuple[pl.DataFrame, 
     masked, _, report = mask_output(output.frame, pl.DataFrame(), shell, ctx)
     rejects = mask_rejects(output.rejects, ctx) if output.rejects is not None else None
     unit = output.report.model_copy(update={"masking": {m.step: m for m in report.steps}})
+    masked = masked.drop(touched_columns(masked.columns))  # cleansing's bookkeeping: only validation reads it
     return masked, UnitOutput(frame=output.frame, rejects=rejects, report=unit)
 
 

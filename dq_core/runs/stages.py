@@ -25,7 +25,7 @@ from pydantic import JsonValue
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.bundle.resolve import resolve_bundle
 from dq_core.cleansing.context import CleansingContext
-from dq_core.cleansing.engine import CleansingReport
+from dq_core.cleansing.engine import CleansingReport, step_names
 from dq_core.cleansing.rounds import (
     barriers,
 )
@@ -485,6 +485,7 @@ def validate_dataset(ports: RunPorts, inp: p.ValidateDatasetInput) -> p.Validate
     ctx = ValidationContext(
         now=base.now,
         dataset_name=base.dataset_name,
+        cleansing_steps=step_names(bundle),
         current_profile=profile_at(files, inp.profile_path),
         baseline_profile=profile_at(files, baseline_path(bundle)),
         history=_history(ports, run, bundle),
