@@ -31,6 +31,7 @@ from dq_core.validation.context import ValidationContext
 from dq_core.validation.engine import validate
 from dq_core.validation.failed_rows import duplicate_failures, merge_failures, published_failures, row_local_failures
 from dq_core.validation.fanout import chunk_keys, unique_checks
+from dq_core.validation.hints import hint_template, with_hint
 from dq_core.validation.masking import mask_samples
 from dq_core.validation.results import RuleResult, RuleStatus, Sample, ValidationResult
 
@@ -75,7 +76,11 @@ def conversion_results(
             origin="contract",
             params={"logical_type": record.logical_type},
         )
-        results.append(mask_samples(result, bundle, roles))
+        hint = hint_template(CONFORM_TYPE, None)
+        masked = mask_samples(result, bundle, roles)
+        results.append(
+            with_hint(masked, hint, dataset=bundle.dataset.name, default_phone_region=bundle.default_phone_region)
+        )
     return results
 
 

@@ -34,6 +34,7 @@ from dq_core.validation.attribution import (
 )
 from dq_core.validation.context import ROW, ValidationContext
 from dq_core.validation.env import CompileEnv, RuleCompileError
+from dq_core.validation.hints import hint_template, with_hint
 from dq_core.validation.masking import mask_samples
 from dq_core.validation.results import RuleResult, RuleStatus, Sample, ValidationResult, jsonable
 from dq_core.validation.rowlocal import ROW_LOCAL, checked_columns
@@ -447,7 +448,21 @@ def validate(
     if ctx.cleansing_steps:
         results = _attributed(results, checks, values, state, ctx.cleansing_steps)
     masked = [mask_samples(result, bundle, ctx.caller_roles) for result in results]
-    return ValidationResult.of(masked)
+    return ValidationResult.of(with_hints(masked, checks, bundle))
+
+
+def with_hints(results: list[RuleResult], checks: list[Check], bundle: ResolvedBundle) -> list[RuleResult]:
+    """Each failing result with its rule's hint (the binding's, else the template's, else the type's), rendered from
+    the masked samples."""
+    return [
+        with_hint(
+            result,
+            hint_template(check.type, check.rule.hint),
+            dataset=bundle.dataset.name,
+            default_phone_region=bundle.default_phone_region,
+        )
+        for result, check in zip(results, checks, strict=True)
+    ]
 
 
 def _attributed(

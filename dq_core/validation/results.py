@@ -66,6 +66,7 @@ class RuleResult(Payload):
     band: Band | None = None
     unexpected_samples: tuple[Sample, ...] = ()
     message: str = ""
+    hint: str | None = None  # what to do about it: failing rules only (dq_core.validation.hints)
     dimension: str | None = None
     origin: str | None = None
     template: str | None = None
