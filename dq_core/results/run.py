@@ -11,6 +11,7 @@ from pydantic import Field, JsonValue
 from dq_core.cleansing.engine import CleansingReport
 from dq_core.payloads import Payload
 from dq_core.profiling.models import ProfileResult
+from dq_core.results.scores import QualityScores, score_run
 from dq_core.validation.results import Band, ValidationResult
 
 if TYPE_CHECKING:
@@ -109,6 +110,7 @@ class RunResult(Payload):
     anomalies: list[Anomaly] = Field(default_factory=list)
     actions: list[ActionOutcome] = Field(default_factory=list)
     error: RunError | None = None
+    scores: QualityScores | None = None  # per dimension and overall, whenever there is a validation (docs/scores.md)
 
     @classmethod
     def build(
@@ -130,7 +132,7 @@ class RunResult(Payload):
         """A run's result from what its stages left, the one way every run (orchestrated, ``dq
         validate``) makes one: ``error`` when it stopped with one, else ``passed`` when the
         validation passed and ``failed`` otherwise; the profile summarised, the failed anomaly
-        and drift rules listed. Actions are added when they have run."""
+        and drift rules listed, the quality scores computed. Actions are added when they have run."""
         if error is not None:
             status = RunStatus.ERROR
         else:
@@ -150,6 +152,7 @@ class RunResult(Payload):
             validation=validation,
             anomalies=anomalies_of(validation) if validation is not None else [],
             error=error,
+            scores=score_run(validation) if validation is not None else None,
         )
 
     def to_json(self) -> str:
