@@ -38,8 +38,8 @@ from dq_core.lineage.models import RunRecord, StepRecord
 from dq_core.payloads import Payload
 from dq_core.ports import BlobStore, LineageStore
 from dq_core.registry.models import ConflictError
-from dq_core.results.run import RunResult
-from dq_core.results.scores import QualityScores, score_run
+from dq_core.results.run import RunResult, scores_of
+from dq_core.results.scores import QualityScores
 
 MAX_PAGE: Final = 200
 DEFAULT_PAGE: Final = 50
@@ -273,14 +273,6 @@ def run_detail(lineage: LineageStore, blobs: BlobStore, tenant: str, run_id: str
         except ObjectNotFound:
             result = None
     return RunDetail(run=run, result=result, scores=scores_of(result) if result is not None else None)
-
-
-def scores_of(result: RunResult) -> QualityScores | None:
-    """The run's quality scores as stored, or computed from its validation when the result was written
-    before runs carried scores (the same numbers); None when it stopped before validating."""
-    if result.scores is not None:
-        return result.scores
-    return score_run(result.validation) if result.validation is not None else None
 
 
 def run_lineage(lineage: LineageStore, tenant: str, run_id: str) -> RunLineage:

@@ -3,7 +3,7 @@
 Built on :func:`services.runs.list_runs` (the tenant's runs, newest first, through the tenant-scoped
 lineage store) and each run's ``result.json`` (the tenant's blob store): a run belongs to the dataset
 its result's contract stamp names. A result written before runs carried scores is scored from its
-validation (:func:`services.runs.scores_of`: the same numbers a new run stores).
+validation (:func:`dq_core.results.run.scores_of`: the same numbers a new run stores).
 
 Paging is the runs list's: ``next`` is a cursor signed the same way (tenant and time filters bound),
 given back as ``cursor``. One page reads at most :data:`RESULT_BUDGET` results; a page may hold fewer
@@ -22,8 +22,8 @@ from dq_core.lineage.evidence import run_prefix
 from dq_core.lineage.models import RunRecord
 from dq_core.payloads import Payload
 from dq_core.ports import BlobStore, LineageStore
-from dq_core.results.run import RunResult
-from services.runs import DEFAULT_PAGE, FINISHED, MAX_PAGE, Cursors, RunQuery, list_runs, run_key, scores_of
+from dq_core.results.run import RunResult, scores_of
+from services.runs import DEFAULT_PAGE, FINISHED, MAX_PAGE, Cursors, RunQuery, list_runs, run_key
 
 RESULT_BUDGET: Final = 500
 """Results read at most for one page of a score history."""

@@ -8,7 +8,7 @@ from typing import Final
 from markupsafe import Markup
 
 from dq_core.reporting import charts
-from dq_core.results.run import RunResult
+from dq_core.results.run import RunResult, scores_of
 from dq_core.results.scores import ScoredDimension
 
 GOOD_FROM: Final = 95.0  # a score from here is shown green
@@ -50,8 +50,9 @@ class ScoreSection:
 
 
 def score_section(result: RunResult) -> ScoreSection | None:
-    """The section's view, or None when the run has no scores (it stopped before validating)."""
-    scores = result.scores
+    """The section's view, or None when the run has no scores (it stopped before validating). A result written
+    before runs carried scores is scored from its validation."""
+    scores = scores_of(result)
     if scores is None:
         return None
     rows = []

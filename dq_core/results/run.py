@@ -169,3 +169,11 @@ def anomalies_of(validation: ValidationResult) -> list[Anomaly]:
                 Anomaly(rule_id=rule.rule_id, metric=metric, observed_value=rule.observed_value, band=rule.band)
             )
     return found
+
+
+def scores_of(result: RunResult) -> QualityScores | None:
+    """A run's quality scores as its result holds them, or computed from its validation when the result was written
+    before runs carried scores (the same numbers); None when the run stopped before validating."""
+    if result.scores is not None:
+        return result.scores
+    return score_run(result.validation) if result.validation is not None else None

@@ -10,7 +10,8 @@ import pytest
 
 from dq_core.config.base import Severity
 from dq_core.libraries.rules import RULE_TYPES, Dimension, OdcsMetric, rule_type_name
-from dq_core.results.run import RunResult
+from dq_core.reporting import render_report
+from dq_core.results.run import RunError, RunResult
 from dq_core.results.scores import (
     METRIC_DIMENSIONS,
     SCORED_AS,
@@ -196,3 +197,34 @@ def test_a_result_json_written_before_scores_still_reads() -> None:
     data = old.model_dump(mode="json")
     del data["scores"]
     assert RunResult.model_validate(data).scores is None
+
+
+# --- the report's section -------------------------------------------------------------------------------
+
+
+def _report(result: RunResult) -> str:
+    return render_report(result)
+
+
+def _built(**fields: Any) -> RunResult:
+    t0 = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
+    return RunResult.build(run_id="r-1", tenant="contoso", environment="dev", started_at=t0, finished_at=t0, **fields)
+
+
+def test_the_report_shows_the_scores_before_the_rules() -> None:
+    html = _report(_built(validation=WORKED_EXAMPLE))
+    assert html.index('id="scores"') < html.index('id="rules"')
+    assert 'data-metric="score_overall" data-value="78.07">78.07<' in html
+    assert '<tr data-dimension="consistency">' in html and 'data-value="72.24">72.24<' in html
+    assert 'aria-label="consistency score 72.24"' in html  # its bar
+    accuracy = html[html.index('<tr data-dimension="accuracy">') :]
+    accuracy = accuracy[: accuracy.index("</tr>")]
+    assert 'data-value=""' in accuracy and "no rule" in accuracy and "<svg" not in accuracy
+    assert 'class="num score bad" data-field="score" data-value="0.0"' in html  # timeliness, in red
+
+
+def test_the_report_scores_an_older_result_and_shows_none_without_a_validation() -> None:
+    older = _built(validation=WORKED_EXAMPLE).model_copy(update={"scores": None})
+    assert 'data-metric="score_overall" data-value="78.07"' in _report(older)
+    stopped = _built(error=RunError(code="input_invalid", message="unreadable"))
+    assert stopped.scores is None and 'id="scores"' not in _report(stopped)
