@@ -123,6 +123,12 @@ def test_error_scores_zero_and_skipped_is_left_out() -> None:
     assert errored.dimensions["validity"].score == 0.0
     assert errored.dimensions["validity"].rules == 1
     assert errored.overall == 0.0
+    counted = [
+        _rule("rows", "not_null", "info", S.PASSED, **_counts(400, 0)),
+        _rule("broken", "in_set", "error", S.ERROR, **_counts(10, 10), error="reference unreadable"),
+    ]
+    weights = {name: d.weight for name, d in score_run(ValidationResult.of(counted)).dimensions.items()}
+    assert weights["validity"] == 3 * 400  # its counts are not trusted: it weighs as the whole dataset
     skipped = score_run(ValidationResult.of([_rule("r", "anomaly", "error", S.SKIPPED)]))
     assert skipped.overall is None
     assert all(d.score is None and d.rules == 0 for d in skipped.dimensions.values())
