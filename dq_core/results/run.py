@@ -11,6 +11,7 @@ from pydantic import Field, JsonValue
 from dq_core.cleansing.engine import CleansingReport
 from dq_core.payloads import Payload
 from dq_core.profiling.models import ProfileResult
+from dq_core.results.scores import QualityScores, score_run
 from dq_core.validation.results import Band, ValidationResult
 
 if TYPE_CHECKING:
@@ -120,6 +121,7 @@ class RunResult(Payload):
     actions: list[ActionOutcome] = Field(default_factory=list)
     error: RunError | None = None
     failed_rows: FailedRows | None = None  # every failing row, beside result.json (capped per run)
+    scores: QualityScores | None = None  # per dimension and overall, whenever there is a validation (docs/scores.md)
 
     @classmethod
     def build(
@@ -142,7 +144,7 @@ class RunResult(Payload):
         """A run's result from what its stages left, the one way every run (orchestrated, ``dq
         validate``) makes one: ``error`` when it stopped with one, else ``passed`` when the
         validation passed and ``failed`` otherwise; the profile summarised, the failed anomaly
-        and drift rules listed. Actions are added when they have run."""
+        and drift rules listed, the quality scores computed. Actions are added when they have run."""
         if error is not None:
             status = RunStatus.ERROR
         else:
@@ -163,6 +165,7 @@ class RunResult(Payload):
             anomalies=anomalies_of(validation) if validation is not None else [],
             error=error,
             failed_rows=failed_rows,
+            scores=score_run(validation) if validation is not None else None,
         )
 
     def to_json(self) -> str:
@@ -179,3 +182,11 @@ def anomalies_of(validation: ValidationResult) -> list[Anomaly]:
                 Anomaly(rule_id=rule.rule_id, metric=metric, observed_value=rule.observed_value, band=rule.band)
             )
     return found
+
+
+def scores_of(result: RunResult) -> QualityScores | None:
+    """A run's quality scores as its result holds them, or computed from its validation when the result was written
+    before runs carried scores (the same numbers); None when the run stopped before validating."""
+    if result.scores is not None:
+        return result.scores
+    return score_run(result.validation) if result.validation is not None else None
