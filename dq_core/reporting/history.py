@@ -22,7 +22,7 @@ from dq_core.reporting import formatting as fmt
 from dq_core.reporting import observations
 from dq_core.reporting.render import _asset, _csp_hash, _dq_version, _environment
 from dq_core.reporting.trends import PALETTE, Line, trend, verdicts
-from dq_core.results.run import RunResult
+from dq_core.results.run import RunResult, scores_of
 from dq_core.validation.results import RuleResult
 
 BANDED_TYPES = ("anomaly", "distribution_drift")
@@ -120,7 +120,9 @@ def _number(value: object) -> float | None:
 
 
 def _scores(result: RunResult) -> tuple[float | None, dict[str, float | None]]:
-    scores = getattr(result, "scores", None)  # RunResult.scores, once results carry them
+    """Overall and per dimension; a result written before runs carried scores is scored from its
+    validation (the same numbers), one that stopped before validating has none."""
+    scores = scores_of(result)
     if scores is None:
         return None, {}
     return scores.overall, {name: dimension.score for name, dimension in scores.dimensions.items()}

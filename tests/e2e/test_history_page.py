@@ -136,6 +136,11 @@ def test_dq_report_history_draws_the_recorded_runs_of_the_demo_tenant(recorded: 
     assert [float(a["data-value"]) for a in outside] == clean_volume
     assert 'class="band"' in volume
 
+    scores = html[html.index('id="scores"') : html.index('id="metrics"')]
+    overall = [float(a["data-value"]) for a in _attributes(scores, "circle", 'data-line="overall"')]
+    assert overall == [r["scores"]["overall"] for r in results if r["scores"]] and len(overall) == len(results) - 1
+    assert 'data-legend="validity"' in scores and 'data-legend="completeness"' in scores
+
     table = [a["data-run-id"] for a in _attributes(html, "tr", "data-run-id=")]
     assert table == [r["run_id"] for r in reversed(results)]
     assert "header_only" in html  # the error run says why it stopped
@@ -153,7 +158,7 @@ def test_the_history_page_in_headless_chromium(recorded: Recorded, tmp_path: Pat
             "svgs => svgs.map(s => { const r = s.getBoundingClientRect(); "
             "return [s.closest('section').id, r.width, r.height]; })",
         )
-        assert {section for section, _, _ in sizes} == {"verdicts", "rows", "metrics"}
+        assert {section for section, _, _ in sizes} == {"verdicts", "rows", "scores", "metrics"}
         assert all(width > 300 and height > 30 for _, width, height in sizes), sizes
         points = page.locator("#metrics circle.point")
         assert points.count() > 0 and points.first.bounding_box() is not None

@@ -16,7 +16,8 @@ import pytest
 
 from dq_core.reporting.history import NoHistory, collect_history, render_history
 from dq_core.reporting.trends import LEFT, RIGHT, Line, trend
-from dq_core.results.run import ContractStamp
+from dq_core.results.run import ContractStamp, scores_of
+from dq_core.results.scores import DimensionScore, QualityScores
 from tests.history_support import plan, results
 
 HOSTILE = '<script>alert("x")</script>'
@@ -62,6 +63,10 @@ def test_the_series_follow_the_runs_oldest_first_whatever_order_they_come_in() -
     ]
     assert [run.error is not None for run in history.runs] == errored
     assert history.tenant == "contoso" and history.environments == ("dev",)
+    assert [run.overall is None for run in history.runs] == errored  # no validation, no score
+    stored = QualityScores(overall=42.5, dimensions={"timeliness": DimensionScore(score=42.5, rules=1, weight=3)})
+    kept = collect_history([made[1].model_copy(update={"scores": stored})], "orders").runs[0]
+    assert (kept.overall, kept.scores) == (42.5, {"timeliness": 42.5})  # stored scores are shown as stored
 
     by_rule = {series.rule_id: series for series in history.metrics}
     assert set(by_rule) == {"email_nulls_trend", "amount_drift"}  # the not_null rule has no band
@@ -94,8 +99,8 @@ def test_no_run_of_the_dataset_is_a_named_error() -> None:
 
 def test_the_page_draws_each_run_where_its_values_are() -> None:
     planned = plan(8)
-    history = collect_history(results(planned), "orders")
-    html = render_history(history, run_link=lambda run_id: f"../../runs/{run_id}/report")
+    made = results(planned)
+    html = render_history(collect_history(made, "orders"), run_link=lambda run_id: f"../../runs/{run_id}/report")
     elements = _elements(html)
 
     strip = [a for tag, a in elements if tag == "rect" and "verdict" in a.get("class", "")]
@@ -130,7 +135,17 @@ def test_the_page_draws_each_run_where_its_values_are() -> None:
     assert [a["data-run-id"] for a in table] == [f"orders-run-{i:02d}" for i in reversed(range(len(planned)))]
     links = [a["href"] for tag, a in _elements(_within(html, "runs")) if tag == "a"]
     assert links[0] == "../../runs/orders-run-07/report" and len(links) == len(planned)
-    assert "No run in this history carries quality scores." in html
+
+    scored = [scores_of(result) for result in made]  # stored, or from the validation (results before scores)
+    drawn = _elements(_within(html, "scores"))
+    overall = [a for tag, a in drawn if tag == "circle" and a.get("data-line") == "overall"]
+    assert [float(a["data-value"]) for a in overall] == [s.overall for s in scored if s and s.overall is not None]
+    assert [int(a["data-slot"]) for a in overall] == [i for i, s in enumerate(scored) if s and s.overall is not None]
+    assert len({a["data-value"] for a in overall}) > 1  # the scores move with the failures
+    dimensions = {name for s in scored if s for name, d in s.dimensions.items() if d.score is not None}
+    legend = {a["data-legend"] for tag, a in drawn if tag == "li"}
+    assert legend == {"overall"} | dimensions and "completeness" in dimensions
+    assert all(0 <= float(a["cy"]) <= 190 for tag, a in drawn if tag == "circle")  # 0..100 fits the chart
 
 
 def test_the_page_loads_nothing_and_runs_no_script() -> None:
