@@ -165,6 +165,31 @@ def _banded(rule: RuleResult) -> bool:
     return rule.type in BANDED_TYPES or rule.band is not None
 
 
+def _metric_series(ordered: Sequence[RunResult]) -> tuple[MetricSeries, ...]:
+    """Every anomaly or drift rule over the runs: a point per run that evaluated it; the band
+    method and the metric's kind from the newest run that had a band (else the newest run)."""
+    points: dict[str, dict[int, BandPoint]] = {}
+    shown: dict[str, RuleResult] = {}
+    for slot, result in enumerate(ordered):
+        for rule in result.validation.rules if result.validation else ():
+            if not _banded(rule):
+                continue
+            points.setdefault(rule.rule_id, {})[slot] = _band_point(rule)
+            if rule.band is not None or shown.get(rule.rule_id, rule).band is None:
+                shown[rule.rule_id] = rule
+    return tuple(
+        MetricSeries(
+            rule_id=rule_id,
+            metric=rule.metric or rule.type,
+            type=rule.type,
+            points=tuple(points[rule_id].get(slot) for slot in range(len(ordered))),
+            method=rule.band.method if rule.band else "",
+            kind=observations.measure(rule)[0],
+        )
+        for rule_id, rule in sorted(shown.items())
+    )
+
+
 def collect_history(results: Iterable[RunResult], dataset: str) -> DatasetHistory:
     """The series of ``dataset``'s runs among ``results`` (others are left out), oldest first;
     :class:`NoHistory` when none is of that dataset."""
@@ -175,29 +200,15 @@ def collect_history(results: Iterable[RunResult], dataset: str) -> DatasetHistor
     if not ordered:
         raise NoHistory(f"no recorded run of dataset {dataset!r}")
     runs = tuple(_run_point(result) for result in ordered)
-    dimensions: dict[str, None] = {}
+    dimensions: dict[str, None] = {}  # in the order first seen
     for run in runs:
         dimensions.update(dict.fromkeys(run.scores))
-    found: dict[str, tuple[RuleResult, dict[int, BandPoint]]] = {}
-    for slot, result in enumerate(ordered):
-        for rule in result.validation.rules if result.validation else ():
-            if _banded(rule):
-                latest, points = found.get(rule.rule_id, (rule, {}))
-                points[slot] = _band_point(rule)
-                found[rule.rule_id] = (rule if rule.band is not None or latest.band is None else latest, points)
-    metrics = tuple(
-        MetricSeries(
-            rule_id=rule_id,
-            metric=rule.metric or rule.type,
-            type=rule.type,
-            points=tuple(points.get(slot) for slot in range(len(runs))),
-            method=rule.band.method if rule.band else "",
-            kind=observations.measure(rule)[0],
-        )
-        for rule_id, (rule, points) in sorted(found.items())
-    )
     return DatasetHistory(
-        tenant=ordered[-1].tenant, dataset=dataset, runs=runs, metrics=metrics, dimensions=tuple(dimensions)
+        tenant=ordered[-1].tenant,
+        dataset=dataset,
+        runs=runs,
+        metrics=_metric_series(ordered),
+        dimensions=tuple(dimensions),
     )
 
 
