@@ -66,6 +66,9 @@ CODE_LIST_REPEAT = 2
 """...when its values repeat: at least this many non-null values per distinct value."""
 PATTERN_MIN_SHARE = 0.9
 """A shape is suggested when at least this share of a text column's non-null values match it."""
+DISTINCT_SIGMAS = 3
+"""Past the profile's exact distinct count, uniqueness is suggested when the estimate is within this many
+standard errors of the non-null values; checking the draft on the file then keeps or drops it."""
 VOLUME_LOW, VOLUME_HIGH = 0.5, 2.0
 """The volume band: this many times the rows seen (rounded outwards)."""
 EXTENSION = "dq_suggest"
@@ -289,12 +292,24 @@ def _column_rules(column: ColumnProfile, logical: LogicalType, shapes: ShapeCoun
         pattern = _pattern_rule(column.name, shapes)
         if pattern is not None:
             rules.append(("pattern", pattern))
-    exact = column.distinct_exact
-    if logical in _UNIQUE_TYPES and present >= MIN_VALUES and column.distinct_count == present:
-        how = "exact count" if exact else f"estimated, ±{100 * (column.distinct_relative_error or 0):.1f}%"
-        text = _suggested(f"{_n(present)} distinct values in {_n(present)} non-null values ({how})")
+    if logical in _UNIQUE_TYPES and present >= MIN_VALUES and _all_distinct(column, present):
+        how = (
+            "exact count"
+            if column.distinct_exact
+            else f"estimated ±{100 * (column.distinct_relative_error or 0):.1f}%, then checked exactly on the file"
+        )
+        text = _suggested(f"{_n(column.distinct_count)} distinct values in {_n(present)} non-null values ({how})")
         rules.append(("unique", UniqueRule(type="unique", description=text, dimension=Dimension.UNIQUENESS)))
     return rules
+
+
+def _all_distinct(column: ColumnProfile, present: int) -> bool:
+    """Every value distinct: exactly so while the profile counts exactly; past that, an estimate within
+    :data:`DISTINCT_SIGMAS` standard errors of the values (the draft's check on the file decides)."""
+    if column.distinct_exact:
+        return column.distinct_count == present
+    error = column.distinct_relative_error or 0.0
+    return column.distinct_count >= present * (1 - DISTINCT_SIGMAS * error)
 
 
 def _pattern_rule(name: str, shapes: ShapeCounts) -> RegexRule | None:
