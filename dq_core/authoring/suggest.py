@@ -28,12 +28,14 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 import polars as pl
 from pydantic import Field, JsonValue
 
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.config.base import Environment, Severity, Status
+from dq_core.config.canonical import FLOAT_DIGITS
 from dq_core.contracts.models import DataContract, DatasetSpec, RuleBinding
 from dq_core.identifiers import ID_MAX_LENGTH
 from dq_core.libraries.rules import (
@@ -53,6 +55,7 @@ from dq_core.libraries.rules import (
     UniqueRule,
 )
 from dq_core.libraries.schemas import ColumnSpec
+from dq_core.loading.writers import to_authoring
 from dq_core.payloads import Payload
 from dq_core.profiling.models import ColumnProfile, ProfileResult
 
@@ -188,7 +191,8 @@ class Draft:
             "dropped": list(self.dropped),
         }
         extensions = {**self.contract.extensions, EXTENSION: note}
-        return replace(self, contract=self.contract.model_copy(update={"extensions": extensions}))
+        written = to_authoring(self.contract.model_copy(update={"extensions": extensions}))
+        return replace(self, contract=DataContract.model_validate(written))  # as the file will say it
 
     def without(self, failures: Mapping[str, str], untyped: Mapping[str, str]) -> Draft:
         """The draft less the suggested bindings in ``failures`` (id -> why), with the added columns in
@@ -275,7 +279,7 @@ def _column_rules(column: ColumnProfile, logical: LogicalType, shapes: ShapeCoun
     low, high = column.min, column.max
     if logical in _RANGED and isinstance(low, (int, float, str)) and isinstance(high, (int, float, str)):
         text = _suggested(f"observed minimum {low} and maximum {high} in {_n(present)} non-null values")
-        params = RangeParams(min=low, max=high)
+        params = RangeParams(min=_outward(low, down=True), max=_outward(high, down=False))
         rules.append(("range", RangeRule(type="range", params=params, description=text, dimension=Dimension.VALIDITY)))
     coded = False
     if logical is LogicalType.STRING and column.value_counts and present >= MIN_VALUES:
@@ -301,6 +305,19 @@ def _column_rules(column: ColumnProfile, logical: LogicalType, shapes: ShapeCoun
         text = _suggested(f"{_n(column.distinct_count)} distinct values in {_n(present)} non-null values ({how})")
         rules.append(("unique", UniqueRule(type="unique", description=text, dimension=Dimension.UNIQUENESS)))
     return rules
+
+
+def _outward(value: float | str, *, down: bool) -> float | str:
+    """A bound as the authoring form keeps it (:data:`FLOAT_DIGITS` significant digits), rounded away from
+    the data so that the value seen still passes: -105.79598200000001 is written -105.795982000001."""
+    if isinstance(value, str) or value == 0 or not math.isfinite(value):
+        return value
+    nearest = float(f"{value:.{FLOAT_DIGITS}g}")
+    if (nearest <= value) if down else (nearest >= value):
+        return nearest
+    exact = Decimal(value)
+    step = Decimal(1).scaleb(exact.adjusted() - (FLOAT_DIGITS - 1))
+    return float(exact.quantize(step, rounding=ROUND_FLOOR if down else ROUND_CEILING))
 
 
 def _all_distinct(column: ColumnProfile, present: int) -> bool:

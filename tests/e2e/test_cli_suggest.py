@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from importlib.metadata import distribution
 from pathlib import Path
 
 import polars as pl
@@ -152,6 +153,49 @@ def test_a_generated_parquet_file_drafted_as_json(tmp_path: Path) -> None:
     assert {"qty_range", "qty_not_null", "email_pattern", "status_values"} <= ids
     validated = _check_and_validate(libraries, data, "orders_2026")
     assert validated.returncode == 0, validated.stdout + validated.stderr
+
+
+def _shipped(name: str) -> Path:
+    """A data set a PyPI package ships: plotly's (gapminder, tips), read without importing plotly."""
+    path = Path(str(distribution("plotly").locate_file(f"plotly/package_data/datasets/{name}")))
+    assert path.is_file(), path
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (
+            "gapminder.csv.gz",
+            {
+                "continent_values": {"values": ["Africa", "Americas", "Asia", "Europe", "Oceania"]},
+                "iso_alpha_pattern": {"pattern": "^[A-Z]{3}$"},
+                "year_range": {"min": 1952, "max": 2007},
+                "centroid_lon_range": {"min": -105.795982000001, "max": 174},  # the data's min: ...200000001
+                "volume_band": {"threshold": {"must_be_between": [852, 3408]}},
+            },
+        ),
+        (
+            "tips.csv.gz",
+            {
+                "sex_values": {"values": ["Female", "Male"]},
+                "day_values": {"values": ["Fri", "Sat", "Sun", "Thur"]},
+                "size_range": {"min": 1, "max": 6},
+                "total_bill_range": {"min": 3.07, "max": 50.81},
+            },
+        ),
+    ],
+)
+def test_a_data_set_shipped_in_a_pypi_package(tmp_path: Path, name: str, expected: dict[str, object]) -> None:
+    data = tmp_path / name
+    shutil.copyfile(_shipped(name), data)
+    libraries = tmp_path / "libraries"
+    document, _ = _suggest_into(libraries, data, name.replace(".csv.gz", ".yaml"))
+    params = {b["id"]: b["check"].get("params") for b in _suggested(document)}
+    assert {k: params.get(k) for k in expected} == expected
+    validated = _check_and_validate(libraries, data, name.removesuffix(".csv.gz"))
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+    assert validated.stdout.startswith(f"PASSED: {len(params)} passed, 0 failed")
 
 
 @pytest.mark.parametrize(

@@ -235,3 +235,11 @@ def test_names_ids_versions_and_types() -> None:
     assert logical_type_of("UInt8") is LogicalType.INTEGER
     assert logical_type_of("Decimal(precision=10, scale=2)") is LogicalType.DECIMAL
     assert logical_type_of("Categorical") is LogicalType.STRING
+
+
+def test_bounds_are_rounded_away_from_the_data_as_the_file_keeps_15_digits() -> None:
+    frame = pl.DataFrame({"lon": [-105.79598200000001, 0.1, 174.00000000000003]})
+    rules = _rules(draft_contract(_facts(frame), TARGET))
+    bounds = rules["lon_range"][3]
+    assert bounds == {"min": -105.795982000001, "max": 174.000000000001}
+    assert bounds["min"] <= -105.79598200000001 and bounds["max"] >= 174.00000000000003
