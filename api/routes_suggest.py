@@ -19,11 +19,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.context import Author
-from api.problems import problem_response, problems
-from api.routes_runs import _UNSUPPORTED, _UPLOAD_OPENAPI, UPLOAD_TYPES, FileName, XFileName, _read_limited
+from api.problems import problems
+from api.routes_runs import _UNSUPPORTED, _UPLOAD_OPENAPI, FileName, XFileName, receive_file
 from dq_core.identifiers import ID_PATTERN, VERSION_PATTERN
 from services import suggest as service
-from services.run_starts import BadStartRequest, check_file_name
 
 router = APIRouter(prefix="/api/tenants/{tenant}", tags=["suggestions"])
 
@@ -63,17 +62,9 @@ async def suggest_contract(
     filename: FileName = None,
     x_file_name: XFileName = None,
 ) -> JSONResponse:
-    content_type = (request.headers.get("content-type") or "application/octet-stream").split(";")[0].strip().lower()
-    if content_type not in UPLOAD_TYPES:
-        detail = f"content type {content_type!r} is not a data file's; send one of {', '.join(UPLOAD_TYPES)}"
-        return problem_response(415, "unsupported content type", detail, "unsupported_media_type")
-    try:
-        name = check_file_name(filename or x_file_name)
-    except BadStartRequest as exc:
-        return problem_response(400, "invalid request", exc.message, exc.code)
-    data = await _read_limited(request)
-    if isinstance(data, JSONResponse):
-        return data
+    received = await receive_file(request, filename, x_file_name)
+    if isinstance(received, JSONResponse):
+        return received
     ctx = access.ctx
     reader = ctx.contracts
     base = (
@@ -83,8 +74,8 @@ async def suggest_contract(
     )
     draft = await asyncio.to_thread(
         service.suggest_upload,
-        data,
-        name,
+        received.data,
+        received.name,
         tenant=access.tenant,
         environment=ctx.environment,
         dataset=dataset,
