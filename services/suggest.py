@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from dq_core.authoring.suggest import Draft, DraftTarget, dataset_name, next_version
-from dq_core.config.base import Environment, Kind, ObjectKey, Status
+from dq_core.config.base import Environment, Kind
 from dq_core.contracts.models import DataContract
-from dq_core.errors import ObjectNotFound, OptionError
+from dq_core.errors import OptionError
 from dq_core.identifiers import ID_RULE, TENANT_RULE, is_id, is_tenant
 from dq_core.loading.writers import render, to_authoring
 from dq_core.ports import ConfigReader
 from dq_core.runs.suggest import suggest_file
+from services.workspace import Scope, pick_version
 
 FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json"}
 """The draft's authoring format, by the output file's extension."""
@@ -69,18 +70,9 @@ def base_contract(
     reader: ConfigReader, tenant: str, environment: str, contract_id: str, version: str | None = None
 ) -> DataContract:
     """The version asked for, else the newest published one, else the newest one."""
-    contract_id = _checked_id(contract_id, "contract id")
-    versions = (
-        [version] if version else list(reversed(reader.versions(tenant, environment, Kind.CONTRACT, contract_id)))
-    )
-    if not versions:
-        raise ObjectNotFound(f"contract {contract_id!r} does not exist in {tenant}/{environment}")
-    found = [
-        reader.get(tenant, environment, ObjectKey(kind=Kind.CONTRACT, id=contract_id, version=v)) for v in versions
-    ]
-    chosen = next((c for c in found if c.status is Status.PUBLISHED), found[0])
-    if not isinstance(chosen, DataContract):  # pragma: no cover - asked for by kind
-        raise ObjectNotFound(f"{contract_id} is not a contract")
+    scope = Scope(tenant, environment)
+    chosen = pick_version(reader, scope, Kind.CONTRACT, _checked_id(contract_id, "contract id"), version)
+    assert isinstance(chosen, DataContract)  # noqa: S101 - asked for by kind
     return chosen
 
 
