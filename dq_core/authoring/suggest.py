@@ -354,7 +354,8 @@ def _pattern_rule(name: str, shapes: ShapeCounts) -> RegexRule | None:
 
 def _volume_rule(rows: int) -> RowCountRule:
     low, high = math.floor(rows * VOLUME_LOW), math.ceil(rows * VOLUME_HIGH)
-    text = _suggested(f"{_n(rows)} rows seen; the band is {VOLUME_LOW}x to {VOLUME_HIGH}x of that ({low} to {high})")
+    band = f"{VOLUME_LOW}x to {VOLUME_HIGH}x of that ({_n(low)} to {_n(high)})"
+    text = _suggested(f"{_n(rows)} rows seen; the band is {band}")
     return RowCountRule(
         type="row_count",
         params=RowCountParams(threshold=Threshold(must_be_between=(low, high))),

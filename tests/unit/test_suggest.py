@@ -94,7 +94,7 @@ def test_every_suggestion_says_the_statistic_it_came_from(draft: Draft) -> None:
     assert rules["email_pattern"][2] == (
         "suggested: 980 of 980 non-null values (100.0%) look like an e-mail address (shape email)"
     )
-    assert rules["volume_band"][2] == "suggested: 1,000 rows seen; the band is 0.5x to 2.0x of that (500 to 2000)"
+    assert rules["volume_band"][2] == "suggested: 1,000 rows seen; the band is 0.5x to 2.0x of that (500 to 2,000)"
 
 
 def test_what_is_suggested_for_which_column(draft: Draft) -> None:
