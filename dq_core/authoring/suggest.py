@@ -411,11 +411,15 @@ def draft_contract(
 ) -> Draft:
     """The draft: without ``base`` a new contract of one dataset; with it, ``base``'s dataset
     ``target.dataset`` extended by the suggestions its resolved rules (``existing``) do not cover."""
+    if (base is None) != (existing is None):
+        msg = "a base contract comes with its resolved bundle (existing), and only with it"
+        raise ValueError(msg)
     profile = facts.profile
     declared = {c.name: c.logical_type for c in existing.dataset.columns} if existing else {}
     have = {(r.rule.type, r.columns) for r in existing.rules} if existing else set()
     spec = base.dataset(target.dataset) if base else None
-    taken = {r.id for r in existing.rules} | {b.id for b in spec.bindings if b.id} if existing and spec else set()
+    taken = {r.id for r in existing.rules} if existing else set()
+    taken |= {b.id for b in spec.bindings if b.id} if spec else set()
     columns: list[ColumnSpec] = list(spec.columns) if spec else []
     bindings: list[RuleBinding] = list(spec.bindings) if spec else []
     suggested: list[str] = []
@@ -423,9 +427,9 @@ def draft_contract(
     skipped: list[str] = []
 
     def covered(kind: str, bound: tuple[str, ...]) -> bool:
-        return any((other, bound) in have for other in COVERED_BY[kind]) or (
-            kind == "row_count" and any(t == "row_count" for t, _ in have)
-        )
+        if kind == "row_count":  # on the dataset, whatever it is bound to
+            return any(rule_type in COVERED_BY[kind] for rule_type, _ in have)
+        return any((other, bound) in have for other in COVERED_BY[kind])
 
     for column in profile.columns:
         logical = logical_type_of(column.dtype)
