@@ -237,3 +237,19 @@ def test_bad_options_are_one_line_and_exit_2(tmp_path: Path, args: tuple[str, ..
     )
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith(line) and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_without_libraries_or_options_the_draft_is_local(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DQ_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "cli", "suggest", str(SAMPLE), "--out", "d.json"],
+        cwd=tmp_path,  # no libraries folder here
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    draft = json.loads((tmp_path / "d.json").read_text(encoding="utf-8"))
+    assert (draft["tenant"], draft["environment"], draft["id"]) == ("local", "local", "customers")
+    assert "(local/local, draft)" in result.stdout
