@@ -13,9 +13,10 @@ from api.context import ApiContext
 from api.routes_config import router as config_router
 from api.routes_health import router as health_router
 from api.routes_runs import router as runs_router
+from api.routes_scores import router as scores_router
 from api.routes_suggest import router as suggest_router
 
-ROUTERS = [health_router, config_router, runs_router, suggest_router]
+ROUTERS = [health_router, config_router, runs_router, scores_router, suggest_router]
 """Every router of the API; the Functions adapter and ``dq serve`` host all of them."""
 
 

@@ -186,6 +186,7 @@ def _write_outputs(out: Path | None, files: dict[str, str]) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     from dq_core.results.gx import to_gx  # noqa: PLC0415
     from dq_core.runs.check import validate_file  # noqa: PLC0415
+    from dq_core.validation.failed_rows import FILE as FAILED_ROWS  # noqa: PLC0415
 
     if args.odcs:
         bundle = odcs_bundle(args.odcs, args.dataset, args.tenant or "local", args.env or "local")
@@ -202,6 +203,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         history=history,
         with_profile=args.record,
         references=references,
+        failed_rows_to=args.out / FAILED_ROWS if args.out is not None else None,
     )
     assert result.validation is not None  # noqa: S101 - validate_file always validates
     files = {"result.json": result.to_json()}

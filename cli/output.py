@@ -31,8 +31,8 @@ def _write(data: bytes, out: Path | None) -> None:
 
 
 def failing_rules(validation: ValidationResult) -> list[str]:
-    """One line per failed or erroring rule (status, severity, id: what was found), as
-    ``dq validate`` and ``dq run`` print them."""
+    """One line per failed or erroring rule (status, severity, id: what was found), and its remediation hint
+    under it, as ``dq validate`` and ``dq run`` print them."""
     lines = []
     for rule in validation.rules:
         if rule.status.value in ("failed", "error"):
@@ -42,4 +42,6 @@ def failing_rules(validation: ValidationResult) -> list[str]:
                 else f"observed {rule.observed_value}"
             )
             lines.append(f"  {rule.status.value:<6} {rule.severity.value:<7} {rule.rule_id}: {detail}")
+            if rule.hint:
+                lines.append(f"{'':17}hint: {rule.hint}")
     return lines

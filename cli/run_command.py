@@ -42,6 +42,7 @@ OUTPUTS = (
     "cleansing.json",
     "validation.json",
     "rejects.parquet",
+    "failed_rows.parquet",
     "bundle.json",  # which columns are classified: dq report reads it
     "report.html",
     "validation.gx.json",

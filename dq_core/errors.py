@@ -61,6 +61,12 @@ class ResolutionError(LoadError):
     code = "reference_invalid"
 
 
+class HintError(LoadError):
+    """A remediation hint uses a placeholder its rule type does not have (docs/validation.md, Remediation hints)."""
+
+    code = "hint_invalid"
+
+
 class ObjectNotFound(ConfigError):
     """The requested object (kind, id, version) is not in the registry."""
 

@@ -10,7 +10,8 @@ Every activity goes through :func:`activity` (``activities.blueprint.execute``),
 * adds one ``dq.action`` span for ``run_action`` (``action_id``, ``type``, ``trigger``,
   ``status``, ``attempts`` of the ActionOutcome);
 * after ``finalise_run``, reads result.json and emits the ``dq.run`` span (the verdict,
-  from the run's ``started_at`` to its ``finished_at``) and the metrics ``dq.run.duration``
+  from the run's ``started_at`` to its ``finished_at``, with the dataset and the quality scores
+  ``score_overall`` and ``score_<dimension>``, docs/scores.md) and the metrics ``dq.run.duration``
   (s), ``dq.rows.processed``, ``dq.rules.failed``, ``dq.actions.failed`` with the
   attributes ``tenant``, ``environment`` and ``status``;
 * when a run ends without a finished ``finalise_run`` (``build_result`` or ``finalise_run``
@@ -48,7 +49,7 @@ import traceback
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -401,6 +402,8 @@ class _RunFacts:
     actions_failed: int = 0
     contract_id: str | None = None
     error: str | None = None
+    dataset: str | None = None
+    scores: Mapping[str, float] = field(default_factory=dict)  # score_overall, score_<dimension> (docs/scores.md)
 
     @classmethod
     def of(cls, result: RunResult, actions: list[ActionOutcome], error: str | None = None) -> _RunFacts:
@@ -417,7 +420,19 @@ class _RunFacts:
             actions_failed=sum(a.status == "failed" for a in actions),
             contract_id=result.contract.id if result.contract else None,
             error="; ".join(e for e in (broke, error) if e) or None,
+            dataset=result.contract.dataset if result.contract else None,
+            scores=score_attributes(result),
         )
+
+
+def score_attributes(result: RunResult) -> dict[str, float]:
+    """The run's quality scores as ``dq.run`` attributes: ``score_overall`` and ``score_<dimension>``, each only
+    when there is a score (no validation, or no rule of a dimension scored: left out)."""
+    scores = result.scores
+    if scores is None:
+        return {}
+    found = {f"score_{name}": d.score for name, d in scores.dimensions.items() if d.score is not None}
+    return {"score_overall": scores.overall, **found} if scores.overall is not None else found
 
 
 _LOCK_REPORTED = threading.Lock()
@@ -505,6 +520,8 @@ def _emit_run(facts: _RunFacts, scope: ActivityScope, instruments: _Instruments)
         "actions_failed": facts.actions_failed,
         "contract_id": facts.contract_id,
         "error": error,
+        "dataset": facts.dataset,
+        **facts.scores,
     }
     span = instruments.tracer.start_span(
         RUN_SPAN, context=run_trace(facts.run_id), attributes=_clean(attributes), start_time=_ns(facts.started_at)

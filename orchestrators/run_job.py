@@ -227,8 +227,7 @@ def _validate(
     context: df.DurableOrchestrationContext,
     run: p.RunRef,
     resolved: p.ResolveOutput,
-    chunks: list[str],
-    rows: int,
+    cleansed: p.CleanseOutput,
     profile: p.MergeProfileOutput,
     now: datetime,
     progress: Progress,
@@ -236,7 +235,8 @@ def _validate(
     """Row-local rules per chunk; uniqueness per key partition; the other dataset rules over the
     columns they read. States travel as blob paths. Returns the ValidateDatasetOutput."""
     started = context.current_utc_datetime
-    partitions = p.partitions_for(rows, resolved.chunk_rows) if resolved.unique_rules else 0
+    chunks = cleansed.work_chunks
+    partitions = p.partitions_for(cleansed.rows_out, resolved.chunk_rows) if resolved.unique_rules else 0
     progress.at(p.Stage.VALIDATE, len(chunks) + partitions)
     chunk_inputs = [
         p.ChunkInput(run=run, bundle_path=resolved.bundle_path, chunk=chunk, index=i, now=now, partitions=partitions)
@@ -257,6 +257,7 @@ def _validate(
         chunks=chunks,
         states=[p.ValidateChunkOutput.model_validate(o).state_path for o in outputs],
         unique=[p.PartitionOutput.model_validate(o).partial_path for o in partials],
+        published=cleansed.cleansed_chunks,
         profile_path=profile.profile_path,
         now=now,
         started_at=started,
@@ -318,9 +319,7 @@ def _stages(
     value = yield from _call(context, p.Stage.PROFILE, p.ActivityName.MERGE_PROFILE, merge_input)
     profile = parts.profile = p.MergeProfileOutput.model_validate(value)
 
-    validation = yield from _validate(
-        context, run, resolved, cleansed.work_chunks, cleansed.rows_out, profile, now, progress
-    )
+    validation = yield from _validate(context, run, resolved, cleansed, profile, now, progress)
     parts.validation = validation
 
     progress.at(p.Stage.ANOMALY_CHECK)

@@ -38,7 +38,8 @@ from dq_core.lineage.models import RunRecord, StepRecord
 from dq_core.payloads import Payload
 from dq_core.ports import BlobStore, LineageStore
 from dq_core.registry.models import ConflictError
-from dq_core.results.run import RunResult
+from dq_core.results.run import RunResult, scores_of
+from dq_core.results.scores import QualityScores
 
 MAX_PAGE: Final = 200
 DEFAULT_PAGE: Final = 50
@@ -86,6 +87,7 @@ class RunPage(Payload):
 class RunDetail(Payload):
     run: RunRecord
     result: RunResult | None = None  # result.json, once the run has one
+    scores: QualityScores | None = None  # the result's quality scores (docs/scores.md), once it has one
 
 
 class RunLineage(Payload):
@@ -105,6 +107,11 @@ Key = tuple[datetime, str]
 
 def _key(run: RunRecord) -> Key:
     return _utc(run.started_at), run.run_id
+
+
+def run_key(run: RunRecord) -> Key:
+    """A run's place in the newest-first order of a listing (what a cursor names)."""
+    return _key(run)
 
 
 def _b64(data: bytes) -> str:
@@ -265,7 +272,7 @@ def run_detail(lineage: LineageStore, blobs: BlobStore, tenant: str, run_id: str
             result = RunResult.model_validate_json(blobs.get(tenant, run_prefix(run.run_id) + "result.json")[0])
         except ObjectNotFound:
             result = None
-    return RunDetail(run=run, result=result)
+    return RunDetail(run=run, result=result, scores=scores_of(result) if result is not None else None)
 
 
 def run_lineage(lineage: LineageStore, tenant: str, run_id: str) -> RunLineage:

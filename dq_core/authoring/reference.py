@@ -22,8 +22,9 @@ from dq_core.authoring.fields import field_description, model_description
 from dq_core.authoring.json_schema import AuthoringSchema, example_of
 from dq_core.libraries.actions import ActionCommon, ActionSpec, DeliveryPolicy, RetryPolicy
 from dq_core.libraries.cleansing import CleansingStepSpec, StepCommon
-from dq_core.libraries.rules import RULE_TYPES, RuleCommon, Scope, Threshold
+from dq_core.libraries.rules import RULE_TYPES, RuleCommon, Scope, Threshold, rule_type_name
 from dq_core.libraries.schemas import ColumnSpec
+from dq_core.validation.hints import DEFAULT_HINTS
 
 PAGE: Final = "docs/rules.md"
 COMMAND: Final = "dq schema --rules-md docs/rules.md"
@@ -280,9 +281,10 @@ rules of the dataset, so simple checks need no binding:
 
 A binding applies a rule: `rule` names a template of the contract's rule libraries
 (`library:template` when two define it) or `check` writes the rule inline; `columns` (or the
-catalog `attribute`) are what it checks; `severity`, `mostly`, `message`, `where` and
-`dimension` override the template's; `id` names its result; `odcs_id` and `odcs_name` keep the id
-and the name of the ODCS quality item it came from (without an `id`, they name the result):
+catalog `attribute`) are what it checks; `severity`, `mostly`, `message`, `where`,
+`dimension` and `hint` (the remediation hint, docs/validation.md) override the template's; `id`
+names its result; `odcs_id` and `odcs_name` keep the id and the name of the ODCS quality item it
+came from (without an `id`, they name the result):
 
 ```yaml
 {bindings}```
@@ -334,6 +336,7 @@ def _rules_section() -> list[str]:
             else "over the whole dataset"
         )
         lines += [_heading("rule", model), "", *_paragraphs(model), f"*Binding:* {scope}. *Evaluated:* {how}.", ""]
+        lines += [f"*Default hint* (`hint` overrides it): {DEFAULT_HINTS[rule_type_name(model)]}", ""]
         lines += ["`params`:", "", *field_table(params), "", *_example(model)]
     return lines
 

@@ -26,7 +26,7 @@ from dq_core.catalog.models import Catalog
 from dq_core.config.base import Kind, ObjectKey, Ref, Versioned
 from dq_core.config.canonical import content_hash
 from dq_core.contracts.models import DataContract, DatasetSpec, RuleBinding
-from dq_core.errors import ObjectNotFound, ResolutionError
+from dq_core.errors import HintError, ObjectNotFound, ResolutionError
 from dq_core.jobs.models import JobDefinition
 from dq_core.libraries.actions import ActionCommon, ActionLibrary, Trigger
 from dq_core.libraries.cleansing import CleansingPolicy, MapValuesStep
@@ -54,6 +54,7 @@ from dq_core.libraries.rules import (
 )
 from dq_core.libraries.schemas import Classification, CodeList, ColumnSpec, SchemaLibrary
 from dq_core.ports import ConfigReader
+from dq_core.validation.hints import HintTemplateError, check_hint
 
 
 def missing_message(reader: ConfigReader, tenant: str, environment: str, kind: Kind, ref: Ref) -> str:
@@ -275,7 +276,7 @@ def _constraint_rules(
 def _with_overrides(rule: RuleCommon, binding: RuleBinding) -> RuleCommon:
     update = {
         name: getattr(binding, name)
-        for name in ("severity", "mostly", "message", "where", "dimension")
+        for name in ("severity", "mostly", "message", "where", "dimension", "hint")
         if getattr(binding, name) is not None
     }
     return rule.model_copy(update={**update, "id": None})
@@ -335,6 +336,11 @@ def _binding_rules(
                     path + ".attribute", f"no column of dataset {dataset.name!r} maps to {binding.attribute!r}"
                 )
         _check_rule_columns(ctx, rule, bound, known, path)
+        if binding.hint is not None:
+            try:
+                check_hint(binding.hint, rule.type, type(rule.params).model_fields)
+            except HintTemplateError as exc:
+                raise HintError(ctx.location, path + ".hint", str(exc)) from None
         rules.add(
             _binding_rule_id(dataset.name, binding, rule, bound, template),
             "contract",

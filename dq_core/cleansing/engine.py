@@ -23,10 +23,12 @@ from dq_core.cleansing.steps import _CAST, STEPS, StepResult, _failure_reasons, 
 from dq_core.libraries.cleansing import CleansingStepSpec, DeduplicateStep, ImputeStep, MaskStep
 from dq_core.libraries.governance import Masking
 from dq_core.payloads import Payload
-from dq_core.validation.context import ROW
+from dq_core.validation.attribution import LAST_BIT
+from dq_core.validation.context import ROW, TOUCHED, touched_column, touched_columns
 from dq_core.validation.masking import MASK
 
 CONFORM = "conform_types"
+UNCHANGED = frozenset({"cast", CONFORM})  # a value in its type is the same value: not a change for attribution
 FORMULAS = "reject_formulas"
 FORMULA = r"^\s*(=|@[A-Za-z_]+\()"  # spreadsheet formulas: never loaded as data
 
@@ -62,7 +64,7 @@ class CleansingReport(Payload):
 
 @dataclass(frozen=True)
 class CleansingOutput:
-    cleansed: pl.DataFrame  # keeps _dq_source_row
+    cleansed: pl.DataFrame  # keeps _dq_source_row, and _dq_touched:<column> (which steps changed each cell)
     rejects: pl.DataFrame  # text columns + _dq_reject_reason, _dq_reject_step, _dq_source_row
     report: CleansingReport
 
@@ -81,11 +83,44 @@ def _deltas(before: pl.DataFrame, after: pl.DataFrame, columns: tuple[str, ...])
 
 def _changed(before: pl.DataFrame, after: pl.DataFrame, columns: tuple[str, ...]) -> dict[str, int]:
     """Cells whose value (compared as text, nulls included) the step changed."""
-    return {c: int(before[c].cast(pl.String).ne_missing(after[c].cast(pl.String)).sum()) for c in columns}
+    return {c: int(flags.sum()) for c, flags in _change_flags(before, after, columns).items()}
+
+
+def _change_flags(before: pl.DataFrame, after: pl.DataFrame, columns: tuple[str, ...]) -> dict[str, pl.Series]:
+    """Per column, which rows' values (compared as text, nulls included) the step changed."""
+    return {c: before[c].cast(pl.String).ne_missing(after[c].cast(pl.String)) for c in columns}
+
+
+def _merged_flags(before: pl.DataFrame, kept: pl.DataFrame) -> dict[str, pl.Series]:
+    """Per data column, which kept rows deduplication changed (field-level survivorship)."""
+    data = [c for c in kept.columns if not c.startswith("_dq_")]
+    if not data or not kept.height:
+        return {}
+    original = kept.select(ROW).join(before.select(ROW, *data), on=ROW, how="left", maintain_order="left")
+    return _change_flags(original, kept, tuple(data))
+
+
+def step_names(bundle: ResolvedBundle) -> tuple[str, ...]:
+    """Every step a run applies, in order, by name: bit ``i`` of ``TOUCHED`` is step ``i``."""
+    return (FORMULAS, *(_name(s, i) for i, s in enumerate(bundle.cleansing)), CONFORM)
+
+
+def _mark(frame: pl.DataFrame, flags: Mapping[str, pl.Series], name: str, bundle: ResolvedBundle) -> pl.DataFrame:
+    """Set the step's bit in each changed column's ``TOUCHED`` mask, on the rows it changed there
+    (``frame`` is after the step, row-aligned with ``flags``)."""
+    names = step_names(bundle)
+    bit = pl.lit(1 << min(names.index(name) if name in names else LAST_BIT, LAST_BIT), pl.UInt64)
+    marks = []
+    for column, changed in flags.items():
+        mask = touched_column(column)
+        current = pl.col(mask) if mask in frame.columns else pl.lit(0, pl.UInt64)
+        marks.append(pl.when(pl.lit(changed)).then(current | bit).otherwise(current).alias(mask))
+    return frame.with_columns(marks) if marks else frame
 
 
 def _as_rejects(rows: pl.DataFrame, reasons: pl.Series, step: str) -> pl.DataFrame:
-    text = rows.select(pl.col(c).cast(pl.String) if c != ROW else pl.col(c) for c in rows.columns)
+    kept = [c for c in rows.columns if not c.startswith(TOUCHED)]
+    text = rows.select(pl.col(c).cast(pl.String) if c != ROW else pl.col(c) for c in kept)
     return text.with_columns(reasons.alias(REASON), pl.lit(step).alias(STEP))
 
 
@@ -191,6 +226,8 @@ def apply_step(
     before = frame
     if isinstance(spec, DeduplicateStep):
         frame, found = deduplicate(frame, spec, ctx.sample_clusters, _typed(frame, spec.order_column, ctx))
+        if spec.field_level:  # a survivor's empty fields filled from its duplicates
+            frame = _mark(frame, _merged_flags(before, frame), name, ctx.bundle)
         metric = StepMetrics(
             step=name,
             type=spec.type,
@@ -214,7 +251,10 @@ def apply_step(
     after = result.frame
     rejected = 0
     refused = None
-    changed, deltas = _changed(before, after, result.touched), _deltas(before, after, result.touched)
+    flags = _change_flags(before, after, result.touched)
+    changed, deltas = {c: int(f.sum()) for c, f in flags.items()}, _deltas(before, after, result.touched)
+    if (spec.type if spec else name) not in UNCHANGED:
+        after = _mark(after, flags, name, ctx.bundle)
     if result.reasons is not None and after.height:
         hit = result.reasons.is_not_null()
         rejected = int(hit.sum())
@@ -308,7 +348,8 @@ def mask_output(
                 }
             )
         )
-    return cleansed, rejects, report.model_copy(update={"steps": updated})
+    published = cleansed.drop(touched_columns(cleansed.columns))  # cleansing's bookkeeping: validation only
+    return published, rejects, report.model_copy(update={"steps": updated})
 
 
 def empty_rejects(bundle: ResolvedBundle) -> pl.DataFrame:

@@ -23,6 +23,7 @@ from dq_core.config.base import (
 )
 from dq_core.libraries.rules import Dimension, RuleSpec
 from dq_core.libraries.schemas import ColumnSetRef, ColumnSpec, check_attribute_path
+from dq_core.validation.hints import MAX_HINT, check_hint
 
 
 class RuleBinding(Model):
@@ -45,6 +46,12 @@ class RuleBinding(Model):
     dimension: Dimension | None = None
     odcs_id: str | None = None  # the ODCS quality item's id, so results can cite it
     odcs_name: str | None = None  # the ODCS quality item's name: the rule id (slugified) when there is no id
+    hint: str | None = Field(
+        default=None,
+        max_length=MAX_HINT,
+        exclude_if=lambda value: value is None,  # unset: left out, so contracts keep their hash
+        description="Overrides the rule's remediation hint (docs/validation.md, Remediation hints).",
+    )
 
     _attr = field_validator("attribute")(lambda v: None if v is None else check_attribute_path(v))
 
@@ -56,6 +63,8 @@ class RuleBinding(Model):
         if self.columns and self.attribute:
             msg = "bind to columns or to an attribute, not both"
             raise ValueError(msg)
+        if self.hint is not None and self.check is not None:  # a template's type is known once resolved
+            check_hint(self.hint, self.check.type, type(self.check.params).model_fields)
         return self
 
 

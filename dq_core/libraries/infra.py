@@ -63,3 +63,10 @@ class InfraProfile(Versioned):
     storage: StorageTiers = StorageTiers()
     retention: Retention = Retention()
     limits: IngestLimits = IngestLimits()
+    max_failed_rows: int = Field(
+        default=100_000,
+        ge=0,
+        le=10_000_000,
+        description="Failing rows a run writes to failed_rows.parquet beside result.json (every row that fails a "
+        "row-level or uniqueness rule, with the ids of the rules it failed), the first by source row; 0: none.",
+    )

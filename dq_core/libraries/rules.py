@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Annotated, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
 
 from dq_core.config.base import (
     Fraction,
@@ -29,6 +29,7 @@ from dq_core.config.base import (
     unique_ids,
 )
 from dq_core.libraries.sql_guard import SqlRefusedError, SqlSyntaxError, check_predicate, check_query
+from dq_core.validation.hints import MAX_HINT, check_hint
 
 Scalar = str | int | float | bool | None
 
@@ -543,6 +544,22 @@ class RuleCommon(Model):
     # narrowed by every rule type: a Literal tag and its own params model
     type: str
     params: RuleParams
+    # after params, so its validator sees them; left out of dumps when unset, so bundles keep their sha256
+    hint: str | None = Field(
+        default=None,
+        max_length=MAX_HINT,
+        exclude_if=lambda value: value is None,
+        description="What to do when the rule fails: `{name}` placeholders from the rule's params and"
+        " docs/validation.md (Remediation hints); default: the rule type's.",
+    )
+
+    @field_validator("hint")
+    @classmethod
+    def _hint(cls, value: str | None, info: ValidationInfo) -> str | None:
+        params = info.data.get("params")
+        if value is None or not isinstance(params, RuleParams):
+            return value
+        return check_hint(value, str(info.data.get("type")), type(params).model_fields)
 
     @property
     def scope(self) -> Scope:

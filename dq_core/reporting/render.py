@@ -33,6 +33,7 @@ from dq_core.profiling.models import ColumnKind, ColumnProfile, ProfileResult
 from dq_core.reporting import charts, histograms, observations
 from dq_core.reporting import formatting as fmt
 from dq_core.reporting.observations import Shown
+from dq_core.reporting.score_views import score_section
 from dq_core.results.run import RunResult
 from dq_core.validation.masking import SENSITIVE
 from dq_core.validation.results import RuleResult, RuleStatus
@@ -477,6 +478,7 @@ def render_report(
         reject_reasons=_reject_reasons(cleansing) if cleansing else [],
         rules=rule_rows(result.validation.rules, years=years, profiled=profiled) if result.validation else [],
         summary=result.validation.summary if result.validation else None,
+        scores=score_section(result),
         columns=columns,
         profile_rows=profile.row_count if profile else None,
         anomalies=_anomaly_views(result, years),

@@ -3,8 +3,8 @@
 Columns: rule_id, odcs_id (the ODCS quality id, when the rule has one), type, columns
 (joined with ``|``), severity, status, element_count, unexpected_count,
 unexpected_percent, mostly, observed_value (JSON for lists and objects), message (the
-rule's message, or why it could not be evaluated). Empty cells stand for "not
-measured". Text that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``,
+rule's message, or why it could not be evaluated), hint (a failing rule's remediation
+hint). Empty cells stand for "not measured". Text that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``,
 tab, carriage return first) is prefixed with ``'``; numbers are written as numbers.
 """
 
@@ -32,6 +32,7 @@ CSV_COLUMNS: Final = (
     "mostly",
     "observed_value",
     "message",
+    "hint",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -71,6 +72,7 @@ def _row(rule: RuleResult) -> list[str]:
         _number(rule.mostly),
         _observed(rule.observed_value),
         _text(message),
+        _text(rule.hint or ""),
     ]
 
 

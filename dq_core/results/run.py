@@ -11,6 +11,7 @@ from pydantic import Field, JsonValue
 from dq_core.cleansing.engine import CleansingReport
 from dq_core.payloads import Payload
 from dq_core.profiling.models import ProfileResult
+from dq_core.results.scores import QualityScores, score_run
 from dq_core.validation.results import Band, ValidationResult
 
 if TYPE_CHECKING:
@@ -87,6 +88,16 @@ class ActionOutcome(Payload):
     detail: str = ""
 
 
+class FailedRows(Payload):
+    """What a run wrote as ``failed_rows.parquet`` (dq_core.validation.failed_rows): its rows, the
+    infra profile's cap, and whether the cap left failing rows out."""
+
+    path: str
+    rows: int
+    cap: int
+    capped: bool
+
+
 class RunError(Payload):
     code: str
     message: str
@@ -109,6 +120,8 @@ class RunResult(Payload):
     anomalies: list[Anomaly] = Field(default_factory=list)
     actions: list[ActionOutcome] = Field(default_factory=list)
     error: RunError | None = None
+    failed_rows: FailedRows | None = None  # every failing row, beside result.json (capped per run)
+    scores: QualityScores | None = None  # per dimension and overall, whenever there is a validation (docs/scores.md)
 
     @classmethod
     def build(
@@ -126,11 +139,12 @@ class RunResult(Payload):
         profile: ProfileResult | None = None,
         validation: ValidationResult | None = None,
         error: RunError | None = None,
+        failed_rows: FailedRows | None = None,
     ) -> RunResult:
         """A run's result from what its stages left, the one way every run (orchestrated, ``dq
         validate``) makes one: ``error`` when it stopped with one, else ``passed`` when the
         validation passed and ``failed`` otherwise; the profile summarised, the failed anomaly
-        and drift rules listed. Actions are added when they have run."""
+        and drift rules listed, the quality scores computed. Actions are added when they have run."""
         if error is not None:
             status = RunStatus.ERROR
         else:
@@ -150,6 +164,8 @@ class RunResult(Payload):
             validation=validation,
             anomalies=anomalies_of(validation) if validation is not None else [],
             error=error,
+            failed_rows=failed_rows,
+            scores=score_run(validation) if validation is not None else None,
         )
 
     def to_json(self) -> str:
@@ -166,3 +182,11 @@ def anomalies_of(validation: ValidationResult) -> list[Anomaly]:
                 Anomaly(rule_id=rule.rule_id, metric=metric, observed_value=rule.observed_value, band=rule.band)
             )
     return found
+
+
+def scores_of(result: RunResult) -> QualityScores | None:
+    """A run's quality scores as its result holds them, or computed from its validation when the result was written
+    before runs carried scores (the same numbers); None when the run stopped before validating."""
+    if result.scores is not None:
+        return result.scores
+    return score_run(result.validation) if result.validation is not None else None

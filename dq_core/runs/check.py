@@ -25,10 +25,13 @@ from dq_core.libraries.governance import Role
 from dq_core.libraries.infra import IngestLimits
 from dq_core.libraries.rules import Dimension
 from dq_core.profiling.models import ProfileResult
-from dq_core.results.run import ContractStamp, InputStamp, RunResult
+from dq_core.results.run import ContractStamp, FailedRows, InputStamp, RunResult
 from dq_core.runs.references import LoadedReferences
 from dq_core.validation.context import ValidationContext
 from dq_core.validation.engine import validate
+from dq_core.validation.failed_rows import duplicate_failures, merge_failures, published_failures, row_local_failures
+from dq_core.validation.fanout import chunk_keys, unique_checks
+from dq_core.validation.hints import hint_template, with_hint
 from dq_core.validation.masking import mask_samples
 from dq_core.validation.results import RuleResult, RuleStatus, Sample, ValidationResult
 
@@ -73,7 +76,11 @@ def conversion_results(
             origin="contract",
             params={"logical_type": record.logical_type},
         )
-        results.append(mask_samples(result, bundle, roles))
+        hint = hint_template(CONFORM_TYPE, None)
+        masked = mask_samples(result, bundle, roles)
+        results.append(
+            with_hint(masked, hint, dataset=bundle.dataset.name, default_phone_region=bundle.default_phone_region)
+        )
     return results
 
 
@@ -87,7 +94,10 @@ def validate_file(
     history: dict[str, list[float]] | None = None,
     with_profile: bool = False,
     references: LoadedReferences | None = None,
+    failed_rows_to: Path | None = None,
 ) -> tuple[RunResult, ProfileResult | None]:
+    """Validate one file. ``failed_rows_to``: write every failing row there (Parquet, masked as the
+    run's outputs are, capped by the infra profile's ``max_failed_rows``; dq_core.validation.failed_rows)."""
     started = datetime.now(UTC)
     input_format(path)
     with ChunkedRead(path, bundle.infra.limits, bundle=bundle, typed=True) as reading:
@@ -116,6 +126,9 @@ def validate_file(
     failed_types = conversion_results(conversions, data.height, bundle, roles)
     if failed_types:
         validation = ValidationResult.of([*validation.rules, *failed_types])
+    written = None
+    if failed_rows_to is not None and bundle.infra.max_failed_rows:
+        written = write_failed_rows(data, bundle, ctx, validation, failed_rows_to)
     result = RunResult.build(
         run_id=str(uuid.uuid4()),
         tenant=bundle.tenant,
@@ -132,5 +145,23 @@ def validate_file(
         finished_at=datetime.now(UTC),
         profile=current,
         validation=validation,
+        failed_rows=written,
     )
     return result, current
+
+
+def write_failed_rows(
+    data: pl.DataFrame, bundle: ResolvedBundle, ctx: ValidationContext, validation: ValidationResult, path: Path
+) -> FailedRows:
+    """The file's failing rows as a run writes them (dq_core.validation.failed_rows), from the whole frame."""
+    cap = bundle.infra.max_failed_rows
+    failing = {rule.rule_id for rule in validation.rules if rule.status is RuleStatus.FAILED and rule.unexpected_count}
+    parts = [row_local_failures(data.lazy(), bundle, ctx, failing, cap)]
+    if failing & {check.id for check in unique_checks(bundle)}:
+        _, _, keys = chunk_keys(data, bundle, ctx, 1)
+        parts.append(duplicate_failures(keys[0], bundle, failing, cap))
+    failures, capped = merge_failures(parts, cap, [rule.rule_id for rule in validation.rules])
+    rows = published_failures([data], failures, bundle)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows.write_parquet(path)
+    return FailedRows(path=path.name, rows=rows.height, cap=cap, capped=capped)

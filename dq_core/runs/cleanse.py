@@ -17,6 +17,7 @@ from dq_core.bundle.models import ResolvedBundle
 from dq_core.cleansing.context import CleansingContext
 from dq_core.cleansing.engine import CleansingOutput, cleanse
 from dq_core.ingest.guarded import IngestOptions, IngestReport, ingest, write_chunks
+from dq_core.validation.context import touched_columns
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ def cleanse_file(
         shutil.rmtree(out / folder, ignore_errors=True)
     write_chunks(ingested.frame, out / "chunks", chunk_rows)
     output = cleanse(ingested.frame, CleansingContext(bundle=bundle, salt=salt))
-    write_chunks(output.cleansed, out / "cleansed", chunk_rows)
+    write_chunks(output.cleansed.drop(touched_columns(output.cleansed.columns)), out / "cleansed", chunk_rows)
     output.rejects.write_parquet(out / "rejects.parquet")
     document = {
         "ingest": ingested.report.model_dump(mode="json"),

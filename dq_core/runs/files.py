@@ -38,7 +38,7 @@ WORKING_FOLDERS: Final = ("ingested/", "work/", "cleanse/", "validate/")
 the cleansing rounds' partitions, the uniqueness rules' key partitions): needed only while
 the run validates, deleted when it ends (``finalise_run``), so written in the store's
 default tier. The raw file stays where it landed."""
-OUTPUT_DATA: Final = ("cleansed/", "rejects.parquet")
+OUTPUT_DATA: Final = ("cleansed/", "rejects.parquet", "failed_rows.parquet")
 """What a run publishes as data: the ``outputs`` tier; every other file of the run folder: ``reports``."""
 
 

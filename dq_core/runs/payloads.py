@@ -20,7 +20,7 @@ from dq_core.ingest.guarded import IngestOptions, IngestReport
 from dq_core.libraries.infra import MAX_CHUNK_ROWS, MAX_PARALLELISM, MIN_CHUNK_ROWS
 from dq_core.lineage.models import IngestionMode
 from dq_core.payloads import Payload
-from dq_core.results.run import ActionOutcome, ContractStamp, InputStamp, JobStamp, RunError
+from dq_core.results.run import ActionOutcome, ContractStamp, FailedRows, InputStamp, JobStamp, RunError
 from dq_core.validation.fanout import UniquePartial
 
 RUNS_PREFIX: Final = "runs/"
@@ -295,6 +295,7 @@ class ValidateDatasetInput(Payload):
     chunks: list[str]
     states: list[str]  # blob paths of the chunks' states
     unique: list[str] = Field(default_factory=list)  # blob paths of the key partitions' duplicates
+    published: list[str] = Field(default_factory=list)  # the cleansed chunks as published: failed rows' values
     profile_path: str | None
     now: datetime
     started_at: datetime
@@ -306,6 +307,7 @@ class ValidateDatasetOutput(Payload):
     evaluated: int
     failed: int
     errors: int
+    failed_rows: FailedRows | None = None
 
 
 class AnomalyInput(Payload):

@@ -25,7 +25,7 @@ from pydantic import JsonValue
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.bundle.resolve import resolve_bundle
 from dq_core.cleansing.context import CleansingContext
-from dq_core.cleansing.engine import CleansingReport
+from dq_core.cleansing.engine import CleansingReport, step_names
 from dq_core.cleansing.rounds import (
     barriers,
 )
@@ -54,6 +54,7 @@ from dq_core.profiling.models import ProfileResult, ProfileState
 from dq_core.profiling.state import merge_profile_states, profile_state
 from dq_core.results.run import (
     ContractStamp,
+    FailedRows,
     InputStamp,
     JobStamp,
     RunResult,
@@ -71,7 +72,14 @@ from dq_core.runs.references import (
 )
 from dq_core.validation.anomaly import HistoryPoint, history_limit, outside_their_bands
 from dq_core.validation.context import ValidationContext
-from dq_core.validation.engine import RowLocalState, merge_states, row_local_state, validate
+from dq_core.validation.engine import RowLocalState, merge_states, plan, row_local_state, validate
+from dq_core.validation.failed_rows import FILE as FAILED_FILE
+from dq_core.validation.failed_rows import (
+    duplicate_failures,
+    merge_failures,
+    published_failures,
+    row_local_failures,
+)
 from dq_core.validation.fanout import chunk_keys, columns_needed, merge_unique, partition_duplicates, unique_checks
 from dq_core.validation.results import ValidationResult
 
@@ -130,6 +138,7 @@ def record_step(
 
 _BUNDLES: dict[str, ResolvedBundle] = {}
 _BUNDLE_CACHE_SIZE = 8
+FAILED_PARTS = "validate/failed/"  # each chunk's and key partition's first failing rows (working files)
 
 
 def parsed_bundle(data: bytes) -> ResolvedBundle:
@@ -434,6 +443,9 @@ def validate_chunk(ports: RunPorts, inp: p.ChunkInput) -> p.ValidateChunkOutput:
                 files.write_frame(f"{inp.run.folder}validate/keys/p{index:05d}/c{inp.index:05d}.parquet", part)
     path = files.write_model(f"{inp.run.folder}validate/state-{inp.index:05d}.json", state)
     failing = sorted(check_id for check_id, counts in state.checks.items() if counts.unexpected)
+    if failing and bundle.infra.max_failed_rows:
+        failures = row_local_failures(frame.lazy(), bundle, ctx, failing, bundle.infra.max_failed_rows)
+        files.write_frame(f"{inp.run.folder}{FAILED_PARTS}c{inp.index:05d}.parquet", failures)
     return p.ValidateChunkOutput(index=inp.index, state_path=path, failing=failing)
 
 
@@ -443,6 +455,10 @@ def validate_partition(ports: RunPorts, inp: p.PartitionInput) -> p.PartitionOut
     bundle = load_bundle(ports, inp.run, inp.bundle_path)
     keys = files.read_parts(f"{inp.run.folder}validate/keys/p{inp.partition:05d}/")
     found = partition_duplicates(keys, bundle, _validation_context(bundle, inp.now).sample_limit)
+    failing = [check_id for check_id, partial in found.items() if partial.unexpected]
+    if failing and bundle.infra.max_failed_rows:
+        failures = duplicate_failures(keys, bundle, failing, bundle.infra.max_failed_rows)
+        files.write_frame(f"{inp.run.folder}{FAILED_PARTS}p{inp.partition:05d}.parquet", failures)
     path = files.write_model(
         f"{inp.run.folder}validate/unique-{inp.partition:05d}.json", p.UniquePartials(checks=found)
     )
@@ -485,6 +501,7 @@ def validate_dataset(ports: RunPorts, inp: p.ValidateDatasetInput) -> p.Validate
     ctx = ValidationContext(
         now=base.now,
         dataset_name=base.dataset_name,
+        cleansing_steps=step_names(bundle),
         current_profile=profile_at(files, inp.profile_path),
         baseline_profile=profile_at(files, baseline_path(bundle)),
         history=_history(ports, run, bundle),
@@ -499,7 +516,9 @@ def validate_dataset(ports: RunPorts, inp: p.ValidateDatasetInput) -> p.Validate
     # are not in source order: samples and custom SQL put them back in it themselves
     frame = files.read_frames(inp.chunks, columns=needed)
     result = validate(frame.lazy(), bundle, ctx, row_local=merged, unique=unique, schema=schema)
+    del frame
     path = files.write_model(run.folder + "validation.json", result)
+    failed_rows = _write_failed_rows(files, run, bundle, inp.published) if inp.published else None
     summary = result.summary
     record_step(
         ports,
@@ -508,7 +527,7 @@ def validate_dataset(ports: RunPorts, inp: p.ValidateDatasetInput) -> p.Validate
         inp.started_at,
         status="passed" if result.passed else "failed",
         metrics=summary.model_dump(mode="json"),
-        outputs={"validation": path},
+        outputs={"validation": path, **({"failed_rows": failed_rows.path} if failed_rows else {})},
     )
     return p.ValidateDatasetOutput(
         validation_path=path,
@@ -516,7 +535,22 @@ def validate_dataset(ports: RunPorts, inp: p.ValidateDatasetInput) -> p.Validate
         evaluated=summary.evaluated,
         failed=summary.failed,
         errors=summary.errors,
+        failed_rows=failed_rows,
     )
+
+
+def _write_failed_rows(
+    files: RunFiles, run: p.RunRef, bundle: ResolvedBundle, published: list[str]
+) -> FailedRows | None:
+    """failed_rows.parquet from the chunks' and key partitions' failing rows and the published rows."""
+    cap = bundle.infra.max_failed_rows
+    if not cap:
+        return None
+    parts = [files.read_frame(path) for path in sorted(files.blobs.list(run.tenant, run.folder + FAILED_PARTS))]
+    failures, capped = merge_failures(parts, cap, [check.id for check in plan(bundle)])
+    rows = published_failures((files.read_frame(chunk) for chunk in published), failures, bundle)
+    path = files.write_frame(run.folder + FAILED_FILE, rows)
+    return FailedRows(path=path, rows=rows.height, cap=cap, capped=capped)
 
 
 # --- anomaly check ---------------------------------------------------------------------------
@@ -589,6 +623,7 @@ def build_result(ports: RunPorts, inp: p.BuildResultInput) -> p.BuildResultOutpu
         profile=profile,
         validation=validation,
         error=inp.error,
+        failed_rows=inp.validation.failed_rows if inp.validation else None,
     )
     status = result.status
     path = files.write_bytes(run.folder + "result.json", result.to_json().encode("utf-8"))

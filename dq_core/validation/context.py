@@ -16,6 +16,18 @@ if TYPE_CHECKING:
     from dq_core.profiling.models import ProfileResult
 
 ROW = "_dq_source_row"  # the source row number column, written by ingest
+TOUCHED = "_dq_touched:"  # + a column: cleansing's per-row bitmask, bit i set when step i changed that cell
+
+
+def touched_column(column: str) -> str:
+    return TOUCHED + column
+
+
+def touched_columns(names: list[str]) -> list[str]:
+    """The columns of ``names`` that are cleansing's bitmasks."""
+    return [name for name in names if name.startswith(TOUCHED)]
+
+
 DEFAULT_SAMPLE_LIMIT = 20
 
 
@@ -38,3 +50,4 @@ class ValidationContext:
     caller_roles: frozenset[Role] = frozenset()
     sample_limit: int = DEFAULT_SAMPLE_LIMIT
     dataset_name: str = "dataset"
+    cleansing_steps: tuple[str, ...] = ()  # the names of the bits of the TOUCHED masks (cleansing.engine.step_names)

@@ -21,10 +21,20 @@ import polars as pl
 
 from dq_core.bundle.models import ResolvedBundle, ResolvedRule
 from dq_core.libraries import rules as r
+from dq_core.libraries.sql_guard import columns_read
 from dq_core.payloads import Payload
 from dq_core.validation import dataset as ds
+from dq_core.validation.attribution import (
+    TOUCHED_KEY,
+    attribution_of,
+    merge_touched,
+    parse_touched,
+    row_mask,
+    touched_counts,
+)
 from dq_core.validation.context import ROW, ValidationContext
 from dq_core.validation.env import CompileEnv, RuleCompileError
+from dq_core.validation.hints import hint_template, with_hint
 from dq_core.validation.masking import mask_samples
 from dq_core.validation.results import RuleResult, RuleStatus, Sample, ValidationResult, jsonable
 from dq_core.validation.rowlocal import ROW_LOCAL, checked_columns
@@ -78,6 +88,7 @@ class CheckCounts(Payload):
     missing: int
     unexpected: int
     samples: tuple[Sample, ...] = ()
+    touched: dict[int, int] = {}  # failing rows per cleansing mask (dq_core.validation.attribution)
 
 
 class KeyCounts(Payload):
@@ -118,6 +129,7 @@ def merge_states(states: Iterable[RowLocalState], sample_limit: int) -> RowLocal
                 missing=previous.missing + counts.missing,
                 unexpected=previous.unexpected + counts.unexpected,
                 samples=tuple(samples[:sample_limit]),
+                touched=merge_touched([previous.touched, counts.touched]),
             )
     keys: dict[str, KeyCounts] = {}
     errors: dict[str, str] = {}
@@ -184,8 +196,22 @@ def _compile(
 ) -> dict[str, pl.Expr]:
     scope = _scope(check, ctx, number, masks)
     if check.row_local:
-        return _row_local_aggs(check, env, scope)
-    return ds.DATASET_EXPRESSIONS[check.type].aggregations(check.rule, check.columns, env, scope)
+        aggregations = _row_local_aggs(check, env, scope)
+    else:
+        aggregations = ds.DATASET_EXPRESSIONS[check.type].aggregations(check.rule, check.columns, env, scope)
+    mask = row_mask(_columns_checked(check), env.schema.names())
+    failing = [name for name in masks if name.endswith(("_fails", "_dup"))]
+    if mask is not None and failing:  # cleansed rows: count the failing ones per cleansing mask
+        aggregations[TOUCHED_KEY] = touched_counts(pl.col(failing[0]), mask)
+    return aggregations
+
+
+def _columns_checked(check: Check) -> tuple[str, ...]:
+    """The columns a check reads, for attribution: its columns, those it compares, or those of its row expression."""
+    if isinstance(check.rule, r.RowExpressionRule):
+        read = columns_read(check.rule.params.expression)
+        return tuple(sorted(read)) if read else check.columns
+    return tuple(dict.fromkeys((*check.columns, *checked_columns(check.rule, check.columns))))
 
 
 def _with_rows(frame: pl.LazyFrame, schema: pl.Schema) -> pl.LazyFrame:
@@ -275,6 +301,7 @@ def _counts(parts: Mapping[str, Any]) -> CheckCounts:
         missing=int(parts["missing"]),
         unexpected=int(parts["unexpected"]),
         samples=samples,
+        touched=parse_touched(parts.get(TOUCHED_KEY)),
     )
 
 
@@ -418,5 +445,44 @@ def validate(
             results.append(_result(check, RuleStatus.ERROR, error=str(exc)))
         except Exception as exc:  # noqa: BLE001 - one rule's failure must not lose the others
             results.append(_result(check, RuleStatus.ERROR, error=_short(exc, lazy)))
+    if ctx.cleansing_steps:
+        results = _attributed(results, checks, values, state, ctx.cleansing_steps)
     masked = [mask_samples(result, bundle, ctx.caller_roles) for result in results]
-    return ValidationResult.of(masked)
+    return ValidationResult.of(with_hints(masked, checks, bundle))
+
+
+def with_hints(results: list[RuleResult], checks: list[Check], bundle: ResolvedBundle) -> list[RuleResult]:
+    """Each failing result with its rule's hint (the binding's, else the template's, else the type's), rendered from
+    the masked samples."""
+    return [
+        with_hint(
+            result,
+            hint_template(check.type, check.rule.hint),
+            dataset=bundle.dataset.name,
+            default_phone_region=bundle.default_phone_region,
+        )
+        for result, check in zip(results, checks, strict=True)
+    ]
+
+
+def _attributed(
+    results: list[RuleResult],
+    checks: list[Check],
+    values: Mapping[str, Mapping[str, Any]],
+    state: RowLocalState,
+    steps: tuple[str, ...],
+) -> list[RuleResult]:
+    """Failing rules with their failing rows split by what cleansing did to them."""
+    attributed = []
+    for check, result in zip(checks, results, strict=True):
+        counts: Mapping[int, int] | None = None
+        if check.id in state.checks:
+            counts = state.checks[check.id].touched
+        elif TOUCHED_KEY in values.get(check.id, {}):
+            raw = values[check.id][TOUCHED_KEY]
+            counts = raw if isinstance(raw, dict) else parse_touched(raw)
+        if result.status is RuleStatus.FAILED and counts:
+            attributed.append(result.model_copy(update={"attribution": attribution_of(counts, steps)}))
+        else:
+            attributed.append(result)
+    return attributed

@@ -26,7 +26,8 @@ from dq_core.bundle.models import ResolvedBundle
 from dq_core.libraries import rules as r
 from dq_core.libraries.sql_guard import columns_read
 from dq_core.payloads import Payload
-from dq_core.validation.context import ROW, ValidationContext
+from dq_core.validation.attribution import TOUCHED_KEY, merge_touched, row_mask
+from dq_core.validation.context import ROW, ValidationContext, touched_column, touched_columns
 from dq_core.validation.engine import Check, KeyCounts, _compile_all, _env, _scope, plan
 from dq_core.validation.env import RuleCompileError
 from dq_core.validation.results import jsonable
@@ -75,6 +76,7 @@ def chunk_keys(
                         key.alias(PARTITION),
                         pl.col(ROW),
                         *[pl.col(c) for c in check.columns],
+                        *[pl.col(touched_column(c)) for c in check.columns if touched_column(c) in frame.columns],
                     ),
                 ]
             )
@@ -103,6 +105,7 @@ class UniquePartial(Payload):
 
     unexpected: int
     samples: list[dict[str, JsonValue]] = []
+    touched: dict[int, int] = {}  # duplicated rows per cleansing mask (dq_core.validation.attribution)
 
 
 def partition_duplicates(keys: pl.DataFrame, bundle: ResolvedBundle, sample_limit: int) -> dict[str, UniquePartial]:
@@ -112,13 +115,17 @@ def partition_duplicates(keys: pl.DataFrame, bundle: ResolvedBundle, sample_limi
         if CHECK not in keys.columns or any(c not in keys.columns for c in check.columns):
             found[check.id] = UniquePartial(unexpected=0)
             continue
-        rows = keys.filter(pl.col(CHECK) == index).select(ROW, *check.columns)
+        marks = [touched_column(c) for c in check.columns if touched_column(c) in keys.columns]
+        rows = keys.filter(pl.col(CHECK) == index).select(ROW, *check.columns, *marks)
         key = pl.col(check.columns[0]) if len(check.columns) == 1 else pl.struct(list(check.columns))
         duplicated = rows.filter(key.is_duplicated()).sort(ROW)
+        mask = row_mask(check.columns, marks)
+        touched = dict(duplicated.group_by(mask).len().iter_rows()) if mask is not None else {}
         samples = [
-            {name: jsonable(value) for name, value in row.items()} for row in duplicated.head(sample_limit).to_dicts()
+            {name: jsonable(value) for name, value in row.items()}
+            for row in duplicated.head(sample_limit).drop(touched_columns(duplicated.columns)).to_dicts()
         ]
-        found[check.id] = UniquePartial(unexpected=duplicated.height, samples=samples)
+        found[check.id] = UniquePartial(unexpected=duplicated.height, samples=samples, touched=touched)
     return found
 
 
@@ -127,7 +134,7 @@ def merge_unique(
 ) -> dict[str, dict[str, Any]]:
     """Each uniqueness rule's values as the engine's fused query gives them over the whole dataset."""
     merged: dict[str, dict[str, Any]] = {
-        check_id: {"element": c.element, "missing": c.missing, "unexpected": 0, "samples": []}
+        check_id: {"element": c.element, "missing": c.missing, "unexpected": 0, "samples": [], TOUCHED_KEY: {}}
         for check_id, c in counts.items()
     }
     for partial in partials:
@@ -135,6 +142,7 @@ def merge_unique(
             if check_id in merged:
                 merged[check_id]["unexpected"] += part.unexpected
                 merged[check_id]["samples"].extend(part.samples)
+                merged[check_id][TOUCHED_KEY] = merge_touched([merged[check_id][TOUCHED_KEY], part.touched])
     for values in merged.values():
         values["samples"] = sorted(values["samples"], key=lambda s: s[ROW])[:sample_limit]
     return merged

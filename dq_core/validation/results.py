@@ -41,6 +41,16 @@ class Band(Payload):
     weekday: str | None = None  # compared with the runs of this weekday only (seasonality: weekday)
 
 
+class Attribution(Payload):
+    """A failing rule's failing rows by what cleansing did to them (dq_core.validation.attribution):
+    ``touched`` rows a cleansing step changed (a value changed or imputed, or kept as the survivor
+    of duplicates), ``untouched`` rows that came through as the source sent them, and rows per step."""
+
+    touched: int
+    untouched: int
+    steps: dict[str, int] = Field(default_factory=dict)
+
+
 class RuleResult(Payload):
     rule_id: str
     type: str
@@ -56,6 +66,7 @@ class RuleResult(Payload):
     band: Band | None = None
     unexpected_samples: tuple[Sample, ...] = ()
     message: str = ""
+    hint: str | None = None  # what to do about it: failing rules only (dq_core.validation.hints)
     dimension: str | None = None
     origin: str | None = None
     template: str | None = None
@@ -63,6 +74,7 @@ class RuleResult(Payload):
     metric: str | None = None  # what a statistical, anomaly or drift rule measured (null_percent:email)
     params: dict[str, JsonValue] = Field(default_factory=dict)  # the rule's parameters, as authored
     error: str | None = None  # why the rule could not be evaluated (status error)
+    attribution: Attribution | None = None  # failing rows touched by cleansing or not (runs that cleanse)
 
 
 class ValidationSummary(Payload):

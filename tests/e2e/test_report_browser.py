@@ -133,6 +133,16 @@ def test_report_renders_offline_with_the_numbers_of_result_json(run: Run, browse
         assert row.get_attribute("data-status") == rule["status"]
         assert _number(row.locator('[data-field="unexpected_count"]').inner_text()) == rule["unexpected_count"]
         assert _number(row.locator('[data-field="element_count"]').inner_text()) == rule["element_count"]
+        attribution = row.locator('[data-field="attribution"]')
+        if rule["attribution"] is None:
+            assert attribution.count() == 0
+        else:  # a failing rule of a cleansed run: its failing rows, touched by cleansing or as sent
+            assert attribution.get_attribute("data-touched") == str(rule["attribution"]["touched"])
+            assert attribution.get_attribute("data-untouched") == str(rule["attribution"]["untouched"])
+            assert "as the source sent them" in attribution.inner_text()
+    assert any(rule["attribution"] for rule in rules)
+    written = page.locator('[data-field="failed_rows"]')  # failed_rows.parquet, named with its row count
+    assert written.get_attribute("data-rows") == str(result["failed_rows"]["rows"]) and result["failed_rows"]["rows"]
     statuses = [page.locator(f'tr[data-rule-id="{i}"]').get_attribute("data-status") for i in _rule_ids(page)]
     first_pass = statuses.index("passed")
     assert set(statuses[:first_pass]) <= {"failed", "error"} and "failed" not in statuses[first_pass:]

@@ -37,6 +37,7 @@ from dq_core.config.canonical import canonical_json
 from dq_core.errors import TransientError
 from dq_core.lineage.models import IngestionMode
 from dq_core.results.run import RunResult
+from dq_core.results.scores import ScoredDimension, score_run
 from dq_core.runs.payloads import ActivityName, InputRef, RunOverrides, RunRef, RunRequest
 from dq_core.runs.stages import RunPorts
 from local_host.runs import run_locally
@@ -301,3 +302,34 @@ def test_an_activity_whose_retries_run_out_ends_its_span_with_the_reason(otel: T
 
 def test_every_activity_has_a_stage() -> None:
     assert set(telemetry.STAGE_OF) == set(ActivityName)
+
+
+# --- quality scores on the dq.run span (docs/scores.md) ---------------------------------------------
+
+
+def test_the_run_span_carries_the_dataset_and_the_scores_of_result_json(otel: Telemetry, ports: RunPorts) -> None:
+    result, _ = run(ports, SAMPLE)
+    assert result.validation is not None and result.scores is not None
+    assert result.scores == score_run(result.validation)  # what result.json holds is the definition's
+    (span,) = otel.named("dq.run")
+    attributes = dict(span.attributes or {})
+    assert attributes["dataset"] == "customers"
+    assert attributes["score_overall"] == result.scores.overall
+    assert result.scores.overall is not None and 0 < result.scores.overall < 100  # the sample has planted defects
+    scored = {d: s.score for d, s in result.scores.dimensions.items() if s.score is not None}
+    assert len(scored) >= 3
+    for dimension in ScoredDimension:
+        key = f"score_{dimension.value}"
+        if dimension.value in scored:
+            assert attributes[key] == pytest.approx(scored[dimension.value])
+        else:
+            assert key not in attributes  # no rule of it scored: left out, not a 0
+
+
+def test_a_run_that_stopped_before_validating_has_no_scores(otel: Telemetry, ports: RunPorts, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    result, _ = run(ports, empty)
+    assert result.status.value == "error" and result.scores is None
+    (span,) = otel.named("dq.run")
+    assert not [key for key in (span.attributes or {}) if key.startswith("score_")]

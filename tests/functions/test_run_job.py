@@ -36,7 +36,7 @@ from app.runtime import use_ports
 from app.settings import get_settings
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.cleansing.context import CleansingContext
-from dq_core.cleansing.engine import cleanse, mask_output
+from dq_core.cleansing.engine import cleanse, mask_output, step_names
 from dq_core.config.canonical import canonical_json
 from dq_core.errors import TransientError
 from dq_core.ingest.guarded import ingest
@@ -294,9 +294,9 @@ def test_result_equals_the_engines_run_directly_on_the_whole_file(
     output = cleanse(ingest(extract, bundle).frame, ctx)
     masked, _, report = mask_output(output.cleansed, output.rejects, output.report, ctx)
     profile = finish_profile(profile_state(masked))
-    direct = validate(
-        output.cleansed, bundle, ValidationContext(now=NOW, current_profile=profile, dataset_name="customers")
-    )
+    steps = step_names(bundle)  # the failing rules' attribution to cleansing steps too
+    context = ValidationContext(now=NOW, current_profile=profile, dataset_name="customers", cleansing_steps=steps)
+    direct = validate(output.cleansed, bundle, context)
 
     assert result.cleansing == report
     assert result.profile is not None and result.profile.row_count == profile.row_count

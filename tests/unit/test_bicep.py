@@ -751,6 +751,47 @@ def test_workbook_text_states_the_telemetry_the_app_emits() -> None:
     assert "customEvents" not in kql  # spans land in dependencies
 
 
+def test_workbook_charts_the_quality_scores_the_app_emits_per_dataset() -> None:
+    """The scores tiles read the ``dq.run`` attributes monitoring/telemetry.py sets (score_overall and one per
+    scored dimension, and the dataset), one point per run, over time per tenant and dataset."""
+    from datetime import UTC, datetime
+
+    from dq_core.results.run import RunResult
+    from dq_core.results.scores import ScoredDimension
+    from monitoring import telemetry
+    from tests.unit.test_scores import WORKED_EXAMPLE
+
+    items = {i["name"]: i for i in workbook_content()["items"]}
+    over_time, latest = items["score-over-time"]["content"], items["scores-per-dataset"]["content"]
+    assert over_time["visualization"] == "timechart" and latest["visualization"] == "table"
+    assert "score" in over_time["title"].lower() and "dataset" in over_time["title"].lower()
+    for query in (over_time["query"], latest["query"]):
+        assert query.startswith("dependencies\n| where name == 'dq.run'")
+        assert "customDimensions.dataset" in query and "customDimensions.score_overall" in query
+        assert "by tenant, dataset, run_id" in query  # a run reported twice counts once
+        assert "itemCount" in query
+    assert "bin(timestamp, {TimeRange:grain})" in over_time["query"]
+    for dimension in ScoredDimension:
+        assert f"customDimensions.score_{dimension.value}" in latest["query"]
+    names = list(items)
+    assert names.index("scores-heading") < names.index("score-over-time") < names.index("scores-per-dataset")
+    result = RunResult.build(
+        run_id="r",
+        tenant="t",
+        environment="dev",
+        started_at=datetime(2026, 1, 1, tzinfo=UTC),
+        finished_at=datetime(2026, 1, 1, tzinfo=UTC),
+        validation=WORKED_EXAMPLE,
+    )
+    emitted = telemetry.score_attributes(result)  # what the app sets is what the queries read
+    assert len(emitted) == 6  # overall and the five dimensions the worked example scores
+    for name in emitted:
+        assert f"customDimensions.{name}" in latest["query"]
+    texts = items["about"]["content"]["json"]
+    for name in ("dataset", "score_overall", *(f"score_{d.value}" for d in ScoredDimension)):
+        assert f"`{name}`" in texts
+
+
 def test_workbook_is_bound_to_application_insights() -> None:
     workbook = only_resource(module_file("workbook"), "Microsoft.Insights/workbooks")
     assert workbook["properties"]["sourceId"] == "appInsightsId"

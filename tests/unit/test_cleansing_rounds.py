@@ -31,7 +31,7 @@ from dq_core.cleansing.rounds import (
     run_unit,
 )
 from dq_core.libraries.cleansing import ImputeStep
-from dq_core.validation.context import ROW
+from dq_core.validation.context import ROW, touched_columns
 from tests.unit.cleansing_support import bundle_with
 
 COLUMNS = [
@@ -87,7 +87,9 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
 }
 
 
-def fanned_out(frame: pl.DataFrame, ctx: CleansingContext, units: int) -> tuple[pl.DataFrame, pl.DataFrame, Any]:
+def fanned_out(
+    frame: pl.DataFrame, ctx: CleansingContext, units: int, unmasked: list[pl.DataFrame] | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame, Any]:
     """Rounds over ``units`` chunks, composed as the orchestrator composes the activities."""
     rounds = plan_rounds(ctx)
     size = -(-frame.height // units) or 1
@@ -113,6 +115,8 @@ def fanned_out(frame: pl.DataFrame, ctx: CleansingContext, units: int) -> tuple[
             inputs = [out.frame for out in outputs]
     published = []
     for out in outputs:
+        if unmasked is not None:
+            unmasked.append(out.frame)
         masked, finished = mask_unit(out, ctx)
         published.append(masked)
         reports.append(finished.report)
@@ -129,8 +133,12 @@ def _frame(rows: list[tuple[Any, ...]]) -> pl.DataFrame:
     return frame.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
 
 
-def _whole(frame: pl.DataFrame, ctx: CleansingContext) -> tuple[pl.DataFrame, pl.DataFrame | None, Any]:
+def _whole(
+    frame: pl.DataFrame, ctx: CleansingContext, touched: list[pl.DataFrame] | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame | None, Any]:
     output = cleanse(frame, ctx)
+    if touched is not None:
+        touched.append(output.cleansed.select(ROW, *touched_columns(output.cleansed.columns)))
     cleansed, rejects, report = mask_output(output.cleansed, output.rejects, output.report, ctx)
     return cleansed.sort(ROW), (rejects.sort(ROW) if rejects.height else None), report
 
@@ -157,10 +165,15 @@ def test_rounds_equal_the_whole_dataset_engine(policy: str, rows: list[tuple[Any
     bundle = bundle_with(POLICIES[policy], COLUMNS, classifications=MASKING)
     ctx = CleansingContext(bundle=bundle, salt=b"s", defer_masking=True, sample_clusters=3)
     frame = _frame(rows)
-    cleansed, rejects, report = fanned_out(frame, ctx, units)
-    whole_cleansed, whole_rejects, whole_report = _whole(frame, ctx)
+    unmasked: list[pl.DataFrame] = []
+    touched: list[pl.DataFrame] = []
+    cleansed, rejects, report = fanned_out(frame, ctx, units, unmasked)
+    whole_cleansed, whole_rejects, whole_report = _whole(frame, ctx, touched)
     assert cleansed.columns == whole_cleansed.columns
     assert cleansed.equals(whole_cleansed)
+    # which steps changed each row (what attributes a failing rule to cleansing) is the same too
+    marks = pl.concat(unmasked)
+    assert marks.select(ROW, *touched_columns(marks.columns)).sort(ROW).equals(touched[0].sort(ROW))
     _same_rows(rejects, whole_rejects)
     assert report.model_dump() == whole_report.model_dump()
 

@@ -218,6 +218,7 @@ def test_summary_numbers_carry_machine_readable_attributes() -> None:
         "rules_failed_error_severity": "1",
         "rules_errors": "0",
         "rules_skipped": "0",
+        "score_overall": "87.5",  # (3 × 10 rows at 80 + 3 × 10 at 100 + 2 × 10 at 80) / 80 (docs/scores.md)
     }
     assert 'data-metric="status" data-value="failed"' in html
 

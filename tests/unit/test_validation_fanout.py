@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dq_core.validation.context import ROW, ValidationContext
+from dq_core.validation.context import ROW, TOUCHED, ValidationContext
 from dq_core.validation.engine import merge_states, row_local_state, validate
 from dq_core.validation.fanout import chunk_keys, columns_needed, merge_unique, partition_duplicates
 from tests.unit.validation_support import bundle_of, check
@@ -127,3 +127,26 @@ def test_duplicates_across_chunks_are_found_once_each(chunks: int) -> None:
     assert [s.row for s in n_unique.unexpected_samples] == [0, 1]
     broken = next(r for r in result.rules if r.rule_id == "broken")
     assert broken.status.value == "error"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=rows_strategy,
+    chunks=st.integers(1, 5),
+    masks=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7), st.integers(0, 7)), min_size=50, max_size=50),
+)
+def test_attribution_fanned_out_equals_the_whole_dataset_engine(
+    rows: list[tuple[Any, ...]], chunks: int, masks: list[tuple[int, int, int]]
+) -> None:
+    """Cleansing's per-cell masks on n, s and code: every failing rule's split by step is the same."""
+    ctx = ValidationContext(now=NOW, dataset_name="data", cleansing_steps=("trim", "case", "impute"))
+    frame = _frame(rows)
+    marks = {f"{TOUCHED}{name}": [m[i] for m in masks[: frame.height]] for i, name in enumerate(("n", "s", "code"))}
+    frame = frame.with_columns(pl.Series(name, values, pl.UInt64) for name, values in marks.items())
+    whole = validate(frame, BUNDLE, ctx)
+    fanned = fanned_out(frame, chunks, ctx)
+    assert _close(fanned.model_dump(), whole.model_dump())
+    for rule in whole.rules:
+        if rule.status.value == "failed" and rule.rule_id in ("n_unique", "code_set", "s_d_unique"):
+            assert rule.attribution is not None
+            assert rule.attribution.touched + rule.attribution.untouched == rule.unexpected_count
