@@ -15,8 +15,9 @@ from api.routes_health import router as health_router
 from api.routes_history import router as history_router
 from api.routes_runs import router as runs_router
 from api.routes_scores import router as scores_router
+from api.routes_suggest import router as suggest_router
 
-ROUTERS = [health_router, config_router, runs_router, scores_router, history_router]
+ROUTERS = [health_router, config_router, runs_router, scores_router, suggest_router, history_router]
 """Every router of the API; the Functions adapter and ``dq serve`` host all of them."""
 
 

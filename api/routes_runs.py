@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Final
 
@@ -306,9 +307,15 @@ def _too_large(size: int, *, at_least: bool = False) -> JSONResponse:
     )
 
 
-async def _upload(
-    request: Request, access: Access, dataset: str, filename: str | None, x_file_name: str | None, job: str | None
-) -> UploadAccepted | JSONResponse:
+@dataclass(frozen=True)
+class ReceivedFile:
+    name: str
+    content_type: str
+    data: bytes
+
+
+async def receive_file(request: Request, filename: str | None, x_file_name: str | None) -> ReceivedFile | JSONResponse:
+    """An uploaded file's bytes, once its content type (415), name (400) and size (413) pass."""
     content_type = (request.headers.get("content-type") or "application/octet-stream").split(";")[0].strip().lower()
     if content_type not in UPLOAD_TYPES:
         detail = f"content type {content_type!r} is not a data file's; send one of {', '.join(UPLOAD_TYPES)}"
@@ -320,15 +327,24 @@ async def _upload(
     data = await _read_limited(request)
     if isinstance(data, JSONResponse):
         return data
+    return ReceivedFile(name=name, content_type=content_type, data=data)
+
+
+async def _upload(
+    request: Request, access: Access, dataset: str, filename: str | None, x_file_name: str | None, job: str | None
+) -> UploadAccepted | JSONResponse:
+    received = await receive_file(request, filename, x_file_name)
+    if isinstance(received, JSONResponse):
+        return received
     try:
         uploaded = await upload_and_start(
             _starting(access),
             access.tenant,
             dataset,
-            name,
-            data,
+            received.name,
+            received.data,
             job_id=job,
-            content_type=content_type,
+            content_type=received.content_type,
             actor=access.actor,
             correlation_id=access.correlation_id,
         )

@@ -49,6 +49,7 @@ from cli.store_commands import (
     cmd_lineage_export,
     cmd_lineage_verify,
 )
+from cli.suggest_command import add_suggest_parser
 from cli.token_command import add_token_parser
 from dq_core.bundle.models import ResolvedAction, ResolvedBundle
 from dq_core.config.base import Kind
@@ -472,6 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_retention_parser(commands, _moment)
     add_serve_parser(commands)
     add_token_parser(commands)
+    add_suggest_parser(commands)
 
     profile = commands.add_parser("profile", help="profile a data file")
     profile.add_argument("input", type=Path)

@@ -22,7 +22,7 @@ from dq_core.errors import ConfigError, LoadError, ObjectNotFound
 from dq_core.jobs.models import JobDefinition
 from dq_core.lineage.models import AuditEvent
 from dq_core.loading.loader import load_directory
-from dq_core.ports import ContractStore, LineageStore
+from dq_core.ports import ConfigReader, ContractStore, LineageStore
 from dq_core.registry.models import ConflictError, PutOutcome
 
 
@@ -83,9 +83,7 @@ def default_scope(index: InMemoryConfigIndex, tenant: str | None, environment: s
     return Scope(tenant, environment)
 
 
-def pick_version(
-    index: InMemoryConfigIndex, scope: Scope, kind: Kind, object_id: str, version: str | None
-) -> Versioned:
+def pick_version(index: ConfigReader, scope: Scope, kind: Kind, object_id: str, version: str | None) -> Versioned:
     """The version asked for; else the newest published one; else the newest one."""
     object_id = object_id.strip().lower()
     if version is not None:
