@@ -33,6 +33,7 @@ RESULT_PLACEHOLDERS: Mapping[str, str] = {
     "rule_id": "the rule's id in the bundle",
     "dataset": "the dataset's name",
     "default_phone_region": "the contract's `default_phone_region` (`not set` when it has none)",
+    "bounds": "a range's, length's or date range's bounds in words (`≥ 0`, `between 1 and 120`)",
 }
 """Placeholders every hint may use, besides its rule type's own parameters (which win on a clash:
 ``columns_present`` has a ``columns`` parameter, ``freshness`` a ``column``)."""
@@ -61,9 +62,9 @@ DEFAULT_HINTS: Mapping[str, str] = {
     "not_regex": "{unexpected_count} values of {column} match the forbidden pattern {pattern} (e.g. {samples}); "
     + _CLEAN
     + ", or send those rows to the rejects with a `quarantine` cleansing step",
-    "range": "{unexpected_count} values of {column} lie outside min {min} / max {max} (e.g. {samples}); check the"
+    "range": "{unexpected_count} values of {column} are not {bounds} (e.g. {samples}); check the"
     " source's units and signs, or send those rows to the rejects with a `quarantine` cleansing step",
-    "length": "{unexpected_count} values of {column} have fewer than {min} or more than {max} characters"
+    "length": "{unexpected_count} values of {column} do not have {bounds} characters"
     " (e.g. {samples}); a `trim` cleansing step removes padding, other values must be corrected at the source",
     "type": "{unexpected_count} values of {column} are not {logical_type} (e.g. {samples}); " + _CLEAN + ", or"
     " convert them with a `cast` or `parse_dates` cleansing step (`on_error: set_null` empties what does not convert)",
@@ -71,7 +72,7 @@ DEFAULT_HINTS: Mapping[str, str] = {
     " add the source's format to `formats`, or parse them with a `parse_dates` cleansing step",
     "not_future": "{unexpected_count} dates in {column} lie after the run's clock (e.g. {samples}); check the"
     " source's time zone and the day/month order of the `parse_dates` cleansing step's formats",
-    "date_range": "{unexpected_count} dates in {column} lie outside {min} .. {max} (e.g. {samples}); check the"
+    "date_range": "{unexpected_count} dates in {column} are not {bounds} (e.g. {samples}); check the"
     " source's date format and the `parse_dates` cleansing step's formats",
     "code_list": "{unexpected_count} values of {column} are not codes of {code_list} (e.g. {samples}); map labels"
     " and synonyms to codes with a `map_values` cleansing step (code_list: {code_list}, unmapped: reject)",
@@ -232,9 +233,24 @@ def hint_values(result: RuleResult, *, dataset: str = "", default_phone_region: 
         "dataset": dataset or ABSENT,
         "default_phone_region": default_phone_region or "not set",
         "metric": result.metric or ABSENT,
+        "bounds": bounds_text(result.params),
     }
     values.update({name: _text(value) for name, value in result.params.items()})
     return values
+
+
+def bounds_text(params: Mapping[str, JsonValue]) -> str:
+    """A rule's ``min`` / ``max`` in words: ``≥ 0``, ``< 10``, ``between 1 and 120``; ``n/a`` without either."""
+    low, high = params.get("min"), params.get("max")
+    strict_low, strict_high = params.get("min_inclusive") is False, params.get("max_inclusive") is False
+    if low is not None and high is not None and not strict_low and not strict_high:
+        return f"between {_text(low)} and {_text(high)}"
+    parts = []
+    if low is not None:
+        parts.append(f"{'>' if strict_low else '≥'} {_text(low)}")
+    if high is not None:
+        parts.append(f"{'<' if strict_high else '≤'} {_text(high)}")
+    return " and ".join(parts) or ABSENT
 
 
 def render_hint(template: str, values: Mapping[str, str]) -> str:

@@ -31,6 +31,7 @@ from dq_core.validation.hints import (
     DEFAULT_HINTS,
     RESULT_PLACEHOLDERS,
     HintTemplateError,
+    bounds_text,
     check_hint,
     hint_placeholders,
     render_hint,
@@ -301,3 +302,18 @@ def test_result_csv_carries_the_hint_of_a_failing_rule_and_defuses_formulas() ->
     passing = failing.model_copy(update={"rule_id": "p", "status": RuleStatus.PASSED, "hint": None})
     rows = list(csv.DictReader(io.StringIO(to_csv(ValidationResult.of([failing, passing])))))
     assert [(row["rule_id"], row["hint"]) for row in rows] == [("r", "'-1 is wrong"), ("p", "")]
+
+
+@pytest.mark.parametrize(
+    ("params", "text"),
+    [
+        ({"min": 0}, "≥ 0"),
+        ({"max": 5, "max_inclusive": False}, "< 5"),
+        ({"min": 1, "max": 120}, "between 1 and 120"),
+        ({"min": 1, "max": 120, "min_inclusive": False}, "> 1 and ≤ 120"),
+        ({"min": "2020-01-01"}, "≥ 2020-01-01"),
+        ({}, "n/a"),
+    ],
+)
+def test_bounds_read_as_words(params: dict[str, Any], text: str) -> None:
+    assert bounds_text(params) == text
