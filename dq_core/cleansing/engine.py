@@ -87,8 +87,15 @@ def _changed(before: pl.DataFrame, after: pl.DataFrame, columns: tuple[str, ...]
 
 
 def _change_flags(before: pl.DataFrame, after: pl.DataFrame, columns: tuple[str, ...]) -> dict[str, pl.Series]:
-    """Per column, which rows' values (compared as text, nulls included) the step changed."""
-    return {c: before[c].cast(pl.String).ne_missing(after[c].cast(pl.String)) for c in columns}
+    """Per column, which rows' values the step changed, nulls included: as numbers when both sides are
+    numbers (an integer column a mean fills becomes float: 3 and 3.0 are the same value), else as text."""
+    return {
+        c: _comparable(before[c], after[c].dtype).ne_missing(_comparable(after[c], before[c].dtype)) for c in columns
+    }
+
+
+def _comparable(values: pl.Series, other: pl.DataType) -> pl.Series:
+    return values.cast(pl.Float64) if values.dtype.is_numeric() and other.is_numeric() else values.cast(pl.String)
 
 
 def _merged_flags(before: pl.DataFrame, kept: pl.DataFrame) -> dict[str, pl.Series]:

@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dq_core.cleansing.context import REASON, STEP, CleansingContext
-from dq_core.cleansing.engine import CleansingOutput, cleanse
+from dq_core.cleansing.engine import CleansingOutput, cleanse, step_names
 from dq_core.cleansing.steps import STEPS
 from dq_core.errors import ConfigError
 from dq_core.libraries.cleansing import CleansingStepSpec
-from dq_core.validation.context import ROW
+from dq_core.validation.context import ROW, touched_column
 from tests.unit.cleansing_support import bundle_with
 
 SALT = b"0123456789abcdef-test"
@@ -319,3 +319,22 @@ def test_typed_values_convert_only_exactly() -> None:
     reasons = " ".join(output.rejects["_dq_reject_reason"].to_list())
     assert "column qty: 1.5 is not integer" in reasons and "column flag: 5 is not boolean" in reasons
     assert "column day: 20240131 is not date" in reasons
+
+
+def test_a_mean_fill_changes_only_the_empty_cells_of_an_integer_column() -> None:
+    """An integer column a mean fills becomes float: 3 and 3.0 are the same value, so only the
+    filled cell counts as changed, in the report and in the row's attribution mask."""
+    rows = [row(amount="3"), row(amount="4"), row(), row(amount="8")]
+    cast = {"id": "cast", "type": "cast", "columns": ["amount"], "logical_type": "integer"}
+    fill = {"id": "fill", "type": "impute", "columns": ["amount"], "strategy": "mean"}
+    output = run([cast, fill], rows)
+    assert col(output, "amount") == [3.0, 4.0, 5.0, 8.0]
+    step = next(m for m in output.report.steps if m.step == "fill")
+    assert step.cells_changed == {"amount": 1}
+    fill_bit = 1 << step_names(output_bundle([cast, fill])).index("fill")
+    marks = output.cleansed[touched_column("amount")].to_list()
+    assert [bool(mark & fill_bit) for mark in marks] == [False, False, True, False]
+
+
+def output_bundle(steps: list[dict[str, Any]]) -> Any:
+    return bundle_with(steps, COLUMNS, code_lists=COUNTRIES)
