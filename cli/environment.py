@@ -8,6 +8,7 @@ optional when their variable is set.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,14 +32,20 @@ class CliDefaults(BaseSettings):
     env: Annotated[str | None, BeforeValidator(_empty_is_none)] = None
 
 
+@cache
+def defaults() -> CliDefaults:
+    """The variables, read once per process (every parser option asks)."""
+    return CliDefaults()
+
+
 def libraries_default() -> Path:
-    return CliDefaults().libraries or Path("libraries")
+    return defaults().libraries or Path("libraries")
 
 
 def option_default(name: str, *, required: bool = False) -> dict[str, Any]:
     """``add_argument`` keywords for ``--tenant`` / ``--env``: the variable's value as the default;
     without one, required when ``required``."""
-    value = getattr(CliDefaults(), name)
+    value = getattr(defaults(), name)
     if value is not None:
         return {"default": value}
     return {"required": True} if required else {}

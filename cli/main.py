@@ -13,10 +13,9 @@ import json
 import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from cli.environment import ENVIRONMENT, TENANT, libraries_default, option_default
+from cli.environment import ENVIRONMENT, TENANT, defaults, libraries_default, option_default
 from cli.inputs import (
     add_reference_option,
     load_cli_references,
@@ -330,8 +329,9 @@ def _scoped(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    defaults.cache_clear()  # DQ_LIBRARIES, DQ_TENANT, DQ_ENV as they are now, read once for every option
     parser = argparse.ArgumentParser(prog="dq", description="Data quality and governance: contracts, bundles, runs.")
-    parser.add_argument("--version", action="version", version=f"dq {_version()}")
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -491,10 +491,23 @@ def _moment(text: str) -> datetime:
 
 
 def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415 - only for --version
+
     try:
         return version("dq-platform")
     except PackageNotFoundError:
         return "0+unknown"
+
+
+class _Version(argparse.Action):
+    """``--version``, looked up only when asked (reading the package metadata costs every command time)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:  # noqa: A002
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        _out(f"dq {_version()}")
+        parser.exit()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,20 +15,20 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from cli.environment import ENVIRONMENT, TENANT, libraries_default, option_default
 from cli.output import DEFAULT_HOME, EXIT_OK, _out
-from dq_core.bundle.models import ResolvedBundle
-from dq_core.cleansing.engine import CleansingReport
 from dq_core.errors import InputError, ObjectNotFound, OptionError
-from dq_core.lineage.models import StepRecord
-from dq_core.profiling.models import ProfileResult
-from dq_core.reporting import governance_of, render_report
-from dq_core.results.run import RunResult
-from services.history import DEFAULT_LIMIT, MAX_LIMIT
+
+if TYPE_CHECKING:
+    from dq_core.lineage.models import StepRecord
+    from dq_core.results.run import RunResult
+
+DEFAULT_LIMIT: Final = 50  # services.history's: the newest runs on a history page
+MAX_LIMIT: Final = 500
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -93,6 +93,13 @@ def cmd_report(args: argparse.Namespace) -> int:
         return cmd_history(args)
     if args.source is None:
         raise OptionError("give a run folder (or its result.json), or --history DATASET")
+    # the models and the renderer only for this command: every dq command builds this parser
+    from dq_core.bundle.models import ResolvedBundle  # noqa: PLC0415
+    from dq_core.cleansing.engine import CleansingReport  # noqa: PLC0415
+    from dq_core.profiling.models import ProfileResult  # noqa: PLC0415
+    from dq_core.reporting import governance_of, render_report  # noqa: PLC0415
+    from dq_core.results.run import RunResult  # noqa: PLC0415
+
     source: Path = args.source
     result_path = source / "result.json" if source.is_dir() else source
     if not result_path.is_file():

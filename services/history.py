@@ -28,7 +28,7 @@ from dq_core.results.run import RunResult
 from services.run_starts import DATASET_PATTERN
 from services.runs import FINISHED, MAX_PAGE, RunQuery, list_runs
 
-DEFAULT_LIMIT: Final = 50
+DEFAULT_LIMIT: Final = 50  # (cli/report_command.py repeats both for its help: it does not import this module)
 MAX_LIMIT: Final = 500
 SCAN_BUDGET: Final = 5000
 """Runs of the tenant examined at most for one page (other datasets' runs included)."""

@@ -30,6 +30,7 @@ reject reason.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import io
@@ -43,7 +44,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 import polars as pl
 
@@ -62,7 +63,7 @@ from dq_core.ingest.formats import (
 )
 from dq_core.libraries.infra import IngestLimits
 from dq_core.safe_text import safe_error
-from dq_core.validation.context import ROW
+from dq_core.validation.context import HELPER, ROW
 
 if TYPE_CHECKING:
     from dq_core.ingest.textscan import TextScan
@@ -369,13 +370,32 @@ def _slow_casts(cast: pl.DataFrame, targets: dict[str, pl.DataType], schema: pl.
 BLANK = "\x1dblank"  # the blank-row flag of the query, dropped with the blank rows
 
 
-def _blank_expr(schema: pl.Schema) -> pl.Expr:
-    """Blank lines and rows of empty fields: not records (a text cell is empty when it is ``""``)."""
+def _blank_expr(schema: pl.Schema, renamed: dict[str, str] | None = None) -> pl.Expr:
+    """Blank lines and rows of empty fields: not records (a text cell is empty when it is ``""``).
+    ``renamed``: where a column's values are under another name (a lazy read's texts)."""
+    where = renamed or {}
     empty = [
-        pl.col(name).is_null() | (pl.col(name) == "") if dtype == pl.String else pl.col(name).is_null()
+        pl.col(where.get(name, name)).is_null() | (pl.col(where.get(name, name)) == "")
+        if dtype == pl.String
+        else pl.col(where.get(name, name)).is_null()
         for name, dtype in schema.items()
     ]
     return pl.all_horizontal(empty)
+
+
+TEXT = HELPER + "text:"  # a typed column's text beside it in a lazy read (the probes compare them)
+ROWS = HELPER + "rows"  # the probe that counts the rows (not a difference: settle reads it apart)
+
+
+@dataclass(frozen=True)
+class LazyRead:
+    """A whole file as one lazy query (:meth:`ChunkedRead.lazy`): ``frame`` has the dataset's columns,
+    typed, numbered by ``ROW``, and the text of each typed column (``TEXT`` + name); ``schema`` is the
+    dataset's (without the texts); ``probes`` are aggregations to run in the same query."""
+
+    frame: pl.LazyFrame
+    schema: pl.Schema
+    probes: dict[str, pl.Expr]
 
 
 class ChunkedRead:
@@ -664,6 +684,77 @@ class ChunkedRead:
                 "format_mismatch", f"{self.name}: not readable as {self.format}: {safe_error(exc)}"
             ) from None
         self._finished = True
+
+    def lazy(self) -> LazyRead | None:
+        """The whole file as one lazy, typed, numbered query that validation fuses with its own (no
+        frame materialised): a CSV or Parquet file typed by the contract (``typed``), read once. Its
+        :attr:`LazyRead.probes` count what the chunked read would have handled differently, blank rows
+        and cells the fast casts leave null; :meth:`settle` takes their values after the query ran.
+        None: this file is read by :meth:`chunks` (another format, or nothing to type)."""
+        if self.format not in ("csv", "csv.gz", "parquet") or self.bundle is None or not self.typed:
+            return None
+        self._digest = self._digest or self._hashing()
+        self._overlap = self._overlap_allowed
+        try:
+            query = self._source()
+            schema = query.collect_schema()
+            present = schema.names()
+            if self.format == "parquet":
+                self._check_width(len(present))
+            if not present:
+                raise IngestError("empty_file", f"{self.name}: no columns")
+            self._conform_plan(present)
+        except IngestError:
+            self._discard()
+            return None  # the chunked read names the refusal (header_only before missing columns, ...)
+        query = query.drop(self.dropped).with_columns(pl.lit(None, pl.String).alias(c) for c in self.added)
+        source = pl.Schema(
+            {**{n: t for n, t in schema.items() if n not in self.dropped}, **dict.fromkeys(self.added, pl.String())}
+        )
+        casts = self._contract_casts(source)
+        self.conversions.clear()
+        typed = query.with_columns(**{f"{TEXT}{name}": pl.col(name) for name in casts}).with_columns(**casts)
+        numbered = typed.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
+        probes = {ROWS: pl.len(), BLANK: _blank_expr(source, {name: f"{TEXT}{name}" for name in casts}).sum()}
+        probes |= {
+            f"{TEXT}{name}": (pl.col(f"{TEXT}{name}").is_not_null() & pl.col(name).is_null()).sum() for name in casts
+        }
+        dataset = pl.Schema({ROW: pl.Int64(), **{n: self._cast_types.get(n, t) for n, t in source.items()}})
+        self._columns = [n for n in dataset.names() if n != ROW]
+        return LazyRead(frame=numbered, schema=dataset, probes=probes)
+
+    def settle(self, values: dict[str, Any]) -> bool:
+        """After the lazy query ran: the text pass's verdict (a refusal raises, as for :meth:`chunks`),
+        then whether its answer stands: no blank row, every cell converted by the fast casts, the file
+        UTF-8. False: read it again with :meth:`chunks`."""
+        scan = self._pending.value() if self._pending is not None else None
+        if scan is not None and scan.bad_utf8 is not None:
+            self._discard()
+            return False
+        if scan is not None:
+            _verdict(scan, self._prepared.path, len(self._header_names), self.delimiter or ",", self.options.quote,
+                     self.limits, self.name)  # fmt: skip
+        if ROWS not in values or any(value for key, value in values.items() if key != ROWS):
+            self._discard()
+            return False
+        self._pending = None
+        self.rows = int(values.get(ROWS, 0))
+        if self.rows == 0:
+            raise IngestError("header_only", f"{self.name}: a header and no data rows")
+        self._finished = True
+        return True
+
+    def _discard(self) -> None:
+        """Forget a lazy attempt: the chunked read starts over (the digest thread is kept)."""
+        if self._pending is not None:
+            with contextlib.suppress(Exception):  # the chunked read runs the pass again and names its error
+                self._pending.value()
+        self._pending = None
+        self._overlap = False
+        self._cast_types.clear()
+        self.conversions.clear()
+        self.added, self.dropped = [], []
+        self.rows = 0
 
     def _batches(self, query: pl.LazyFrame, chunk_rows: int) -> Iterator[pl.DataFrame]:
         """The rows: in one piece (``WHOLE``: one parallel polars query), else batch by batch. In one

@@ -12,15 +12,17 @@ count and masked samples.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.config.base import Severity
 from dq_core.ingest.read import input_format
-from dq_core.ingest.stream import WHOLE, ChunkedRead, Conversion
+from dq_core.ingest.stream import TEXT, WHOLE, ChunkedRead, Conversion
 from dq_core.libraries.governance import Role
 from dq_core.libraries.infra import IngestLimits
 from dq_core.libraries.rules import Dimension
@@ -100,35 +102,42 @@ def validate_file(
     run's outputs are, capped by the infra profile's ``max_failed_rows``; dq_core.validation.failed_rows)."""
     started = datetime.now(UTC)
     input_format(path)
-    with ChunkedRead(path, bundle.infra.limits, bundle=bundle, typed=True) as reading:
-        chunks = list(reading.chunks(WHOLE))
-        data = chunks[0] if len(chunks) == 1 else pl.concat(chunks)
-        report = reading.report
-        conversions = reading.conversions
-        sha256 = reading.sha256
-    current = None
-    if with_profile or any(rule.rule.type in NEEDS_PROFILE for rule in bundle.rules):
-        from dq_core.profiling.finish import finish_profile  # noqa: PLC0415 - numpy and sketches: only to profile
-        from dq_core.profiling.state import profile_state  # noqa: PLC0415
-
-        current = finish_profile(profile_state(data))
+    profiled = with_profile or any(rule.rule.type in NEEDS_PROFILE for rule in bundle.rules)
     ctx = ValidationContext(
         now=now or started,
         baseline_profile=baseline,
-        current_profile=current,
         history=history or {},
         caller_roles=roles,
         dataset_name=bundle.dataset.name,
         reference_data=references.values if references else {},
         reference_errors=references.errors if references else {},
     )
-    validation = validate(data, bundle, ctx)
-    failed_types = conversion_results(conversions, data.height, bundle, roles)
+    current = None
+    written = None
+    data: pl.DataFrame | pl.LazyFrame
+    with ChunkedRead(path, bundle.infra.limits, bundle=bundle, typed=True) as reading:
+        fused = None if profiled else _fused(reading, bundle, ctx)
+        if fused is not None:
+            validation, data = fused
+        else:
+            chunks = list(reading.chunks(WHOLE))
+            data = chunks[0] if len(chunks) == 1 else pl.concat(chunks)
+            if profiled:
+                from dq_core.profiling.finish import finish_profile  # noqa: PLC0415 - numpy and sketches: to profile
+                from dq_core.profiling.state import profile_state  # noqa: PLC0415
+
+                current = finish_profile(profile_state(data))
+                ctx = replace(ctx, current_profile=current)
+            validation = validate(data, bundle, ctx)
+        report = reading.report
+        conversions = reading.conversions
+        sha256 = reading.sha256
+        if failed_rows_to is not None and bundle.infra.max_failed_rows:
+            rows = data.collect() if isinstance(data, pl.LazyFrame) else data  # read again: only for --out
+            written = write_failed_rows(rows, bundle, ctx, validation, failed_rows_to)
+    failed_types = conversion_results(conversions, report.rows, bundle, roles)
     if failed_types:
         validation = ValidationResult.of([*validation.rules, *failed_types])
-    written = None
-    if failed_rows_to is not None and bundle.infra.max_failed_rows:
-        written = write_failed_rows(data, bundle, ctx, validation, failed_rows_to)
     result = RunResult.build(
         run_id=str(uuid.uuid4()),
         tenant=bundle.tenant,
@@ -148,6 +157,22 @@ def validate_file(
         failed_rows=written,
     )
     return result, current
+
+
+def _fused(
+    reading: ChunkedRead, bundle: ResolvedBundle, ctx: ValidationContext
+) -> tuple[ValidationResult, pl.LazyFrame] | None:
+    """The file read and validated in one lazy query (what a hand-written polars query does), when
+    the reader allows it and its probes say the chunked read would give the same rows: no blank row,
+    every cell converted by the fast casts. None: read it chunk by chunk."""
+    lazy = reading.lazy()
+    if lazy is None:
+        return None
+    probed: dict[str, Any] = {}
+    validation = validate(lazy.frame, bundle, ctx, schema=lazy.schema, probes=lazy.probes, probed=probed)
+    if not reading.settle(probed):
+        return None
+    return validation, lazy.frame.drop(*(c for c in lazy.frame.collect_schema().names() if c.startswith(TEXT)))
 
 
 def write_failed_rows(

@@ -28,6 +28,14 @@ def touched_columns(names: list[str]) -> list[str]:
     return [name for name in names if name.startswith(TOUCHED)]
 
 
+HELPER = "__dq_"  # columns a query adds for itself (a lazy read's texts beside the typed values, masks)
+
+
+def bookkeeping(names: list[str]) -> list[str]:
+    """The columns of ``names`` that are the platform's, not the tenant's: cleansing's bitmasks, helpers."""
+    return [name for name in names if name.startswith((TOUCHED, HELPER))]
+
+
 DEFAULT_SAMPLE_LIMIT = 20
 
 

@@ -71,7 +71,8 @@ def samples(scope: Scope, columns: tuple[str, ...], mask: pl.Expr) -> pl.Expr:
     run's chunks are key partitions): their row number and the checked values."""
     fields = [pl.col(scope.row), *[pl.col(c) for c in columns]]
     failing = pl.struct(fields).filter(mask)
-    return failing.sort_by(pl.col(scope.row).filter(mask)).head(scope.sample_limit).implode()
+    # the k smallest row numbers without sorting every failing row; then those k, by row (the first field)
+    return failing.bottom_k_by(pl.col(scope.row).filter(mask), scope.sample_limit).sort().implode()
 
 
 def _duplicates(scope: Scope, columns: tuple[str, ...]) -> tuple[pl.Expr, pl.Expr, pl.Expr]:

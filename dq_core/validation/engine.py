@@ -42,6 +42,7 @@ from dq_core.validation.special import SPECIAL
 from dq_core.validation.sql_runtime import allowed_words, ensure_reads_only, safe_error
 
 ERROR = "\x00error"  # the key of a check's values when its query failed
+PROBES = "\x00probes"  # the caller's aggregations, computed in the same query (validate's probes)
 
 # --- the plan: one check per rule and column -----------------------------------------------
 
@@ -399,11 +400,14 @@ def validate(
     row_local: RowLocalState | None = None,
     unique: Mapping[str, Mapping[str, Any]] | None = None,
     schema: pl.Schema | None = None,
+    probes: Mapping[str, pl.Expr] | None = None,
+    probed: dict[str, Any] | None = None,
 ) -> ValidationResult:
     """Evaluate every rule of the bundle. Pass ``row_local`` when the chunks were already done,
     ``unique`` with the uniqueness rules' merged values when they were found per key partition
     (dq_core.validation.fanout), and ``schema`` (the dataset's) when ``frame`` holds only the
-    columns the other rules read."""
+    columns the other rules read, or more. ``probes``: aggregations to compute in the same query,
+    their values put in ``probed`` (left empty when the query could not compute them)."""
     ctx = ctx or ValidationContext()
     unique = unique or {}
     lazy = frame.lazy()
@@ -414,7 +418,12 @@ def validate(
         c for c in checks if c.type not in SPECIAL and (row_local is None or not c.row_local) and c.id not in unique
     ]
     compiled, errors = _compile_all(fused, env, ctx)
+    if probes:
+        compiled.aggregations[PROBES] = dict(probes)
     values = _collect(_with_rows(lazy, lazy.collect_schema()), compiled)
+    found = values.pop(PROBES, {})
+    if probed is not None and ERROR not in found:
+        probed.update(found)
     values.update({check_id: dict(parts) for check_id, parts in unique.items()})
     state = row_local or RowLocalState(bundle_sha256=bundle.sha256)
     if row_local is not None:

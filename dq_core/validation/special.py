@@ -11,7 +11,7 @@ import polars as pl
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.libraries import rules as r
 from dq_core.libraries.sql_guard import SqlRefusedError, check_query
-from dq_core.validation.context import ROW, TOUCHED, ValidationContext, touched_columns
+from dq_core.validation.context import ROW, ValidationContext, bookkeeping
 from dq_core.validation.dataset import Finished, _threshold_status
 from dq_core.validation.env import CompileEnv, RuleCompileError
 from dq_core.validation.results import RuleStatus
@@ -22,7 +22,7 @@ Special = Callable[[Any, tuple[str, ...], pl.LazyFrame, ResolvedBundle, CompileE
 
 
 def _data_columns(env: CompileEnv) -> list[str]:
-    return [name for name in env.schema.names() if name != ROW and not name.startswith(TOUCHED)]
+    return [name for name in env.schema.names() if name != ROW and name not in bookkeeping(env.schema.names())]
 
 
 def columns_present(
@@ -85,7 +85,7 @@ def custom_sql(
     allowed = allowed_words(query, rule.where, names=env.schema.names())
     try:
         ordered = frame.sort(ROW) if ROW in frame.collect_schema() else frame  # source order, as the whole file
-        ordered = ordered.drop(touched_columns(frame.collect_schema().names()))  # cleansing's bookkeeping
+        ordered = ordered.drop(bookkeeping(frame.collect_schema().names()))  # not the tenant's data
         scoped = ordered.filter(pl.sql_expr(rule.where)) if rule.where else ordered
         planned = pl.SQLContext({table: scoped}, eager=False).execute(query)
         ensure_reads_only(planned, frame)

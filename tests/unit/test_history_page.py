@@ -193,3 +193,11 @@ def test_a_one_run_history_and_a_flat_line_still_draw() -> None:
     assert trend([], [Line("x", [], "#000")], "none") == ""
     nothing: list[Any] = [None, None]
     assert trend(["a", "b"], [Line("x", nothing, "#000")], "no values") == ""
+
+
+def test_the_cli_states_the_history_limits_of_the_service() -> None:
+    """dq report's parser repeats them (it does not import the service: every command builds it)."""
+    import cli.report_command as command
+    import services.history as service
+
+    assert (command.DEFAULT_LIMIT, command.MAX_LIMIT) == (service.DEFAULT_LIMIT, service.MAX_LIMIT)

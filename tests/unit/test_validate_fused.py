@@ -1,0 +1,159 @@
+"""``dq validate`` reads and validates a clean CSV or Parquet file in one lazy polars query; whatever
+the file, its result equals the chunked read's (blank rows, cells that do not convert, another
+encoding: the probes send those files to the chunked read)."""
+
+from __future__ import annotations
+
+import gzip
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dq_core.errors import IngestError
+from dq_core.ingest.stream import ChunkedRead
+from dq_core.libraries.infra import IngestLimits
+from dq_core.runs.check import validate_file
+from dq_core.validation.engine import validate
+from tests.unit.validation_support import bundle_of, check
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+COLUMNS = [
+    {"name": "id", "logical_type": "integer", "required": True},
+    {"name": "email", "logical_type": "string"},
+    {"name": "age", "logical_type": "integer"},
+    {"name": "joined", "logical_type": "date"},
+    {"name": "score", "logical_type": "number"},
+]
+BUNDLE = bundle_of(
+    check("unique", ["id"], "id_unique"),
+    check("regex", ["email"], "email_shape", params={"pattern": r"^[^@]+@[^@]+\.[a-z]+$"}),
+    check("range", ["age"], "age_range", params={"min": 0, "max": 60}),
+    check("not_future", ["joined"], "joined_past"),
+    check("range", ["score"], "score_range", params={"max": 5}),
+    check("compound_unique", ["email", "joined"], "email_day_unique", params={}),
+    check("row_count", [], "rows", params={"threshold": {"must_be_between": [1, 1000]}}),
+    columns=COLUMNS,
+)
+HEADER = "id,email,age,joined,score\n"
+
+
+def _rows(count: int, seed: int = 7) -> list[str]:
+    rng = random.Random(seed)
+    return [
+        f"{rng.randint(0, count)},u{rng.randint(0, 9)}@x.example,{rng.randint(-5, 70)},"
+        f"202{rng.randint(4, 7)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)},{rng.random() * 8:.2f}\n"
+        for _ in range(count)
+    ]
+
+
+def _same(path: Path) -> Any:
+    """validate_file's result, and the chunked read's (with_profile reads chunk by chunk), equal."""
+    fused, _ = validate_file(path, BUNDLE, now=NOW)
+    chunked, _ = validate_file(path, BUNDLE, now=NOW, with_profile=True)
+    assert fused.validation is not None and chunked.validation is not None
+    assert fused.validation.model_dump() == chunked.validation.model_dump()
+    assert fused.input is not None and chunked.input is not None
+    assert fused.input.model_dump() == chunked.input.model_dump()
+    return fused
+
+
+def _lazy_settles(path: Path) -> bool:
+    with ChunkedRead(path, BUNDLE.infra.limits, bundle=BUNDLE, typed=True) as reading:
+        lazy = reading.lazy()
+        assert lazy is not None
+        probed: dict[str, Any] = {}
+        validate(lazy.frame, BUNDLE, schema=lazy.schema, probes=lazy.probes, probed=probed)
+        return reading.settle(probed)
+
+
+def test_a_clean_csv_is_validated_in_one_query_with_the_chunked_reads_answer(tmp_path: Path) -> None:
+    path = tmp_path / "clean.csv"
+    path.write_text(HEADER + "".join(_rows(300)))
+    assert _lazy_settles(path)
+    result = _same(path)
+    rules = result.validation.by_id()
+    assert rules["age_range"].unexpected_count > 0 and rules["id_unique"].unexpected_count > 0
+    assert result.input.rows == 300
+
+
+@pytest.mark.parametrize(
+    ("name", "change"),
+    [
+        ("blank row", lambda rows: [*rows[:5], "\n", ",,,,\n", *rows[5:]]),
+        ("a number that does not convert", lambda rows: [*rows[:5], "5,a@b.example,old,2024-01-02,1\n", *rows[5:]]),
+        ("a date in another format", lambda rows: [*rows[:5], "5,a@b.example,3,15/01/2024,1\n", *rows[5:]]),
+        ("a date that is no date", lambda rows: [*rows[:5], "5,a@b.example,3,2024-02-30,1\n", *rows[5:]]),
+    ],
+)
+def test_what_the_chunked_read_handles_differently_sends_the_file_to_it(tmp_path: Path, name: str, change: Any) -> None:
+    path = tmp_path / "dirty.csv"
+    path.write_text(HEADER + "".join(change(_rows(100))))
+    assert not _lazy_settles(path), name
+    _same(path)
+
+
+def test_parquet_csv_gz_quotes_and_columns_the_contract_adds_or_keeps(tmp_path: Path) -> None:
+    text = HEADER + "".join(_rows(200))
+    (tmp_path / "data.csv").write_text(text)
+    frame = pl.read_csv(tmp_path / "data.csv", schema_overrides={"joined": pl.Date})
+    frame.write_parquet(tmp_path / "data.parquet")
+    frame.drop("score").with_columns(extra=pl.lit("x")).write_parquet(tmp_path / "fewer.parquet")
+    (tmp_path / "data.csv.gz").write_bytes(gzip.compress(text.encode()))
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text(HEADER + '1,"a,b@x.example",3,2024-01-02,1\n' + "".join(_rows(50)))
+    for name in ("data.parquet", "fewer.parquet", "data.csv.gz", "quoted.csv"):
+        assert _lazy_settles(tmp_path / name), name
+        _same(tmp_path / name)
+
+
+def test_a_refused_file_is_refused_by_name_as_the_chunked_read_refuses_it(tmp_path: Path) -> None:
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text(HEADER + "".join(_rows(20)) + "1,a@x.example,3,2024-01-02,1,surplus\n")
+    header_only = tmp_path / "header.csv"
+    header_only.write_text(HEADER)
+    for path, code in ((ragged, "ragged_rows"), (header_only, "header_only")):
+        with pytest.raises(IngestError) as caught:
+            validate_file(path, BUNDLE, now=NOW)
+        assert caught.value.code == code
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["1", "2", "3", "", "x"]),
+            st.sampled_from(["a@b.example", "bad", "", "c@d.example"]),
+            st.sampled_from(["5", "70", "-1", "", "7.5", "seven"]),
+            st.sampled_from(["2024-01-02", "2031-01-01", "", "02/01/2024", "2024-13-01"]),
+            st.sampled_from(["1.5", "9", "", "x"]),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_any_file_gets_the_chunked_reads_answer(tmp_path_factory: pytest.TempPathFactory, rows: list[Any]) -> None:
+    path = tmp_path_factory.mktemp("fuzz") / "data.csv"
+    path.write_text(HEADER + "".join(",".join(row) + "\n" for row in rows))
+    try:
+        _same(path)
+    except IngestError as refused:  # a file of blank rows only: both refuse it alike
+        with pytest.raises(IngestError) as again:
+            validate_file(path, BUNDLE, now=NOW, with_profile=True)
+        assert again.value.code == refused.code
+
+
+def test_the_limits_still_hold(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_text(HEADER + "".join(_rows(10)))
+    narrow = BUNDLE.model_copy(
+        update={"infra": BUNDLE.infra.model_copy(update={"limits": IngestLimits(max_columns=3)})}
+    )
+    with pytest.raises(IngestError) as caught:
+        validate_file(path, narrow, now=NOW)
+    assert caught.value.code == "too_many_columns"
