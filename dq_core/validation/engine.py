@@ -238,14 +238,24 @@ def _collect(frame: pl.LazyFrame, compiled: Compiled) -> dict[str, dict[str, Any
         if len(compiled.aggregations) == 1:
             return {check_id: {ERROR: _short(exc, frame)} for check_id in compiled.aggregations}
         values: dict[str, dict[str, Any]] = {}
+        rows = _read_once(frame)
         for check_id in compiled.aggregations:
-            values.update(_collect(frame, compiled.only(check_id)))
+            values.update(_collect(rows, compiled.only(check_id)))
         return values
     values = {}
     for key, value in row.items():
         check_id, name = key.split("\x1f", 1)
         values.setdefault(check_id, {})[name] = value
     return values
+
+
+def _read_once(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """The rows in memory, so that checking the rules one by one reads a scanned file once, not once
+    per rule; the frame as it is when reading it fails (each rule then fails alike, in its own words)."""
+    try:
+        return frame.collect().lazy()
+    except Exception:  # noqa: BLE001 - the rules one by one say what is wrong
+        return frame
 
 
 def _short(exc: BaseException, frame: pl.LazyFrame) -> str:

@@ -52,10 +52,10 @@ def _rows(count: int, seed: int = 7) -> list[str]:
     ]
 
 
-def _same(path: Path) -> Any:
+def _same(path: Path, bundle: Any = BUNDLE) -> Any:
     """validate_file's result, and the chunked read's (with_profile reads chunk by chunk), equal."""
-    fused, _ = validate_file(path, BUNDLE, now=NOW)
-    chunked, _ = validate_file(path, BUNDLE, now=NOW, with_profile=True)
+    fused, _ = validate_file(path, bundle, now=NOW)
+    chunked, _ = validate_file(path, bundle, now=NOW, with_profile=True)
     assert fused.validation is not None and chunked.validation is not None
     assert fused.validation.model_dump() == chunked.validation.model_dump()
     assert fused.input is not None and chunked.input is not None
@@ -157,3 +157,13 @@ def test_the_limits_still_hold(tmp_path: Path) -> None:
     with pytest.raises(IngestError) as caught:
         validate_file(path, narrow, now=NOW)
     assert caught.value.code == "too_many_columns"
+
+
+def test_a_rule_that_breaks_the_query_is_its_own_error_and_the_others_still_count(tmp_path: Path) -> None:
+    path = tmp_path / "clean.csv"
+    path.write_text(HEADER + "".join(_rows(300)))
+    broken = check("row_expression", [], "compares_text_with_a_number", params={"expression": "email > 5"})
+    bundle = bundle_of(broken, check("range", ["age"], "age_range", params={"min": 0, "max": 60}), columns=COLUMNS)
+    rules = _same(path, bundle).validation.by_id()
+    assert rules["compares_text_with_a_number"].status.value == "error"
+    assert rules["age_range"].unexpected_count > 0
