@@ -46,6 +46,7 @@ from services.starting import StartsFailed
 router = APIRouter(prefix="/api/tenants/{tenant}", tags=["runs"])
 log = logging.getLogger("dq.api.runs")
 
+PARQUET: Final = "application/vnd.apache.parquet"
 MAX_UPLOAD_BYTES: Final = 100 * 1024**2
 """100 MiB, the Functions host's own request limit (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT can raise it
 there). Larger files go to the container directly and start their run by notification or event."""
@@ -492,6 +493,22 @@ def get_run_evidence(run_id: RunId, access: Reader) -> Response:
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="evidence-{run_id}.zip"'},
     )
+
+
+@router.get(
+    "/runs/{run_id}/failed-rows",
+    operation_id="get_run_failed_rows",
+    response_class=Response,
+    responses={
+        **problems(409),
+        200: {"description": "failed_rows.parquet", "content": {PARQUET: {}}},
+    },
+    summary="Every failing row of a run, with the ids of the rules it failed (Parquet, masked as the run wrote it)",
+)
+def get_run_failed_rows(run_id: RunId, access: Reader) -> Response:
+    data = service.failed_rows_parquet(access.ctx.ports.lineage, access.ctx.ports.blobs, access.tenant, run_id)
+    headers = {"Content-Disposition": f'attachment; filename="{run_id}-failed_rows.parquet"'}
+    return Response(content=data, media_type=PARQUET, headers=headers)
 
 
 @router.get(

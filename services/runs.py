@@ -38,6 +38,7 @@ from dq_core.lineage.models import RunRecord, StepRecord
 from dq_core.payloads import Payload
 from dq_core.ports import BlobStore, LineageStore
 from dq_core.registry.models import ConflictError
+from dq_core.results.run import FAILED_ROWS_FILE as FAILED_ROWS
 from dq_core.results.run import RunResult, scores_of
 from dq_core.results.scores import QualityScores
 
@@ -286,6 +287,17 @@ def evidence_pack(lineage: LineageStore, blobs: BlobStore, tenant: str, run_id: 
     run = get_run(lineage, tenant, run_id)
     _require_finished(run, "evidence pack")
     return export_evidence(lineage, blobs, tenant, run.run_id)
+
+
+def failed_rows_parquet(lineage: LineageStore, blobs: BlobStore, tenant: str, run_id: str) -> bytes:
+    """``runs/{run_id}/failed_rows.parquet`` (masked when it was written, as every run output);
+    ObjectNotFound when the run wrote none (no failing row, the cap 0, or not finished yet)."""
+    run = get_run(lineage, tenant, run_id)
+    try:
+        return blobs.get(tenant, run_prefix(run.run_id) + FAILED_ROWS)[0]
+    except ObjectNotFound:
+        _require_finished(run, "failed rows")
+        raise ObjectNotFound(f"run {run.run_id} wrote no {FAILED_ROWS}") from None
 
 
 def report_html(lineage: LineageStore, blobs: BlobStore, tenant: str, run_id: str) -> bytes:

@@ -88,6 +88,9 @@ class ActionOutcome(Payload):
     detail: str = ""
 
 
+FAILED_ROWS_FILE: Final = "failed_rows.parquet"  # beside result.json (dq_core.validation.failed_rows)
+
+
 class FailedRows(Payload):
     """What a run wrote as ``failed_rows.parquet`` (dq_core.validation.failed_rows): its rows, the
     infra profile's cap, and whether the cap left failing rows out."""

@@ -21,13 +21,14 @@ from collections.abc import Collection, Iterable, Sequence
 import polars as pl
 
 from dq_core.bundle.models import ResolvedBundle
+from dq_core.results.run import FAILED_ROWS_FILE
 from dq_core.validation.context import ROW, ValidationContext, touched_columns
 from dq_core.validation.engine import _compile_all, _env, _with_rows, plan
 from dq_core.validation.fanout import CHECK, unique_checks
 from dq_core.validation.masking import MASK, hidden_in_outputs
 
 RULES = "_dq_failed_rules"
-FILE = "failed_rows.parquet"
+FILE = FAILED_ROWS_FILE
 
 
 def no_failures() -> pl.DataFrame:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import os
 import time
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import azure.durable_functions as df
+import polars as pl
 import pytest
 from azure.durable_functions.models.utils import http_utils
 from fastapi.testclient import TestClient
@@ -775,6 +777,25 @@ def test_a_report_is_served_as_html_once_the_run_has_one(
     assert response.headers["x-content-type-options"] == "nosniff"
 
 
+def test_failed_rows_are_served_as_parquet_once_the_run_wrote_them(
+    api: TestClient, history: list[RunRecord], ports: RunPorts
+) -> None:
+    absent = assert_problem(api.get(f"{BASE}/runs/run-01/failed-rows", headers=bearer("rita")), 404, "not_found")
+    assert absent["detail"] == "run run-01 wrote no failed_rows.parquet"
+    unfinished = api.get(f"{BASE}/runs/run-03/failed-rows", headers=bearer("rita"))
+    running = assert_problem(unfinished, 409, "run_not_finished")
+    assert running["detail"].startswith("run run-03 is running")
+    rows = pl.DataFrame({"_dq_source_row": [4, 9], "_dq_failed_rules": [["a"], ["a", "b"]], "email": ["***", None]})
+    buffer = io.BytesIO()
+    rows.write_parquet(buffer)
+    ports.blobs.put("contoso", "runs/run-01/failed_rows.parquet", buffer.getvalue())
+    response = api.get(f"{BASE}/runs/run-01/failed-rows", headers=bearer("rita"))
+    assert response.status_code == 200 and response.headers["content-type"] == "application/vnd.apache.parquet"
+    assert pl.read_parquet(io.BytesIO(response.content)).equals(rows)
+    assert 'filename="run-01-failed_rows.parquet"' in response.headers["content-disposition"]
+    assert_problem(api.get(f"{BASE}/runs/theirs/failed-rows", headers=bearer("rita")), 404, "not_found")
+
+
 def test_every_runs_route_is_documented_with_an_operation_id() -> None:
     ctx: Any = ApiContext(ports=None, contracts=None, authenticator=None, environment="dev", starter=lambda: None)
     document = create_app(ctx).openapi()
@@ -797,6 +818,7 @@ def test_every_runs_route_is_documented_with_an_operation_id() -> None:
         "get_run_lineage",
         "get_run_evidence",
         "get_run_report",
+        "get_run_failed_rows",
     }
     for (method, path), operation in ours.items():
         assert {"400", "401", "403", "404", "503"} <= set(operation["responses"]), (method, path)

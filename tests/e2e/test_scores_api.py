@@ -5,9 +5,11 @@ another tenant's callers get: 403 on this tenant's path, nothing of it on their 
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import httpx
+import polars as pl
 
 from tests.auth_support import TokenFactory
 from tests.conftest import LIBRARIES
@@ -100,6 +102,15 @@ def test_scores_of_runs_over_http_and_only_for_their_tenant(tmp_path: Path) -> N
         assert stolen.status_code == 400 and stolen.json()["code"] == "invalid_query"  # the cursor is contoso's
         elsewhere = httpx.get(f"{api.url}/api/tenants/fabrikam/runs/{first}", headers=fabrikam)
         assert elsewhere.status_code == 404
+
+        # the run's failing rows, as the run wrote them (masked), for its own tenant only
+        failed = httpx.get(f"{api.url}/api/tenants/contoso/runs/{first}/failed-rows", headers=reader)
+        assert failed.status_code == 200 and failed.headers["content-type"] == "application/vnd.apache.parquet"
+        rows = pl.read_parquet(io.BytesIO(failed.content))
+        assert rows.height == results[first]["failed_rows"]["rows"] > 0
+        assert set(rows["full_name"].drop_nulls().to_list()) == {"***"}  # pii: a Reader sees no raw value
+        theirs = httpx.get(f"{api.url}/api/tenants/fabrikam/runs/{first}/failed-rows", headers=fabrikam)
+        assert theirs.status_code == 404
 
         assert httpx.get(url).status_code == 401
         no_role = {"Authorization": factory.bearer(tenants=["contoso"], roles=[])}
