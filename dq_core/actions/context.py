@@ -11,7 +11,7 @@ from dq_core.actions.destinations import Destinations
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.errors import ConfigError
 from dq_core.ports import BlobStore, HttpSender, MailSender, OpenLineageEmitter, QueueSender, RowExporter, SecretStore
-from dq_core.results.run import ActionOutcome, RunResult
+from dq_core.results.run import FAILED_ROWS_FILE, ActionOutcome, RunResult
 
 T = TypeVar("T")
 
@@ -47,6 +47,10 @@ class ActionContext:
     @property
     def rejects_path(self) -> str:
         return self.run_folder + "rejects.parquet"
+
+    @property
+    def failed_rows_path(self) -> str:
+        return self.run_folder + FAILED_ROWS_FILE
 
     @property
     def profile_path(self) -> str:

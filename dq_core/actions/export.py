@@ -2,10 +2,10 @@
 tenant's container, or to a table of the tenant's export database (the RowExporter port).
 
 Blob: ``{prefix}/{run_id}/result.json``, ``rejects.parquet``, ``cleansed/part-*.parquet``,
-``profile.json``, copied from the run's folder (overwritten: a retry writes the same).
-Table: one row per item, ``(tenant, run_id, kind, seq, payload)``; kinds ``run`` (the
-verdict and counts), ``rule`` (one per rule result), ``reject`` and ``cleansed`` (one per
-data row) and ``profile`` (one per column). The run's earlier rows are replaced.
+``profile.json``, ``failed_rows.parquet``, copied from the run's folder (overwritten: a retry
+writes the same). Table: one row per item, ``(tenant, run_id, kind, seq, payload)``; kinds ``run``
+(the verdict and counts), ``rule`` (one per rule result), ``reject``, ``cleansed`` and ``failed_row``
+(one per data row) and ``profile`` (one per column). The run's earlier rows are replaced.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dq_core.actions.transport import Sleep, call_with_retries
 from dq_core.errors import ConfigError
 from dq_core.libraries.actions import ExportTarget, StorageExportAction
 from dq_core.ports import ExportRow
-from dq_core.results.run import ActionOutcome, RunResult
+from dq_core.results.run import FAILED_ROWS_FILE, ActionOutcome, RunResult
 from dq_core.runs.files import RunFiles
 from dq_core.validation.results import jsonable
 
@@ -36,6 +36,8 @@ def _blob_names(ctx: ActionContext, include: tuple[str, ...]) -> list[tuple[str,
             names.append((ctx.rejects_path, "rejects.parquet"))
         elif item == "profile":
             names.append((ctx.profile_path, "profile.json"))
+        elif item == "failed_rows":  # a run without failing rows (or with the cap 0) wrote none
+            names.extend((path, FAILED_ROWS_FILE) for path in ctx.blobs.list(ctx.tenant, ctx.failed_rows_path))
         else:
             for path in ctx.blobs.list(ctx.tenant, ctx.cleansed_prefix):
                 names.append((path, "cleansed/" + path[len(ctx.cleansed_prefix) :]))
@@ -72,6 +74,15 @@ def _run_row(result: RunResult) -> JsonValue:
     return document
 
 
+def _data_files(ctx: ActionContext, item: str) -> tuple[list[str], str]:
+    """The Parquet files of a data item, and the kind of their rows in the export table."""
+    if item == "rejects":
+        return [ctx.rejects_path], "reject"
+    if item == "failed_rows":
+        return list(ctx.blobs.list(ctx.tenant, ctx.failed_rows_path)), "failed_row"
+    return list(ctx.blobs.list(ctx.tenant, ctx.cleansed_prefix)), "cleansed"
+
+
 def export_rows(ctx: ActionContext, include: tuple[str, ...]) -> list[ExportRow]:
     files = RunFiles(ctx.blobs, ctx.tenant)
     rows: list[ExportRow] = []
@@ -88,8 +99,7 @@ def export_rows(ctx: ActionContext, include: tuple[str, ...]) -> list[ExportRow]
                 ExportRow("profile", i, {"column": name, **stats}) for i, (name, stats) in enumerate(columns.items())
             )
         else:
-            paths = [ctx.rejects_path] if item == "rejects" else list(ctx.blobs.list(ctx.tenant, ctx.cleansed_prefix))
-            kind = "reject" if item == "rejects" else "cleansed"
+            paths, kind = _data_files(ctx, item)
             seq = 0
             for path in paths:
                 for record in files.read_frame(path).iter_rows(named=True):

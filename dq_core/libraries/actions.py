@@ -229,8 +229,9 @@ class StorageExportAction(ActionCommon, RetryPolicy):
     target: ExportTarget = Field(description="Where the export goes.")
     prefix: str | None = None  # blob prefix inside the tenant's container
     table: str | None = None  # postgres table
-    include: tuple[Literal["result", "rejects", "cleansed", "profile"], ...] = Field(
-        default=("result",), description="What is exported."
+    include: tuple[Literal["result", "rejects", "cleansed", "profile", "failed_rows"], ...] = Field(
+        default=("result",),
+        description="What is exported (`failed_rows`: failed_rows.parquet, when the run wrote one).",
     )
 
     @model_validator(mode="after")

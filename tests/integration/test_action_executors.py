@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import io
 import json
 import re
 from pathlib import Path
@@ -19,7 +20,7 @@ from adapters.notify.http import HttpxSender
 from dq_core.actions import transport
 from dq_core.actions.chat import run_chat
 from dq_core.actions.destinations import Destinations
-from dq_core.actions.export import run_export
+from dq_core.actions.export import export_rows, run_export
 from dq_core.actions.lineage_events import run_openlineage
 from dq_core.actions.mail import run_email
 from dq_core.actions.queues import run_queue
@@ -367,6 +368,26 @@ def test_blob_export_copies_the_run_files_under_the_prefix(tmp_path: Path) -> No
     assert json.loads(ctx.blobs.get("contoso", folder + "result.json")[0])["run_id"] == RUN_ID
     again = run_export(action, ctx)  # a retried export overwrites
     assert again.status == "delivered"
+
+
+def test_blob_export_copies_failed_rows_when_the_run_wrote_them(tmp_path: Path) -> None:
+    ctx = action_context(tmp_path)
+    action = StorageExportAction.model_validate(
+        {"id": "export", "type": "storage_export", "target": "blob", "prefix": "out", "include": ["failed_rows"]}
+    )
+    none = run_export(action, ctx)  # no failing row: nothing to copy, and not a failure
+    assert none.status == "delivered" and none.detail == f"0 files to out/{RUN_ID}/"
+    rows = pl.DataFrame({"_dq_source_row": [3], "_dq_failed_rules": [["email_shape"]], "email": ["***"]})
+    buffer = io.BytesIO()
+    rows.write_parquet(buffer)
+    ctx.blobs.put("contoso", ctx.failed_rows_path, buffer.getvalue())
+    copied = run_export(action, ctx)
+    assert copied.status == "delivered" and copied.detail == f"1 files to out/{RUN_ID}/"
+    exported = ctx.blobs.get("contoso", f"out/{RUN_ID}/failed_rows.parquet")[0]
+    assert pl.read_parquet(io.BytesIO(exported)).equals(rows)
+    (row,) = export_rows(ctx, ("failed_rows",))
+    payload = {"_dq_source_row": 3, "_dq_failed_rules": ["email_shape"], "email": "***"}
+    assert (row.kind, row.seq, row.payload) == ("failed_row", 0, payload)
 
 
 def test_table_export_without_a_database_is_failed_with_a_clear_detail(tmp_path: Path) -> None:
