@@ -703,6 +703,8 @@ class ChunkedRead:
                 self._check_width(len(present))
             if not present:
                 raise IngestError("empty_file", f"{self.name}: no columns")
+            if any(name == ROW or name.startswith((HELPER, "_dq_")) for name in present):
+                raise IngestError("format_mismatch", "names of the platform's own columns")  # the chunked read says
             self._conform_plan(present)
         except IngestError:
             self._discard()

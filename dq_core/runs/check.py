@@ -169,7 +169,11 @@ def _fused(
     if lazy is None:
         return None
     probed: dict[str, Any] = {}
-    validation = validate(lazy.frame, bundle, ctx, schema=lazy.schema, probes=lazy.probes, probed=probed)
+    try:
+        validation = validate(lazy.frame, bundle, ctx, schema=lazy.schema, probes=lazy.probes, probed=probed)
+    except Exception:  # noqa: BLE001 - the chunked read reads it again and names what is wrong
+        reading.settle({})
+        return None
     if not reading.settle(probed):
         return None
     return validation, lazy.frame.drop(*(c for c in lazy.frame.collect_schema().names() if c.startswith(TEXT)))

@@ -201,7 +201,8 @@ def _compile(
     else:
         aggregations = ds.DATASET_EXPRESSIONS[check.type].aggregations(check.rule, check.columns, env, scope)
     mask = row_mask(_columns_checked(check), env.schema.names())
-    failing = [name for name in masks if name.endswith(("_fails", "_dup"))]
+    # failing rows: a metric's duplicateValues counts keys, not rows, so its rows are not attributed
+    failing = [name for name in masks if name.endswith("_fails") or (name.endswith("_dup") and check.type != "metric")]
     if mask is not None and failing:  # cleansed rows: count the failing ones per cleansing mask
         aggregations[TOUCHED_KEY] = touched_counts(pl.col(failing[0]), mask)
     return aggregations

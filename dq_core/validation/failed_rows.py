@@ -42,13 +42,14 @@ def failing_ids(flags: dict[str, pl.Expr]) -> pl.Expr:
 
 
 def first_failures(frame: pl.LazyFrame, flags: dict[str, pl.Expr], cap: int) -> pl.DataFrame:
-    """The first ``cap`` rows (by source row number) that fail one of ``flags``, with their rule ids."""
+    """The first ``cap`` rows (by source row number) that fail one of ``flags``, with their rule ids, and
+    one more when there is one (so that the merge can tell whether the cap left rows out)."""
     if not flags or cap < 1:
         return no_failures()
     return (
         frame.select(pl.col(ROW), failing_ids(flags))
         .filter(pl.col(RULES).list.len() > 0)
-        .bottom_k(cap, by=ROW)
+        .bottom_k(cap + 1, by=ROW)  # one more than the cap: the merge knows whether the cap left rows out
         .sort(ROW)
         .collect()
     )
@@ -73,7 +74,7 @@ def row_local_failures(
 
 
 def duplicate_failures(keys: pl.DataFrame, bundle: ResolvedBundle, failing: Collection[str], cap: int) -> pl.DataFrame:
-    """One key partition's first ``cap`` duplicated rows under the uniqueness rules ``failing``."""
+    """One key partition's first ``cap`` duplicated rows under the uniqueness rules ``failing`` (and one more)."""
     found = []
     for index, check in enumerate(unique_checks(bundle)):
         if check.id not in failing or CHECK not in keys.columns or any(c not in keys.columns for c in check.columns):
@@ -81,8 +82,8 @@ def duplicate_failures(keys: pl.DataFrame, bundle: ResolvedBundle, failing: Coll
         rows = keys.filter(pl.col(CHECK) == index)
         key = pl.col(check.columns[0]) if len(check.columns) == 1 else pl.struct(list(check.columns))
         duplicated = rows.lazy().filter(key.is_duplicated()).select(ROW, pl.lit([check.id]).alias(RULES))
-        found.append(duplicated.bottom_k(cap, by=ROW).collect())
-    return merge_failures(found, cap, [check.id for check in unique_checks(bundle)])[0]
+        found.append(duplicated.bottom_k(cap + 1, by=ROW).collect())
+    return merge_failures(found, cap + 1, [check.id for check in unique_checks(bundle)])[0]
 
 
 def merge_failures(parts: Iterable[pl.DataFrame], cap: int, order: Sequence[str]) -> tuple[pl.DataFrame, bool]:

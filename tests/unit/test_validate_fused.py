@@ -167,3 +167,37 @@ def test_a_rule_that_breaks_the_query_is_its_own_error_and_the_others_still_coun
     rules = _same(path, bundle).validation.by_id()
     assert rules["compares_text_with_a_number"].status.value == "error"
     assert rules["age_range"].unexpected_count > 0
+
+
+def test_columns_named_like_the_platforms_own_go_to_the_chunked_read(tmp_path: Path) -> None:
+    """A tenant column named like a helper of the one-query read must not be overwritten by it."""
+    columns = [{"name": "id", "logical_type": "integer"}, {"name": "__dq_text:id", "logical_type": "string"}]
+    bundle = bundle_of(
+        check("not_null", ["id"], "id_present"),
+        check("regex", ["__dq_text:id"], "text_ok", params={"pattern": "^ok$"}),
+        columns=columns,
+    )
+    path = tmp_path / "named.csv"
+    path.write_text("id,__dq_text:id\n,ok\n2,ok\n")
+    rules = _same(path, bundle).validation.by_id()
+    assert rules["id_present"].unexpected_count == 1 and rules["text_ok"].unexpected_count == 0
+    numbered = tmp_path / "numbered.csv"
+    numbered.write_text("_dq_source_row,id,email,age,joined,score\n" + "".join(f"7,{r}" for r in _rows(5)))
+    with pytest.raises(IngestError) as fused:
+        validate_file(numbered, BUNDLE, now=NOW)
+    with pytest.raises(IngestError) as chunked:
+        validate_file(numbered, BUNDLE, now=NOW, with_profile=True)
+    assert fused.value.code == chunked.value.code
+
+
+@pytest.mark.parametrize(("cap", "rows", "capped"), [(3, 3, True), (10, 10, False), (50, 10, False)])
+def test_failed_rows_say_when_the_cap_left_rows_out(tmp_path: Path, cap: int, rows: int, capped: bool) -> None:
+    path = tmp_path / "ten.csv"
+    path.write_text(HEADER + "".join(f"{i},u{i}@x.example,99,2024-01-01,1\n" for i in range(10)))  # age > 60
+    infra = BUNDLE.infra.model_copy(update={"max_failed_rows": cap})
+    result, _ = validate_file(
+        path, BUNDLE.model_copy(update={"infra": infra}), now=NOW, failed_rows_to=tmp_path / "f.pq"
+    )
+    assert result.failed_rows is not None
+    assert (result.failed_rows.rows, result.failed_rows.capped) == (rows, capped)
+    assert pl.read_parquet(tmp_path / "f.pq")["_dq_source_row"].to_list() == list(range(rows))

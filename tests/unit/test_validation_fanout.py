@@ -150,3 +150,16 @@ def test_attribution_fanned_out_equals_the_whole_dataset_engine(
         if rule.status.value == "failed" and rule.rule_id in ("n_unique", "code_set", "s_d_unique"):
             assert rule.attribution is not None
             assert rule.attribution.touched + rule.attribution.untouched == rule.unexpected_count
+
+
+def test_a_metric_of_duplicate_keys_has_no_row_attribution() -> None:
+    """duplicateValues counts keys, not rows: a split of its rows would not add up to its count."""
+    ctx = ValidationContext(now=NOW, dataset_name="data", cleansing_steps=("trim",))
+    frame = _frame([(1, 1.0, "a", "a", None), (1, 1.0, "a", "b", None), (1, 1.0, "b", "a", None)])
+    frame = frame.with_columns(pl.Series(f"{TOUCHED}code", [1, 0, 0], pl.UInt64))
+    metric = check("metric", ["code"], "dups", params={"metric": "duplicateValues", "threshold": {"must_be": 0}})
+    unique = check("unique", ["code"], "code_unique")
+    rules = validate(frame, bundle_of(metric, unique), ctx).by_id()
+    assert rules["dups"].status.value == "failed" and rules["dups"].attribution is None
+    assert rules["code_unique"].attribution is not None
+    assert rules["code_unique"].attribution.touched + rules["code_unique"].attribution.untouched == 2
