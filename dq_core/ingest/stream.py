@@ -641,8 +641,8 @@ class ChunkedRead:
             raise ValueError("chunk_rows must be at least 1")
         self._digest = self._digest or self._hashing()
         self._overlap = self._overlap_allowed and chunk_rows >= WHOLE
-        query = self._source()
         try:
+            query = self._source()  # a Parquet footer that does not parse is the file's fault too
             schema = query.collect_schema()
             present = schema.names()
             if self.format not in ("csv", "csv.gz"):
@@ -706,9 +706,9 @@ class ChunkedRead:
             if any(name == ROW or name.startswith((HELPER, "_dq_")) for name in present):
                 raise IngestError("format_mismatch", "names of the platform's own columns")  # the chunked read says
             self._conform_plan(present)
-        except IngestError:
+        except Exception:  # noqa: BLE001 - an unreadable file too: the chunked read names the refusal
             self._discard()
-            return None  # the chunked read names the refusal (header_only before missing columns, ...)
+            return None  # (header_only before missing columns, a broken Parquet footer, ...)
         query = query.drop(self.dropped).with_columns(pl.lit(None, pl.String).alias(c) for c in self.added)
         source = pl.Schema(
             {**{n: t for n, t in schema.items() if n not in self.dropped}, **dict.fromkeys(self.added, pl.String())}

@@ -201,3 +201,13 @@ def test_failed_rows_say_when_the_cap_left_rows_out(tmp_path: Path, cap: int, ro
     assert result.failed_rows is not None
     assert (result.failed_rows.rows, result.failed_rows.capped) == (rows, capped)
     assert pl.read_parquet(tmp_path / "f.pq")["_dq_source_row"].to_list() == list(range(rows))
+
+
+def test_a_broken_parquet_file_is_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "broken.parquet"
+    pl.DataFrame({"id": [1, 2]}).write_parquet(path)
+    path.write_bytes(path.read_bytes()[:-12] + b"garbage!PAR1")  # a footer that does not parse
+    for profiled in (False, True):
+        with pytest.raises(IngestError) as caught:
+            validate_file(path, BUNDLE, now=NOW, with_profile=profiled)
+        assert caught.value.code == "format_mismatch"
