@@ -56,6 +56,11 @@ class IngestLimits(Model):
     )
 
 
+MAX_FAILED_ROWS = 1_000_000
+"""The most failed rows a tenant may ask for: validate_dataset holds that many rows, with their values,
+on an instance other tenants' activities share (about 0.5 GB for wide rows, within a 2 GB Flex instance)."""
+
+
 class InfraProfile(Versioned):
     kind: Literal[Kind.INFRA_PROFILE] = Kind.INFRA_PROFILE
     chunk_rows: int = Field(default=250_000, ge=MIN_CHUNK_ROWS, le=MAX_CHUNK_ROWS)
@@ -66,7 +71,7 @@ class InfraProfile(Versioned):
     max_failed_rows: int = Field(
         default=100_000,
         ge=0,
-        le=10_000_000,
+        le=MAX_FAILED_ROWS,
         description="Failing rows a run writes to failed_rows.parquet beside result.json (every row that fails a "
         "row-level or uniqueness rule, with the ids of the rules it failed), the first by source row; 0: none.",
     )

@@ -546,7 +546,7 @@ def _write_failed_rows(
     cap = bundle.infra.max_failed_rows
     if not cap:
         return None
-    parts = [files.read_frame(path) for path in sorted(files.blobs.list(run.tenant, run.folder + FAILED_PARTS))]
+    parts = (files.read_frame(path) for path in sorted(files.blobs.list(run.tenant, run.folder + FAILED_PARTS)))
     failures, capped = merge_failures(parts, cap, [check.id for check in plan(bundle)])
     rows = published_failures((files.read_frame(chunk) for chunk in published), failures, bundle)
     path = files.write_frame(run.folder + FAILED_FILE, rows)

@@ -89,20 +89,23 @@ def duplicate_failures(keys: pl.DataFrame, bundle: ResolvedBundle, failing: Coll
 def merge_failures(parts: Iterable[pl.DataFrame], cap: int, order: Sequence[str]) -> tuple[pl.DataFrame, bool]:
     """The parts (chunks' and key partitions', a row possibly in several) as one row per failing
     row, its rule ids merged in ``order`` (the contract's), the first ``cap`` rows; and whether
-    there were more."""
-    frames = [part for part in parts if part.height]
-    if not frames:
-        return no_failures(), False
+    there were more. One part at a time, keeping the first ``cap + 1`` rows so far: a row left out
+    once has ``cap + 1`` rows before it for good, and a row kept got the ids of every part."""
     rank = {rule_id: index for index, rule_id in enumerate(order)}
-    merged = (
-        pl.concat(frames)
-        .explode(RULES)
-        .unique()
-        .with_columns(pl.col(RULES).replace_strict(rank, default=len(rank), return_dtype=pl.Int64).alias("__rank"))
-        .sort(ROW, "__rank")
-        .group_by(ROW, maintain_order=True)
-        .agg(pl.col(RULES))
-    )
+    merged = no_failures()
+    for part in parts:
+        if not part.height:
+            continue
+        merged = (
+            pl.concat([merged, part])
+            .explode(RULES)
+            .unique()
+            .with_columns(pl.col(RULES).replace_strict(rank, default=len(rank), return_dtype=pl.Int64).alias("__rank"))
+            .sort(ROW, "__rank")
+            .group_by(ROW, maintain_order=True)
+            .agg(pl.col(RULES))
+            .head(cap + 1)
+        )
     return merged.head(cap), merged.height > cap
 
 
