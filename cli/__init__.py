@@ -1,5 +1,5 @@
 """The ``dq`` command line."""
 
-from cli.main import main
+from cli.main import main, run
 
-__all__ = ["main"]
+__all__ = ["main", "run"]

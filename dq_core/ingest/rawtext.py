@@ -28,7 +28,7 @@ from dq_core.ingest.formats import SNIFF_BYTES, IngestOptions, expansion_ceiling
 from dq_core.libraries.infra import IngestLimits
 
 if TYPE_CHECKING:
-    from dq_core.ingest.textscan import TextScan
+    from dq_core.ingest.quickscan import QuickScan
 
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 BLOCK = 1 << 20  # bytes read at a time from the raw file
@@ -120,7 +120,7 @@ class _Text:
 
 def _declared_text(text: Path, folder: Path, options: IngestOptions, name: str) -> _Text:
     """The file as UTF-8 when its encoding is known before reading it: declared (``--encoding``) or a
-    UTF-16 BOM (transcoded as a stream); else the file itself, to be checked by :class:`TextScan`.
+    UTF-16 BOM (transcoded as a stream); else the file itself, to be checked by the pass over its bytes (``textscan``).
     NUL bytes in the head of a file without a BOM: binary content."""
     with text.open("rb") as handle:
         head = handle.read(SNIFF_BYTES)
@@ -191,7 +191,7 @@ def _header(head: str, delimiter: str, quote: str, limits: IngestLimits, name: s
 
 
 def _verdict(
-    scan: TextScan, path: Path, width: int, delimiter: str, quote: str, limits: IngestLimits, name: str
+    scan: QuickScan, path: Path, width: int, delimiter: str, quote: str, limits: IngestLimits, name: str
 ) -> None:
     """Refuse on what the pass found: a line over the limit (in characters, as always: bytes bound
     them, so only a file with a line over the limit in bytes is measured in characters), a record

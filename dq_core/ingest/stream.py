@@ -70,7 +70,7 @@ from dq_core.safe_text import safe_error
 from dq_core.validation.context import HELPER, ROW
 
 if TYPE_CHECKING:
-    from dq_core.ingest.textscan import TextScan
+    from dq_core.ingest.quickscan import QuickScan
 
 WHOLE = 1 << 62  # chunk_rows that reads the file in one piece (one parallel polars query)
 SAMPLES = 5  # masked examples kept per column whose cells do not convert
@@ -192,6 +192,7 @@ def _blank_expr(schema: pl.Schema, renamed: dict[str, str] | None = None) -> pl.
 
 TEXT = HELPER + "text:"  # a typed column's text beside it in a lazy read (the probes compare them)
 ROWS = HELPER + "rows"  # the probe that counts the rows (not a difference: settle reads it apart)
+SHORT = HELPER + "short"  # the probe that counts rows whose last column is null (settle reads it apart)
 
 
 @dataclass(frozen=True)
@@ -234,7 +235,9 @@ class ChunkedRead:
         self._cast_types: dict[str, pl.DataType] = {}
         self._overlap_allowed = True
         self._overlap = False
-        self._pending: _Background[TextScan] | None = None
+        self._pending: _Background[QuickScan] | None = None
+        self._quick = False  # the text pass while a lazy read runs: the cheap one (settle counts fields if need be)
+        self._native: dict[str, pl.DataType] = {}  # a lazy read's numbers, typed by polars' CSV parser itself
         self._prepared = _Text(path, "utf-8", checked=False)
         self._header_names: list[str] = []
         self._source_schema = pl.Schema()
@@ -315,7 +318,8 @@ class ChunkedRead:
         header = self._header(prepared)
         if self._overlap and not prepared.checked:
             # read in one piece: the pass runs while polars reads, and refuses the rows after (_batches)
-            self._pending = _Background(lambda: self._text_scan(prepared.path, header))
+            quick = self._quick
+            self._pending = _Background(lambda: self._text_scan(prepared.path, header, quick=quick))
             self._prepared, self._header_names = prepared, header
         else:
             scan = self._text_scan(prepared.path, header)
@@ -327,11 +331,13 @@ class ChunkedRead:
                 scan, prepared.path, len(header), self.delimiter or ",", self.options.quote, self.limits, self.name
             )
         self.encoding = prepared.encoding
+        native = {name: dtype for name, dtype in self._native.items() if name in header}
         return pl.scan_csv(
             prepared.path,
             separator=self.delimiter or ",",
             quote_char=self.options.quote,
             infer_schema=False,
+            schema_overrides=native or None,
             raise_if_empty=False,
         )
 
@@ -343,7 +349,13 @@ class ChunkedRead:
         delimiter = self.delimiter = _delimiter(head, self.options.delimiter)
         return _header(head, delimiter, self.options.quote, self.limits, self.name)
 
-    def _text_scan(self, path: Path, header: list[str]) -> TextScan:
+    def _text_scan(self, path: Path, header: list[str], *, quick: bool = False) -> QuickScan:
+        """The pass over the text: every record's fields counted (numpy), or, ``quick``, only what a lazy
+        read needs while polars reads (:mod:`dq_core.ingest.quickscan`)."""
+        if quick:
+            from dq_core.ingest.quickscan import QuickScan  # noqa: PLC0415
+
+            return QuickScan(len(header), self.delimiter or ",", self.options.quote).run(path)
         from dq_core.ingest.textscan import TextScan  # noqa: PLC0415 - numpy only for text files
 
         return TextScan(len(header), self.delimiter or ",", self.options.quote).run(path)
@@ -399,6 +411,8 @@ class ChunkedRead:
         casts = {}
         for spec in self.bundle.dataset.columns:
             dtype = _CAST.get(spec.logical_type)
+            if spec.name in self._native and spec.name in schema:  # converted by the parser: no cell failed
+                self.conversions[spec.name] = Conversion(spec.logical_type.value)
             if dtype is None or spec.name not in schema or schema[spec.name] == dtype:
                 continue
             casts[spec.name] = _fast_cast(spec.name, dtype, schema[spec.name])
@@ -502,6 +516,12 @@ class ChunkedRead:
             return None
         self._digest = self._digest or self._hashing()
         self._overlap = self._overlap_allowed
+        self._quick = True
+        if self.format in ("csv", "csv.gz"):
+            # integers and numbers parsed as polars reads them: a cell that does not parse fails the query
+            # (the chunked read then counts it); one that parses has cast_expr's value (leading blanks too)
+            numeric = {spec.name: _CAST.get(spec.logical_type) for spec in self.bundle.dataset.columns}
+            self._native = {name: dtype for name, dtype in numeric.items() if dtype in (pl.Int64(), pl.Float64())}
         try:
             query = self._source()
             schema = query.collect_schema()
@@ -528,6 +548,9 @@ class ChunkedRead:
         probes |= {
             f"{TEXT}{name}": (pl.col(f"{TEXT}{name}").is_not_null() & pl.col(name).is_null()).sum() for name in casts
         }
+        last = self._header_names[-1] if self._header_names else None
+        if last is not None and last in source.names():  # a record with fewer fields leaves the last one null
+            probes[SHORT] = pl.col(f"{TEXT}{last}" if last in casts else last).is_null().sum()
         dataset = pl.Schema({ROW: pl.Int64(), **{n: self._cast_types.get(n, t) for n, t in source.items()}})
         self._columns = [n for n in dataset.names() if n != ROW]
         return LazyRead(frame=numbered, schema=dataset, probes=probes)
@@ -540,10 +563,13 @@ class ChunkedRead:
         if scan is not None and scan.bad_utf8 is not None:
             self._discard()
             return False
+        if scan is not None and not scan.fields_counted and (scan.quoted or values.get(SHORT) != 0):
+            # polars refuses a record with more fields; one with fewer would leave the last column null
+            scan = self._text_scan(self._prepared.path, self._header_names)
         if scan is not None:
             _verdict(scan, self._prepared.path, len(self._header_names), self.delimiter or ",", self.options.quote,
                      self.limits, self.name)  # fmt: skip
-        if ROWS not in values or any(value for key, value in values.items() if key != ROWS):
+        if ROWS not in values or any(value for key, value in values.items() if key not in (ROWS, SHORT)):
             self._discard()
             return False
         self._pending = None
@@ -560,6 +586,8 @@ class ChunkedRead:
                 self._pending.value()
         self._pending = None
         self._overlap = False
+        self._quick = False
+        self._native = {}
         self._cast_types.clear()
         self.conversions.clear()
         self.added, self.dropped = [], []

@@ -6,67 +6,40 @@ Parquet file never loads it).
 
 from __future__ import annotations
 
-import codecs
-from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
 
-BLOCK = 1 << 20  # bytes read at a time
+from dq_core.ingest.quickscan import QuickScan
+
 NEWLINE, RETURN = ord("\n"), ord("\r")
 
 
-class TextScan:
-    """One pass over a text file's bytes in blocks: the UTF-8 check (ASCII blocks only looked at,
-    the others through an incremental decoder, so a character split across two blocks is fine),
-    the longest line, and, when the header's ``width`` is known, the field count of every record
-    with numpy: delimiters outside quotes (quote parity carried across blocks, so quoted line breaks
-    are fine) between record ends. Vectorised per block: no Python loop over lines."""
+class TextScan(QuickScan):
+    """One pass over a text file's bytes in blocks: :class:`QuickScan`'s UTF-8 check, the exact longest
+    line, and, when the header's ``width`` is known, the field count of every record with numpy:
+    delimiters outside quotes (quote parity carried across blocks, so quoted line breaks are fine)
+    between record ends. Vectorised per block: no Python loop over lines."""
+
+    fields_counted = True
 
     def __init__(self, width: int | None = None, delimiter: str = ",", quote: str = '"') -> None:
-        self.width = width
-        self.delimiter = ord(delimiter)
-        self.quote = ord(quote)
-        self.bad_utf8: tuple[int, int] | None = None  # (offset, line) of the first byte that is not UTF-8
-        self.longest = 0  # bytes of the longest physical line
-        self.ragged: tuple[int, int] | None = None  # (line, fields) of the first record of another width
-        self.quoted = False  # the file has quote characters (a ragged verdict is then confirmed by csv)
-        self.stray = False  # a quote inside a field (``55" screen``): quote parity says nothing, csv decides
-        self._decoder = codecs.getincrementaldecoder("utf-8")()
-        self._offset = 0
+        super().__init__(width, delimiter, quote)
         self._lines = 0  # physical lines ended before the current block
-        self._line_bytes = 0  # bytes of the current physical line so far
         self._record_bytes = 0  # bytes of the current record so far
         self._delimiters = 0  # delimiters outside quotes in the current record so far
         self._records = 0  # records ended so far (the first is the header)
         self._in_quote = False
         self._last = -1  # the last byte of the previous block
 
-    def run(self, path: Path, block_size: int = BLOCK) -> Self:
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(block_size), b""):
-                self._block(block)
-        if self.bad_utf8 is None:
-            try:
-                self._decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                self.bad_utf8 = (self._offset, self._lines + 1)
-        self.longest = max(self.longest, self._line_bytes)
+    def _finish(self) -> None:
         last = self._record_bytes - (self._last == RETURN)
         unended = self.width is not None and self.ragged is None and last > 0  # a last record without a line break
         if unended and self._record_end(np.array([self._delimiters]), np.array([last])) is not None:
             self.ragged = (self._lines + 1, self._delimiters + 1)
         self.stray = self.stray or self._in_quote  # a quote left open at the end: the same
-        return self
 
     def _block(self, block: bytes) -> None:
-        if self.bad_utf8 is None and not (block.isascii() and not self._decoder.getstate()[0]):
-            try:
-                self._decoder.decode(block)
-            except UnicodeDecodeError as exc:
-                start = max(exc.start, 0)
-                self.bad_utf8 = (self._offset + start, self._lines + block[:start].count(b"\n") + 1)
-        self._offset += len(block)
         data = np.frombuffer(block, dtype=np.uint8)
         newline = data == NEWLINE
         breaks = np.flatnonzero(newline)

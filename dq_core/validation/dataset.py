@@ -69,8 +69,8 @@ def _present(columns: tuple[str, ...]) -> pl.Expr:
 def samples(scope: Scope, columns: tuple[str, ...], mask: pl.Expr) -> pl.Expr:
     """The first failing rows, in row order (whatever order the frame is in: after a shuffle a
     run's chunks are key partitions): their row number and the checked values."""
-    fields = [pl.col(scope.row), *[pl.col(c) for c in columns]]
-    failing = pl.struct(fields).filter(mask)
+    # each column filtered alone (filtering a struct of every row costs several times more)
+    failing = pl.struct([pl.col(c).filter(mask) for c in (scope.row, *columns)])
     # the k smallest row numbers without sorting every failing row; then those k, by row (the first field)
     return failing.bottom_k_by(pl.col(scope.row).filter(mask), scope.sample_limit).sort().implode()
 

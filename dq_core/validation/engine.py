@@ -220,9 +220,9 @@ def _with_rows(frame: pl.LazyFrame, schema: pl.Schema) -> pl.LazyFrame:
     return frame if ROW in schema else frame.with_row_index(ROW)
 
 
-def _collect(frame: pl.LazyFrame, compiled: Compiled) -> dict[str, dict[str, Any]]:
+def _collect(frame: pl.LazyFrame, compiled: Compiled, *, isolate: bool = True) -> dict[str, dict[str, Any]]:
     """Run every compiled check in one query; if it fails, run the checks one by one so
-    that only the broken ones become errors."""
+    that only the broken ones become errors (``isolate``; else the query's error is raised)."""
     exprs = [
         expr.alias(f"{check_id}\x1f{name}")
         for check_id, parts in compiled.aggregations.items()
@@ -235,7 +235,9 @@ def _collect(frame: pl.LazyFrame, compiled: Compiled) -> dict[str, dict[str, Any
     try:
         ensure_reads_only(query, frame)
         row = query.collect().row(0, named=True)
-    except Exception as exc:  # noqa: BLE001 - isolate the rule that breaks the fused query
+    except Exception as exc:
+        if not isolate:
+            raise
         if len(compiled.aggregations) == 1:
             return {check_id: {ERROR: _short(exc, frame)} for check_id in compiled.aggregations}
         values: dict[str, dict[str, Any]] = {}
@@ -418,7 +420,7 @@ def validate(
     ``unique`` with the uniqueness rules' merged values when they were found per key partition
     (dq_core.validation.fanout), and ``schema`` (the dataset's) when ``frame`` holds only the
     columns the other rules read, or more. ``probes``: aggregations to compute in the same query,
-    their values put in ``probed`` (left empty when the query could not compute them)."""
+    their values put in ``probed``; with probes, a query that fails raises its error."""
     ctx = ctx or ValidationContext()
     unique = unique or {}
     lazy = frame.lazy()
@@ -431,7 +433,9 @@ def validate(
     compiled, errors = _compile_all(fused, env, ctx)
     if probes:
         compiled.aggregations[PROBES] = dict(probes)
-    values = _collect(_with_rows(lazy, lazy.collect_schema()), compiled)
+    # with probes (a file read in the same query), a query that fails is the caller's to redo: a cell the
+    # parser refuses would otherwise fail every rule again, one scan each
+    values = _collect(_with_rows(lazy, lazy.collect_schema()), compiled, isolate=not probes)
     found = values.pop(PROBES, {})
     if probed is not None and ERROR not in found:
         probed.update(found)

@@ -19,6 +19,7 @@ from dq_core.cleansing.context import CleansingContext
 from dq_core.cleansing.engine import _conform
 from dq_core.errors import IngestError
 from dq_core.ingest.guarded import ingest
+from dq_core.ingest.quickscan import QuickScan
 from dq_core.ingest.stream import WHOLE, ChunkedRead
 from dq_core.ingest.textscan import TextScan
 from dq_core.libraries.infra import IngestLimits
@@ -244,3 +245,24 @@ def test_the_vectorised_field_count_agrees_with_csv(
         assert scan.ragged == truth
     else:
         assert (scan.ragged is None) <= (truth is None)  # with quotes, a verdict is confirmed by csv
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    lines=st.lists(st.sampled_from(["", "a,b", "a" * 30, "é,ü", "x\r", '"q"', "\xff"]), min_size=0, max_size=15),
+    block=st.integers(1, 9),
+)
+def test_the_quick_pass_agrees_with_the_full_one_on_utf8_and_quotes_and_bounds_the_longest_line(
+    lines: list[str], block: int
+) -> None:
+    raw = b"\n".join(line.encode("latin-1") if line == "\xff" else line.encode() for line in lines)
+    path = Path(f"/tmp/dq-quick-{random.getrandbits(64):x}.csv")  # noqa: S108 - hypothesis forbids tmp_path
+    try:
+        path.write_bytes(raw)
+        quick, full = QuickScan(2).run(path, block_size=block), TextScan(2).run(path, block_size=block)
+    finally:
+        path.unlink()
+    assert quick.bad_utf8 == full.bad_utf8  # the same byte, on the same line
+    assert quick.quoted == (b'"' in raw)
+    assert quick.longest >= full.longest == max((len(line) for line in raw.split(b"\n")), default=0)
+    assert (quick.fields_counted, quick.ragged, quick.stray) == (False, None, False)

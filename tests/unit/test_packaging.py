@@ -39,7 +39,7 @@ def test_dev_dependencies_are_pinned_and_console_script_exists() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     for dep in project["optional-dependencies"]["dev"]:
         _requirement(dep)
-    assert project["scripts"]["dq"] == "cli:main"
+    assert project["scripts"]["dq"] == "cli:run"  # main(), then exit with its code (gc frozen first)
 
 
 def test_host_json_and_local_settings() -> None:
