@@ -17,7 +17,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -28,11 +28,11 @@ from dq_core.config.canonical import canonical_json
 from dq_core.errors import DQError, ObjectNotFound, OptionError
 from dq_core.ingest.guarded import IngestOptions
 from dq_core.libraries.infra import MAX_CHUNK_ROWS, MIN_CHUNK_ROWS
-from dq_core.lineage.models import IngestionMode
-from dq_core.ports import BlobStore, LineageStore
-from dq_core.runs.payloads import InputRef, RunOverrides, RunRequest, RunSummary
-from local_host.composition import WorkerPorts
 from services import workspace as service
+
+if TYPE_CHECKING:
+    from dq_core.ports import BlobStore, LineageStore
+    from dq_core.runs.payloads import RunOverrides
 
 IN_PROCESS_THREADS = 4  # --workers 0: the activities on this many threads of the dq process
 
@@ -147,6 +147,8 @@ def ingest_options(args: argparse.Namespace) -> IngestOptions:
 
 
 def _overrides(args: argparse.Namespace) -> RunOverrides:
+    from dq_core.runs.payloads import RunOverrides  # noqa: PLC0415 - the run's payloads: this command only
+
     try:
         return RunOverrides(
             chunk_rows=args.chunk_rows,
@@ -169,7 +171,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     check_overrides(bundle, overrides.references, allow_local_files=True)  # a misspelt name, before the run
     from app import bootstrap  # noqa: PLC0415 - the composition root and the local host: this command only
+    from dq_core.lineage.models import IngestionMode  # noqa: PLC0415
+    from dq_core.runs.payloads import InputRef, RunRequest  # noqa: PLC0415
     from local_host import runs as local_run  # noqa: PLC0415
+    from local_host.composition import WorkerPorts  # noqa: PLC0415
 
     wired = bootstrap.stores(args.home)
     recipe = WorkerPorts(args.home, args.salt_file, bundle.tenant, bundle.governance.salt_secret, args.debug)
@@ -201,7 +206,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if summary is None:
         _err(f"run_failed: the orchestration stopped: {' '.join((outcome.error or '').split())[:300]}")
         return EXIT_BAD_INPUT
-    run: RunSummary = summary.runs[0]
+    run = summary.runs[0]
     args.out.mkdir(parents=True, exist_ok=True)
     written = _copy_outputs(wired.blobs, bundle.tenant, run.run_id, args.out)
     _print_steps(wired.lineage, bundle.tenant, run.run_id)

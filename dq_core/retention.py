@@ -49,8 +49,8 @@ from dq_core.libraries.governance import GovernanceProfile
 from dq_core.libraries.infra import Retention
 from dq_core.lineage.models import RunRecord
 from dq_core.payloads import Payload
+from dq_core.runs import RUNS_PREFIX
 from dq_core.runs.files import WORKING_FOLDERS
-from dq_core.runs.payloads import RUNS_PREFIX
 
 UPLOADS_PREFIX: Final = "uploads/"
 UPLOAD_FOLDER: Final = re.compile(r"^uploads/[^/]+/(\d{8}T\d{6})-[0-9a-f]{8}/")

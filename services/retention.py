@@ -32,7 +32,7 @@ from dq_core.retention import (
     due_deletions,
     periods_of_bundle,
 )
-from dq_core.runs.payloads import RUNS_PREFIX
+from dq_core.runs import RUNS_PREFIX
 
 log = logging.getLogger("dq.retention")
 

@@ -31,7 +31,7 @@ from dq_core.errors import ConfigError
 from dq_core.jobs.models import JobDefinition
 from dq_core.libraries.infra import InfraProfile, StorageTier, StorageTiers
 from dq_core.ports import BlobStore, ConfigReader
-from dq_core.runs.payloads import RUNS_PREFIX
+from dq_core.runs import RUNS_PREFIX
 
 WORKING_FOLDERS: Final = ("ingested/", "work/", "cleanse/", "validate/")
 """A run's folders of unmasked rows (the rows as ingested, the cleansed rows before masking,

@@ -21,9 +21,9 @@ from dq_core.libraries.infra import MAX_CHUNK_ROWS, MAX_PARALLELISM, MIN_CHUNK_R
 from dq_core.lineage.models import IngestionMode
 from dq_core.payloads import Payload
 from dq_core.results.run import ActionOutcome, ContractStamp, FailedRows, InputStamp, JobStamp, RunError
+from dq_core.runs import RUNS_PREFIX
 from dq_core.validation.fanout import UniquePartial
 
-RUNS_PREFIX: Final = "runs/"
 PARTITION_MIN_ROWS: Final = 50_000
 
 

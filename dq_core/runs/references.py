@@ -30,8 +30,8 @@ from dq_core.libraries.infra import IngestLimits
 from dq_core.libraries.rules import ReferentialRule
 from dq_core.payloads import Payload
 from dq_core.ports import BlobStore, LineageStore
+from dq_core.runs import RUNS_PREFIX
 from dq_core.runs.files import RunFiles
-from dq_core.runs.payloads import RUNS_PREFIX
 from dq_core.validation.env import reference_key
 
 _WILDCARDS = ("*", "?", "[")
