@@ -29,7 +29,9 @@ class CliDefaults:
 
     @classmethod
     def read(cls) -> CliDefaults:
-        values = {name: os.environ.get(f"DQ_{name.upper()}") or None for name in ("libraries", "tenant", "env")}
+        """The variables' names in any case (``dq_tenant`` too), as pydantic-settings read them."""
+        found = {key.lower(): value for key, value in os.environ.items() if key.lower().startswith("dq_")}
+        values = {name: found.get(f"dq_{name}") or None for name in ("libraries", "tenant", "env")}
         libraries = values.pop("libraries")
         return cls(libraries=Path(libraries) if libraries else None, **values)
 

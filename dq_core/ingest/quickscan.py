@@ -39,6 +39,7 @@ class QuickScan:
         self._offset = 0
         self._bad_at: int | None = None  # the offset of the first byte that is not UTF-8
         self._line_bytes = 0  # bytes of the current physical line so far
+        self._last_break = -1  # the offset of the last line break
 
     def run(self, path: Path, block_size: int = BLOCK) -> Self:
         with path.open("rb") as handle:
@@ -54,6 +55,8 @@ class QuickScan:
             self.bad_utf8 = (self._bad_at, _line_at(path, self._bad_at, block_size))
         self.longest = max(self.longest, self._line_bytes)
         self._finish()
+        if not self.fields_counted:
+            self._unended(path)
         return self
 
     def _utf8(self, block: bytes) -> None:
@@ -72,10 +75,23 @@ class QuickScan:
             last = block.rfind(b"\n")
             self.longest = max(self.longest, self._line_bytes + first, last - first - 1)
             self._line_bytes = len(block) - last - 1
+            self._last_break = self._offset - len(block) + last
         self.quoted = self.quoted or block.find(self.quote.to_bytes(1, "big")) >= 0
 
     def _finish(self) -> None:
         """After the last block (the field counts' last record, in :class:`TextScan`)."""
+
+    def _unended(self, path: Path) -> None:
+        """A last record without a line break, its fields counted: polars drops an empty field after its
+        last delimiter (``...,1,`` reads as five fields for a header of five), so its probe cannot tell."""
+        if self.width is None or self._last_break < 0 or self._line_bytes == 0 or self.quoted:
+            return  # no record after the header, every record ended, or csv counts the fields
+        with path.open("rb") as handle:
+            handle.seek(self._last_break + 1)
+            record = handle.read().removesuffix(b"\r")
+        fields = record.count(self.delimiter.to_bytes(1, "big")) + 1
+        if record and fields != self.width:
+            self.ragged = (_line_at(path, self._last_break + 1, BLOCK), fields)
 
 
 def _line_at(path: Path, offset: int, block_size: int) -> int:

@@ -237,7 +237,6 @@ class ChunkedRead:
         self._overlap = False
         self._pending: _Background[QuickScan] | None = None
         self._quick = False  # the text pass while a lazy read runs: the cheap one (settle counts fields if need be)
-        self._native: dict[str, pl.DataType] = {}  # a lazy read's numbers, typed by polars' CSV parser itself
         self._prepared = _Text(path, "utf-8", checked=False)
         self._header_names: list[str] = []
         self._source_schema = pl.Schema()
@@ -331,13 +330,11 @@ class ChunkedRead:
                 scan, prepared.path, len(header), self.delimiter or ",", self.options.quote, self.limits, self.name
             )
         self.encoding = prepared.encoding
-        native = {name: dtype for name, dtype in self._native.items() if name in header}
         return pl.scan_csv(
             prepared.path,
             separator=self.delimiter or ",",
             quote_char=self.options.quote,
             infer_schema=False,
-            schema_overrides=native or None,
             raise_if_empty=False,
         )
 
@@ -411,8 +408,6 @@ class ChunkedRead:
         casts = {}
         for spec in self.bundle.dataset.columns:
             dtype = _CAST.get(spec.logical_type)
-            if spec.name in self._native and spec.name in schema:  # converted by the parser: no cell failed
-                self.conversions[spec.name] = Conversion(spec.logical_type.value)
             if dtype is None or spec.name not in schema or schema[spec.name] == dtype:
                 continue
             casts[spec.name] = _fast_cast(spec.name, dtype, schema[spec.name])
@@ -517,11 +512,6 @@ class ChunkedRead:
         self._digest = self._digest or self._hashing()
         self._overlap = self._overlap_allowed
         self._quick = True
-        if self.format in ("csv", "csv.gz"):
-            # integers and numbers parsed as polars reads them: a cell that does not parse fails the query
-            # (the chunked read then counts it); one that parses has cast_expr's value (leading blanks too)
-            numeric = {spec.name: _CAST.get(spec.logical_type) for spec in self.bundle.dataset.columns}
-            self._native = {name: dtype for name, dtype in numeric.items() if dtype in (pl.Int64(), pl.Float64())}
         try:
             query = self._source()
             schema = query.collect_schema()
@@ -587,7 +577,6 @@ class ChunkedRead:
         self._pending = None
         self._overlap = False
         self._quick = False
-        self._native = {}
         self._cast_types.clear()
         self.conversions.clear()
         self.added, self.dropped = [], []

@@ -33,7 +33,7 @@ StrictYamlLoader.yaml_implicit_resolvers = {
 StrictYamlLoader.add_implicit_resolver("tag:yaml.org,2002:bool", _BOOL_12, list("tTfF"))
 
 
-def _construct_mapping(loader: Any, node: yaml.MappingNode) -> dict[Any, Any]:
+def _construct_mapping(loader: StrictYamlLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     loader.flatten_mapping(node)
     mapping: dict[Any, Any] = {}
     for key_node, value_node in node.value:
@@ -49,30 +49,9 @@ def _construct_mapping(loader: Any, node: yaml.MappingNode) -> dict[Any, Any]:
 StrictYamlLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-class _FastStrictLoader(yaml.CSafeLoader):
-    """:class:`StrictYamlLoader`'s resolvers and constructors over libyaml's parser (several times faster
-    than the pure-Python one). A document it refuses is read again by :class:`StrictYamlLoader`, whose
-    messages (and line numbers) are the ones users see."""
-
-
-_FastStrictLoader.yaml_implicit_resolvers = StrictYamlLoader.yaml_implicit_resolvers
-_FastStrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def read_yaml(text: str, location: str) -> Any:
     try:
-        documents = list(yaml.load_all(text, Loader=_FastStrictLoader))
-    except yaml.YAMLError:
-        documents = _read_slowly(text, location)
-    documents = [doc for doc in documents if doc is not None]
-    if len(documents) != 1:
-        raise LoadError(location, "", f"expected one YAML document, found {len(documents)}")
-    return documents[0]
-
-
-def _read_slowly(text: str, location: str) -> list[Any]:
-    try:
-        return list(yaml.load_all(text, Loader=StrictYamlLoader))
+        documents = list(yaml.load_all(text, Loader=StrictYamlLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -80,6 +59,10 @@ def _read_slowly(text: str, location: str) -> list[Any]:
         raise LoadError(location, where, f"invalid YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise LoadError(location, "", f"invalid YAML: {exc}") from None
+    documents = [doc for doc in documents if doc is not None]
+    if len(documents) != 1:
+        raise LoadError(location, "", f"expected one YAML document, found {len(documents)}")
+    return documents[0]
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
