@@ -15,8 +15,9 @@ the pool's queue, hands it to its process over a pipe and waits for the answer o
 process to end. A process that ends while it runs an activity (killed, out of memory,
 crashed) fails that activity with :class:`WorkerDied` (the orchestrator records a failed
 task: the run ends ``error``, ``activity_failed``); the slot starts a fresh process for the
-next activity, so the run still records its verdict and closes. A process found dead
-before it was given an activity lost nothing: another one takes the activity.
+next activity, so the run still records its verdict and closes. A process says it took an
+activity before it runs it; one that dies before it said so (found dead while idle, or killed
+the moment it was handed the activity) lost nothing: a fresh one takes the activity.
 :meth:`WorkerPool.close` stops the workers (``terminate=True`` at once: Ctrl-C, an error);
 a future is always answered, so the driver never waits for a process that is gone.
 """
@@ -100,6 +101,10 @@ def _serve(setup: Setup, activity: WorkerActivity, conn: Connection) -> None:
         if task is None:
             return
         name, payload = task
+        try:
+            conn.send(("started",))  # from here the activity is this process's: if it dies, the activity failed
+        except OSError:
+            return
         answer: tuple[str, ...]
         try:
             answer = ("ok", json.dumps(activity(name, payload)))
@@ -165,21 +170,34 @@ class _Slot:
         return process
 
     def _run(self, name: str, payload: str) -> str:
-        if self._process is not None and _ended(self._process):  # died while it had nothing to do
+        """The activity on this slot's process. A process that dies before it says it took the activity
+        (killed while idle, even a moment before it was handed the activity) lost nothing: a fresh one
+        takes it, once. One that dies after fails the activity (:class:`WorkerDied`)."""
+        for attempt in range(2):
+            if self._process is not None and _ended(self._process):  # died while it had nothing to do
+                process = self._discard()
+                log.warning("worker process %s died while idle (%s): starting another", process.pid,
+                            _describe(process.exitcode))  # fmt: skip
+            if self._process is None:
+                self.start_process()
+                self._ready()
+            assert self._process is not None and self._conn is not None  # noqa: S101
+            pid = self._process.pid
+            try:
+                self._conn.send((name, payload))
+                started = self._receive()
+            except OSError:
+                started = None
+            if started is not None:
+                break
             process = self._discard()
-            log.warning("worker process %s died while idle (%s): starting another", process.pid,
+            if self._pool.closing:
+                raise PoolClosed(f"activity {name}: the run was stopped")
+            if attempt:
+                raise WorkerDied(f"activity {name}: worker process {pid} died ({_describe(process.exitcode)})")
+            log.warning("worker process %s died before it took activity %s (%s): starting another", pid, name,
                         _describe(process.exitcode))  # fmt: skip
-        if self._process is None:
-            self.start_process()
-            self._ready()
-        assert self._process is not None and self._conn is not None  # noqa: S101
-        pid = self._process.pid
-        try:
-            self._conn.send((name, payload))
-            ready = wait([self._conn, self._process.sentinel])
-            answer = self._conn.recv() if self._conn in ready else None
-        except (EOFError, OSError):
-            answer = None
+        answer = self._receive()
         if answer is None:
             process = self._discard()
             if self._pool.closing:
@@ -188,6 +206,17 @@ class _Slot:
         if answer[0] == "ok":
             return str(answer[1])
         raise WorkerFailed(str(answer[2]), details=str(answer[1]))
+
+    def _receive(self) -> Any:
+        """The process's next message, or None when it ended first."""
+        assert self._process is not None and self._conn is not None  # noqa: S101
+        ready = wait([self._conn, self._process.sentinel])
+        if self._conn not in ready:
+            return None
+        try:
+            return self._conn.recv()
+        except (EOFError, OSError):
+            return None
 
     def _loop(self) -> None:
         try:

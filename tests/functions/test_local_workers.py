@@ -224,3 +224,17 @@ def test_a_worker_found_dead_before_its_next_activity_is_replaced_and_nothing_fa
             time.sleep(0.05)  # dead, not yet reaped: the pool reaps its own processes
         second = json.loads(pool.submit("cleanse_chunk", "{}").result(timeout=120))["pid"]
     assert second != first and pool.pids == [second]
+
+
+def test_a_worker_killed_as_it_is_handed_an_activity_lost_nothing_and_another_takes_it(tmp_path: Path) -> None:
+    """Killed while idle, a moment before it is handed work (the race of ``dq run``'s kill test): it never
+    said it took the activity, so a fresh process takes it. Frozen (SIGSTOP) while the activity is sent,
+    then killed, the process dies before it can take it, whatever the timing."""
+    with WorkerPool(1, WorkerPorts(tmp_path / "home"), activity=whoami) as pool:
+        first = json.loads(pool.submit("resolve_run", "{}").result(timeout=120))["pid"]
+        os.kill(first, signal.SIGSTOP)
+        handed = pool.submit("ingest_file", "{}")
+        time.sleep(0.5)  # the slot sends the activity into the frozen process's pipe
+        os.kill(first, signal.SIGKILL)
+        second = json.loads(handed.result(timeout=120))["pid"]
+    assert second != first and pool.pids == [second]
