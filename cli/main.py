@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -519,6 +520,9 @@ def run() -> NoReturn:
     collections would walk the tens of thousands of objects a command leaves (the contract's models,
     polars' and pydantic's modules) for nothing, a tenth of a second of every command."""
     code = main()
+    # the command has answered: a Ctrl-C now has nothing left to stop, and the exit code must stay its code
+    # (at exit the interpreter hands SIGINT back to the default action, which would end the process by it)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc.freeze()
     sys.exit(code)
 
