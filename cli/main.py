@@ -519,6 +519,7 @@ def run() -> NoReturn:
     Before exiting, every object left is frozen out of the garbage collector: the interpreter's last
     collections would walk the tens of thousands of objects a command leaves (the contract's models,
     polars' and pydantic's modules) for nothing, a tenth of a second of every command."""
+    gc.freeze()  # what the imports built lives as long as the process: later collections skip it
     code = main()
     # the command has answered: a Ctrl-C now has nothing left to stop, and the exit code must stay its code
     # (at exit the interpreter hands SIGINT back to the default action, which would end the process by it)

@@ -142,6 +142,18 @@ def _inferred(frame: pl.DataFrame) -> dict[str, pl.DataType]:
     return types
 
 
+def _exact_cast(name: str, dtype: pl.DataType, source: pl.DataType) -> pl.Expr:
+    """A lazy read's cast of text: ISO dates, and integers and numbers, without trimming the text first.
+    A cell this leaves null and ``cast_expr`` would not (padded, another date format) is seen by the
+    lazy read's probe, and the file is read chunk by chunk; one it converts has ``cast_expr``'s value
+    (polars' casts refuse blanks around a number, so trimming changes nothing they accept)."""
+    if source == pl.String and dtype == pl.Date:
+        return pl.col(name).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+    if source == pl.String and dtype in (pl.Int64(), pl.Float64()):
+        return pl.col(name).cast(dtype, strict=False)
+    return _fast_cast(name, dtype, source)
+
+
 def _fast_cast(name: str, dtype: pl.DataType, source: pl.DataType) -> pl.Expr:
     """:func:`cast_expr`, with a fast path for ISO dates: ``cast_expr`` tries every timestamp format
     on every cell (25x slower than one format); the cells the fast path leaves null are cast again
@@ -401,8 +413,9 @@ class ChunkedRead:
             self._types = _inferred(frame) if self.infer else {}
         return self._types
 
-    def _contract_casts(self, schema: pl.Schema) -> dict[str, pl.Expr]:
-        """The casts a ``typed`` read adds to the query: each declared column not already of its type."""
+    def _contract_casts(self, schema: pl.Schema, *, exact: bool = False) -> dict[str, pl.Expr]:
+        """The casts a ``typed`` read adds to the query: each declared column not already of its type
+        (``exact``: a lazy read's, :func:`_exact_cast`)."""
         if self.bundle is None or not self.typed:
             return {}
         casts = {}
@@ -410,7 +423,7 @@ class ChunkedRead:
             dtype = _CAST.get(spec.logical_type)
             if dtype is None or spec.name not in schema or schema[spec.name] == dtype:
                 continue
-            casts[spec.name] = _fast_cast(spec.name, dtype, schema[spec.name])
+            casts[spec.name] = (_exact_cast if exact else _fast_cast)(spec.name, dtype, schema[spec.name])
             self._cast_types[spec.name] = dtype
             self.conversions[spec.name] = Conversion(spec.logical_type.value)
         return casts
@@ -530,7 +543,7 @@ class ChunkedRead:
         source = pl.Schema(
             {**{n: t for n, t in schema.items() if n not in self.dropped}, **dict.fromkeys(self.added, pl.String())}
         )
-        casts = self._contract_casts(source)
+        casts = self._contract_casts(source, exact=True)
         self.conversions.clear()
         typed = query.with_columns(**{f"{TEXT}{name}": pl.col(name) for name in casts}).with_columns(**casts)
         numbered = typed.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
