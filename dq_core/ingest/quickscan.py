@@ -14,7 +14,7 @@ import codecs
 from pathlib import Path
 from typing import Self
 
-BLOCK = 1 << 20  # bytes read at a time
+from dq_core.ingest.rawtext import BLOCK
 
 
 class QuickScan:
@@ -86,12 +86,16 @@ class QuickScan:
         last delimiter (``...,1,`` reads as five fields for a header of five), so its probe cannot tell."""
         if self.width is None or self._last_break < 0 or self._line_bytes == 0 or self.quoted:
             return  # no record after the header, every record ended, or csv counts the fields
-        with path.open("rb") as handle:
+        delimiter, delimiters, content, last = self.delimiter.to_bytes(1, "big"), 0, 0, b""
+        with path.open("rb") as handle:  # block by block: the record may be as long as the file
             handle.seek(self._last_break + 1)
-            record = handle.read().removesuffix(b"\r")
-        fields = record.count(self.delimiter.to_bytes(1, "big")) + 1
-        if record and fields != self.width:
-            self.ragged = (_line_at(path, self._last_break + 1, BLOCK), fields)
+            for block in iter(lambda: handle.read(BLOCK), b""):
+                delimiters += block.count(delimiter)
+                content += len(block)
+                last = block[-1:]
+        content -= last == b"\r"  # a CR before the end is not content
+        if content and delimiters + 1 != self.width:
+            self.ragged = (_line_at(path, self._last_break + 1, BLOCK), delimiters + 1)
 
 
 def _line_at(path: Path, offset: int, block_size: int) -> int:

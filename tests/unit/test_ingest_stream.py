@@ -7,6 +7,7 @@ import csv
 import gzip
 import io
 import random
+import tracemalloc
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -274,3 +275,19 @@ def test_the_quick_pass_agrees_with_the_full_one_on_utf8_and_quotes_and_bounds_t
         assert full.ragged is not None and full.ragged[0] <= quick.ragged[0]
     else:
         assert quick.ragged is None
+
+
+def test_the_quick_pass_counts_an_unended_last_record_in_blocks_whatever_its_length(tmp_path: Path) -> None:
+    """The attack: a file whose last record never ends (40 MB here) would be read whole into the memory
+    of an instance other tenants share, beside polars' own read. It is counted block by block."""
+    path = tmp_path / "long_tail.csv"
+    path.write_bytes(b"a,b\n1,2\n" + b"x" * 40_000_000 + b",1,2\r")
+    tracemalloc.start()
+    try:
+        scan = QuickScan(2).run(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert scan.ragged == (3, 3)  # the last line has three fields, counted as the full pass counts them
+    assert scan.ragged == TextScan(2).run(path).ragged
+    assert peak < 8 * (1 << 20)  # a few blocks of 1 MB, not the 40 MB record
