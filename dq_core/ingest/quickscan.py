@@ -14,7 +14,7 @@ import codecs
 from pathlib import Path
 from typing import Self
 
-from dq_core.ingest.rawtext import BLOCK
+BLOCK = 1 << 20  # bytes read at a time (rawtext's too: rawtext names this module's type, so no import back)
 
 
 class QuickScan:
