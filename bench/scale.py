@@ -6,7 +6,9 @@
 For each size of the CRM extract (``bench.generate.crm_customers``, cached in bench/data/)
 and each worker count, ``dq run FILE --contract customers ... --workers N --chunk-rows C``
 runs as a user runs it (a fresh process, imports included; C is the infra profile's
-default ``chunk_rows`` unless --scale-chunk-rows says otherwise). While it runs, its whole
+default ``chunk_rows`` unless --scale-chunk-rows says otherwise). With --scale-repeats R the
+worker counts take turns (1, 2, 1, 2, ...) R times, and each count reports its median run: this
+machine's speed drifts by a fifth within minutes, and turns spread the drift over both. While it runs, its whole
 process tree is sampled every --scale-interval seconds (psutil): the resident set of every
 process, by pid, and the kernel's high-water mark of each (``VmHWM``, so a spike between two
 samples still counts); ``wait4`` adds the largest peak the kernel saw in the tree. Reported:
@@ -422,7 +424,8 @@ def scaled_run(
 def one_size(
     rows: int, workers: list[int], args: argparse.Namespace, scratch: Path, salt_file: Path
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """The runs of one size (median wall of --scale-repeats per worker count) and what differs."""
+    """The runs of one size (median wall of --scale-repeats per worker count, the counts taken in
+    turn) and what differs."""
     path = orch.data(args.data, rows)
     with path.open("rb") as handle:  # into the page cache before the first timed run
         while handle.read(1 << 24):
@@ -434,10 +437,9 @@ def one_size(
         orch.engines_direct(path, work, salt_file)
         reference = ("engines direct", json.loads((work / "out" / "result.json").read_text()))
         shutil.rmtree(work)
-    lines = []
-    for count in workers:
-        runs = []
-        for index in range(args.scale_repeats):
+    by_count: dict[int, list[dict[str, Any]]] = {count: [] for count in workers}
+    for index in range(args.scale_repeats):  # worker counts alternate: the machine's drift hits each alike
+        for count in workers:
             work = scratch / f"run-{rows}-{count}-{index}"
             run = scaled_run(path, rows, count, args.scale_chunk_rows, work, salt_file, args.scale_interval)
             shutil.rmtree(work)
@@ -449,12 +451,14 @@ def one_size(
                     f"{rows:,} rows, --workers {count} vs {reference[0]}: {d}"
                     for d in orch.differences(result, reference[1])
                 ]
-            runs.append(run)
+            by_count[count].append(run)
             print(
                 f"  {rows:,} rows, {count} worker(s), run {index + 1}/{args.scale_repeats}: {run['seconds']:.2f}s, "
                 f"peak {run['peak_rss_max_mb']:.0f} MB ({len(run['processes'])} processes), stages {run['stages_s']}",
                 flush=True,
             )
+    lines = []
+    for runs in by_count.values():
         middle = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
         lines.append(
             {

@@ -74,30 +74,28 @@ def deduplicate(
         order = pl.col(step.order_column)
     ranks, descending = _ranking(step, data_columns, order)
     usable = pl.all_horizontal([pl.col(c).is_not_null() for c in key_columns]) if step.key else pl.lit(True)
+    keyed = frame.with_columns(  # a key is normalised (trimmed, case-folded); exact duplicates are exact
+        pl.struct(_normalised(frame, key_columns) if step.key else [pl.col(c) for c in key_columns]).alias(KEY),
+        usable.alias(USABLE),
+    ).with_columns(pl.when(pl.col(USABLE)).then(pl.len().over(KEY)).otherwise(1).alias(SIZE))
+    # A row alone under its key survives as it is: only the rows of clusters are ranked and merged.
+    alone = keyed.filter(pl.col(SIZE) == 1)
     work = (
-        frame.with_columns(  # a key is normalised (trimmed, case-folded); exact duplicates are exact
-            pl.struct(_normalised(frame, key_columns) if step.key else [pl.col(c) for c in key_columns]).alias(KEY),
-            usable.alias(USABLE),
-        )
+        keyed.filter(pl.col(SIZE) > 1)
         .sort(ranks, descending=descending, nulls_last=True, maintain_order=True)
-        .with_columns(
-            (pl.col(KEY).is_first_distinct() | ~pl.col(USABLE)).alias(SURVIVOR),
-            pl.when(pl.col(USABLE)).then(pl.len().over(KEY)).otherwise(1).alias(SIZE),
-        )
+        .with_columns(pl.col(KEY).is_first_distinct().alias(SURVIVOR))
     )
     if step.field_level:
         others = [c for c in data_columns if c not in key_columns]
-        work = work.with_columns(
-            pl.when(pl.col(USABLE)).then(pl.col(c).drop_nulls().first().over(KEY)).otherwise(pl.col(c)).alias(c)
-            for c in others
-        )
+        work = work.with_columns(pl.col(c).drop_nulls().first().over(KEY).alias(c) for c in others)
     report = _report(work, key_columns, sample_clusters)
-    kept = work.filter(pl.col(SURVIVOR)).sort(ROW).drop(KEY, USABLE, SURVIVOR, SIZE)
+    survivors = work.filter(pl.col(SURVIVOR)).drop(SURVIVOR)
+    kept = pl.concat([alone, survivors]).sort(ROW).drop(KEY, USABLE, SIZE)
     return kept, report
 
 
-def _report(work: pl.DataFrame, key_columns: list[str], sample_clusters: int) -> DedupReport:
-    clustered = work.filter(pl.col(USABLE) & (pl.col(SIZE) > 1))
+def _report(clustered: pl.DataFrame, key_columns: list[str], sample_clusters: int) -> DedupReport:
+    """``clustered``: the rows of clusters of two or more, best-ranked first in each cluster."""
     groups = (
         clustered.group_by(KEY, maintain_order=True)
         .agg(

@@ -46,10 +46,11 @@ def first_failures(frame: pl.LazyFrame, flags: dict[str, pl.Expr], cap: int) -> 
     one more when there is one (so that the merge can tell whether the cap left rows out)."""
     if not flags or cap < 1:
         return no_failures()
+    failed = pl.any_horizontal([flag.fill_null(False) for flag in flags.values()])
     return (
-        frame.select(pl.col(ROW), failing_ids(flags))
-        .filter(pl.col(RULES).list.len() > 0)
+        frame.filter(failed)
         .bottom_k(cap + 1, by=ROW)  # one more than the cap: the merge knows whether the cap left rows out
+        .select(pl.col(ROW), failing_ids(flags))  # the ids of the kept rows only: a list per row costs
         .sort(ROW)
         .collect()
     )
