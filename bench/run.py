@@ -361,11 +361,11 @@ def main() -> None:
         concurrencies = [int(c) for c in args.api_concurrency.split(",")]
         results["api"] = api.api_runs(args.api_seconds, concurrencies, args.data)
     if "scale" in halves:
-        results["scale"] = scale.scale_runs(args)
+        results[args.scale_key] = scale.scale_runs(args)
     target.write_text(json.dumps(results, indent=2) + "\n")
     if "orchestration" in halves and not all(line["results_equal"] for line in results["orchestration"]):
         raise SystemExit("dq run and the engines called directly disagree (see above and bench/results.json)")
-    if "scale" in halves and not results["scale"]["counts_equal"]:
+    if "scale" in halves and not results[args.scale_key]["counts_equal"]:
         raise SystemExit("dq run's counts differ between worker counts or from the engines (see above)")
 
 

@@ -630,6 +630,11 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         help="scale: compare with the engines called directly up to this many rows",
     )
     parser.add_argument("--scale-interval", type=float, default=0.2, help="scale: seconds between samples")
+    parser.add_argument(
+        "--scale-key",
+        default="scale",
+        help="scale: the section of bench/results.json it writes (another keeps the default's runs)",
+    )
 
 
 if __name__ == "__main__":
