@@ -62,7 +62,9 @@ def _normalised(frame: pl.DataFrame, columns: list[str]) -> list[pl.Expr]:
 def deduplicate(
     frame: pl.DataFrame, step: DeduplicateStep, sample_clusters: int, order: pl.Expr | None = None
 ) -> tuple[pl.DataFrame, DedupReport]:
-    """``order``: the ranking column in its contract type (text "9" must not beat "10")."""
+    """``order``: the ranking column in its contract type (text "9" must not beat "10"); row-local,
+    as the source row number is unique: only the rows of clusters are ranked, so a window over the whole frame
+    (a forward fill) would see other rows than it would over every row."""
     data_columns = [c for c in frame.columns if not c.startswith("_dq_")]
     key_columns = list(step.key) or data_columns
     for column in (*key_columns, *([step.order_column] if step.order_column else [])):
@@ -90,7 +92,7 @@ def deduplicate(
         work = work.with_columns(pl.col(c).drop_nulls().first().over(KEY).alias(c) for c in others)
     report = _report(work, key_columns, sample_clusters)
     survivors = work.filter(pl.col(SURVIVOR)).drop(SURVIVOR)
-    kept = pl.concat([alone, survivors]).sort(ROW).drop(KEY, USABLE, SIZE)
+    kept = pl.concat([alone, survivors]).sort(ROW, maintain_order=True).drop(KEY, USABLE, SIZE)
     return kept, report
 
 

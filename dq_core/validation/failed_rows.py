@@ -43,7 +43,8 @@ def failing_ids(flags: dict[str, pl.Expr]) -> pl.Expr:
 
 def first_failures(frame: pl.LazyFrame, flags: dict[str, pl.Expr], cap: int) -> pl.DataFrame:
     """The first ``cap`` rows (by source row number) that fail one of ``flags``, with their rule ids, and
-    one more when there is one (so that the merge can tell whether the cap left rows out)."""
+    one more when there is one (so that the merge can tell whether the cap left rows out). The flags
+    are row-local (a rule's mask per row): the ids are listed for the kept rows only."""
     if not flags or cap < 1:
         return no_failures()
     failed = pl.any_horizontal([flag.fill_null(False) for flag in flags.values()])
