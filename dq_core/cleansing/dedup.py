@@ -62,9 +62,10 @@ def _normalised(frame: pl.DataFrame, columns: list[str]) -> list[pl.Expr]:
 def deduplicate(
     frame: pl.DataFrame, step: DeduplicateStep, sample_clusters: int, order: pl.Expr | None = None
 ) -> tuple[pl.DataFrame, DedupReport]:
-    """``order``: the ranking column in its contract type (text "9" must not beat "10"); row-local,
-    as the source row number is unique: only the rows of clusters are ranked, so a window over the whole frame
-    (a forward fill) would see other rows than it would over every row."""
+    """``order``: the ranking column in its contract type (text "9" must not beat "10").
+
+    Only the rows of clusters are ranked, so ``order`` must be row-local (a window such as a forward
+    fill would see other rows) and the source row numbers unique (they put the rows back in order)."""
     data_columns = [c for c in frame.columns if not c.startswith("_dq_")]
     key_columns = list(step.key) or data_columns
     for column in (*key_columns, *([step.order_column] if step.order_column else [])):
