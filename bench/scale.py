@@ -27,6 +27,11 @@ size, and equal to the engines called directly on the whole dataset
 Targets (pass/fail): the peak RSS of every process ≤ 1024 MB at the largest size; 2 workers
 ≥ 1.7× faster than 1 worker at 2M rows.
 
+With --scale-one-key every row of the extract carries the same ``customer_id``, the demo
+policy's deduplication key (``crm_customers_{rows}_one_key.csv``): the file a bad export or an
+attacker makes, whose every row meets in one deduplication partition; the memory target holds
+for it as for the plain extract.
+
 Model: how many activities a 100M-row file becomes and its wall time at 50 parallel instances,
 from the run with the fewest workers at the largest size (:func:`model`; its assumptions are
 printed with it).
@@ -50,6 +55,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -421,12 +428,28 @@ def scaled_run(
     }
 
 
+ONE_KEY = "CUS-000001"
+
+
+def one_key_data(path: Path) -> Path:
+    """``path``'s extract with the deduplication key ``customer_id`` the same in every row (made once)."""
+    target = path.with_name(f"{path.stem}_one_key.csv")
+    if not target.exists():
+        partial = target.with_suffix(".partial")
+        scan = pl.scan_csv(path, infer_schema=False)
+        scan.with_columns(pl.lit(ONE_KEY).alias("customer_id")).sink_csv(partial)
+        partial.replace(target)
+    return target
+
+
 def one_size(
     rows: int, workers: list[int], args: argparse.Namespace, scratch: Path, salt_file: Path
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """The runs of one size (median wall of --scale-repeats per worker count, the counts taken in
     turn) and what differs."""
     path = orch.data(args.data, rows)
+    if args.scale_one_key:
+        path = one_key_data(path)
     with path.open("rb") as handle:  # into the page cache before the first timed run
         while handle.read(1 << 24):
             pass
@@ -517,8 +540,9 @@ def _stages_text(stages: list[dict[str, Any]]) -> str:
 
 
 def markdown(report: dict[str, Any]) -> str:
+    data = ", one customer_id in every row" if report.get("one_key") else ""
     lines = [
-        f"dq run, demo cleansing policy, chunk_rows {report['chunk_rows']:,}:",
+        f"dq run, demo cleansing policy, chunk_rows {report['chunk_rows']:,}{data}:",
         "",
         "| rows | workers | wall s | rows/s | peak RSS max MB | per-process peaks MB | tree peak MB "
         "| stages s (activities) |",
@@ -600,6 +624,7 @@ def scale_runs(args: argparse.Namespace) -> dict[str, Any]:
     base = next(r for r in runs if r["rows"] == largest and r["workers"] == fewest)
     small = next(r for r in runs if r["rows"] == min(sizes) and r["workers"] == fewest)
     report = {
+        "one_key": args.scale_one_key,
         "chunk_rows": args.scale_chunk_rows,
         "default_chunk_rows": default,
         "direct_max": args.scale_direct_max,
@@ -630,6 +655,9 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         help="scale: compare with the engines called directly up to this many rows",
     )
     parser.add_argument("--scale-interval", type=float, default=0.2, help="scale: seconds between samples")
+    parser.add_argument(
+        "--scale-one-key", action="store_true", help="scale: the same deduplication key in every row of the extract"
+    )
     parser.add_argument(
         "--scale-key",
         default="scale",

@@ -17,7 +17,7 @@ import polars as pl
 
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.cleansing.context import REASON, STEP, CleansingContext
-from dq_core.cleansing.dedup import DedupReport, deduplicate
+from dq_core.cleansing.dedup import FOLDED, DedupReport, deduplicate, fold
 from dq_core.cleansing.imputing import AGGREGATED, fill_values
 from dq_core.cleansing.steps import _CAST, STEPS, StepResult, _failure_reasons, cast_expr
 from dq_core.libraries.cleansing import CleansingStepSpec, DeduplicateStep, ImputeStep, MaskStep
@@ -227,20 +227,20 @@ def apply_step(
     ctx: CleansingContext,
     masked: set[str],
     fills: Mapping[str, Any] | None = None,
+    folded: pl.DataFrame | None = None,
 ) -> Applied:
     """Apply one step. ``fills``: an impute step's filling values, when they were computed over
-    more rows than ``frame`` (a chunked run merges them from every chunk); else from ``frame``."""
+    more rows than ``frame`` (a chunked run merges them from every chunk); else from ``frame``.
+    ``folded``: for a deduplicate step, the rows each chunk folded before the shuffle (:func:`fold_duplicates`)."""
     before = frame
     if isinstance(spec, DeduplicateStep):
-        frame, found = deduplicate(frame, spec, ctx.sample_clusters, _typed(frame, spec.order_column, ctx))
+        order = _typed(frame, spec.order_column, ctx)
+        frame, found = deduplicate(frame, spec, ctx.sample_clusters, order, folded, ctx.merged_listed)
         if spec.field_level:  # a survivor's empty fields filled from its duplicates
             frame = _mark(frame, _merged_flags(before, frame), name, ctx.bundle)
+        rows_in = before.height + folded_rows(folded)
         metric = StepMetrics(
-            step=name,
-            type=spec.type,
-            rows_in=before.height,
-            rows_out=frame.height,
-            duplicates_removed=before.height - frame.height,
+            step=name, type=spec.type, rows_in=rows_in, rows_out=frame.height, duplicates_removed=rows_in - frame.height
         )
         return Applied(frame, metric, dedup=_hide_keys(found, ctx.hidden))
     if spec is not None and spec.type == "mask" and ctx.defer_masking:
@@ -278,6 +278,19 @@ def apply_step(
         deltas=deltas,
     )
     return Applied(after, metric, refused)
+
+
+def fold_duplicates(
+    frame: pl.DataFrame, spec: DeduplicateStep, ctx: CleansingContext
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A chunk's rows before the shuffle to deduplicate step ``spec``: (the rows that can still
+    decide a survivor or a field-level fill, the others folded into counts; :func:`dedup.fold`)."""
+    return fold(frame, spec, _typed(frame, spec.order_column, ctx), ctx.merged_listed)
+
+
+def folded_rows(folded: pl.DataFrame | None) -> int:
+    """How many source rows ``fold_duplicates`` left out of the rows it sent on."""
+    return int(folded[FOLDED].sum()) if folded is not None and folded.height else 0
 
 
 def combine_dedup(reports: Iterable[DedupReport | None]) -> DedupReport | None:

@@ -30,7 +30,7 @@ from typing import Any
 import polars as pl
 
 from dq_core.cleansing.context import STEP, CleansingContext
-from dq_core.cleansing.dedup import DedupReport, _normalised
+from dq_core.cleansing.dedup import ANCHOR, DedupReport, _normalised, folded_schema
 from dq_core.cleansing.engine import (
     CleansingReport,
     ColumnDelta,
@@ -38,6 +38,8 @@ from dq_core.cleansing.engine import (
     apply_step,
     cleansing_report,
     combine_dedup,
+    fold_duplicates,
+    folded_rows,
     mask_output,
     masked_columns,
     policy_steps,
@@ -129,9 +131,34 @@ def partition_expr(frame: pl.DataFrame, spec: CleansingStepSpec | None, partitio
 def partition(frame: pl.DataFrame, spec: CleansingStepSpec | None, partitions: int) -> list[pl.DataFrame]:
     """``frame`` split into ``partitions`` frames (some possibly empty), each in row order."""
     keyed = frame.with_columns(partition_expr(frame, spec, partitions).alias(PARTITION))
+    return _split(keyed, frame.clear(), partitions)
+
+
+def _split(keyed: pl.DataFrame, empty: pl.DataFrame, partitions: int) -> list[pl.DataFrame]:
     parts = {key[0]: part.drop(PARTITION) for key, part in keyed.partition_by(PARTITION, as_dict=True).items()}
-    empty = frame.clear()
     return [parts.get(index, empty) for index in range(partitions)]
+
+
+@dataclass(frozen=True)
+class Shuffled:
+    rows: list[pl.DataFrame]  # one frame per partition
+    folded: list[pl.DataFrame]  # per partition, the rows folded into the rows sent (deduplicate only)
+
+
+def shuffle(frame: pl.DataFrame, spec: CleansingStepSpec | None, partitions: int, ctx: CleansingContext) -> Shuffled:
+    """One unit's rows split for the shuffle that ``spec`` opens. Before a deduplicate step the
+    unit first folds its duplicates (:func:`dq_core.cleansing.dedup.fold`): a partition then holds
+    a few rows per key from each unit, however many rows share the key."""
+    if not isinstance(spec, DeduplicateStep):
+        return Shuffled(partition(frame, spec, partitions), [])
+    sent, folded = fold_duplicates(frame, spec, ctx)
+    keyed = sent.with_columns(partition_expr(sent, spec, partitions).alias(PARTITION))
+    if folded.height:  # a folded row goes where the row it folds into goes
+        folded = folded.join(keyed.select(pl.col(ROW).alias(ANCHOR), PARTITION), on=ANCHOR, maintain_order="left")
+    else:
+        folded = folded.with_columns(pl.lit(0, pl.UInt64).alias(PARTITION))
+    empty = pl.DataFrame(schema=folded_schema())
+    return Shuffled(_split(keyed, sent.clear(), partitions), _split(folded, empty, partitions))
 
 
 # --- one unit of one round ---------------------------------------------------------------------
@@ -164,17 +191,20 @@ def run_unit(
     unit: int,
     ctx: CleansingContext,
     fills: Mapping[str, Any] | None = None,
+    folded: pl.DataFrame | None = None,
 ) -> UnitOutput:
-    """Round ``index`` over one unit's rows (a chunk, or one partition from every chunk)."""
+    """Round ``index`` over one unit's rows (a chunk, or one partition from every chunk).
+    ``folded``: after a shuffle to a deduplicate step, the rows the units folded (:func:`shuffle`)."""
     rnd = rounds[index]
     frame = frame.sort(ROW)
-    rows_in = frame.height
+    rows_in = frame.height + folded_rows(folded)
     masked = masked_columns(ctx, rnd.steps[0][0])
     metrics: list[StepMetrics] = []
     refused: list[pl.DataFrame] = []
     dedup: dict[str, DedupReport] = {}
     for position, (name, spec) in enumerate(rnd.steps):
-        applied = apply_step(frame, name, spec, ctx, masked, fills if position == 0 else None)
+        first = position == 0
+        applied = apply_step(frame, name, spec, ctx, masked, fills if first else None, folded if first else None)
         frame = applied.frame
         metrics.append(applied.metric)
         if applied.dedup is not None:

@@ -32,7 +32,7 @@ from dq_core.runs.references import LoadedReferences
 from dq_core.validation.context import ValidationContext
 from dq_core.validation.engine import validate
 from dq_core.validation.failed_rows import duplicate_failures, merge_failures, published_failures, row_local_failures
-from dq_core.validation.fanout import chunk_keys, unique_checks
+from dq_core.validation.fanout import chunk_keys, partition_duplicates, unique_checks
 from dq_core.validation.hints import hint_template, with_hint
 from dq_core.validation.masking import mask_samples
 from dq_core.validation.results import RuleResult, RuleStatus, Sample, ValidationResult
@@ -188,7 +188,8 @@ def write_failed_rows(
     parts = [row_local_failures(data.lazy(), bundle, ctx, failing, cap)]
     if failing & {check.id for check in unique_checks(bundle)}:
         _, _, keys = chunk_keys(data, bundle, ctx, 1)
-        parts.append(duplicate_failures(keys[0], bundle, failing, cap))
+        _, first = partition_duplicates(lambda: keys, bundle, ctx.sample_limit, cap + 1)
+        parts.append(duplicate_failures(first, bundle, failing, cap))
     failures, capped = merge_failures(parts, cap, [rule.rule_id for rule in validation.rules])
     rows = published_failures([data], failures, bundle)
     path.parent.mkdir(parents=True, exist_ok=True)

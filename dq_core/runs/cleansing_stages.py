@@ -10,6 +10,7 @@ import polars as pl
 
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.cleansing.context import CleansingContext
+from dq_core.cleansing.dedup import folded_schema
 from dq_core.cleansing.engine import empty_rejects
 from dq_core.cleansing.imputing import finish_fill, merge_counts, value_counts
 from dq_core.cleansing.rounds import (
@@ -19,9 +20,9 @@ from dq_core.cleansing.rounds import (
     mask_rejects,
     mask_unit,
     merge_reports,
-    partition,
     plan_rounds,
     run_unit,
+    shuffle,
 )
 from dq_core.errors import ConfigError
 from dq_core.libraries.cleansing import ImputeStep
@@ -29,6 +30,8 @@ from dq_core.runs import payloads as p
 from dq_core.runs.files import RunFiles
 from dq_core.runs.stages import RunPorts, load_bundle, record_step, tenant_salt
 from dq_core.validation.context import ROW
+
+FOLDED_NONE = pl.DataFrame(schema=folded_schema())
 
 
 def _cleansing(ports: RunPorts, bundle: ResolvedBundle) -> CleansingContext:
@@ -40,17 +43,28 @@ def unit_folder(run: p.RunRef, round_: int, unit: int) -> str:
     return f"{run.folder}cleanse/r{round_:02d}/u{unit:05d}/"
 
 
-def _unit_rows(files: RunFiles, inp: p.CleanseChunkInput, rounds: list[Round]) -> pl.DataFrame:
+def _partition_folder(run: p.RunRef, round_: int, kind: str, index: int) -> str:
+    """Partition ``index`` of the shuffle after round ``round_``: its rows (``p``) from every unit,
+    and the rows the units folded into them before a deduplicate step (``f``)."""
+    return f"{run.folder}cleanse/r{round_:02d}/{kind}{index:05d}/"
+
+
+def _unit_rows(
+    files: RunFiles, inp: p.CleanseChunkInput, rounds: list[Round]
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """The rows one unit cleanses: its ingested chunk, its partition from every unit of the
-    round before (a shuffle), or its own rows from the round before (an aggregate)."""
+    round before (a shuffle, with the rows folded into them), or its own rows from the round
+    before (an aggregate)."""
     opening = rounds[inp.round].opens_with
     if opening is Barrier.SHUFFLE:
-        return files.read_parts(f"{inp.run.folder}cleanse/r{inp.round - 1:02d}/p{inp.unit:05d}/")
+        rows = files.read_parts(_partition_folder(inp.run, inp.round - 1, "p", inp.unit))
+        folded = files.read_parts(_partition_folder(inp.run, inp.round - 1, "f", inp.unit), FOLDED_NONE)
+        return rows, folded
     if opening is Barrier.AGGREGATE:
-        return files.read_frame(unit_folder(inp.run, inp.round - 1, inp.unit) + "rows.parquet")
+        return files.read_frame(unit_folder(inp.run, inp.round - 1, inp.unit) + "rows.parquet"), None
     if inp.chunk is None:
         raise ConfigError("cleanse_chunk: the first round reads an ingested chunk")
-    return files.read_frame(inp.chunk)
+    return files.read_frame(inp.chunk), None
 
 
 def cleanse_chunk(ports: RunPorts, inp: p.CleanseChunkInput) -> p.CleanseChunkOutput:
@@ -65,7 +79,8 @@ def cleanse_chunk(ports: RunPorts, inp: p.CleanseChunkInput) -> p.CleanseChunkOu
     if not 0 <= inp.round < len(rounds):
         raise ConfigError(f"cleanse_chunk: the policy has {len(rounds)} rounds, not round {inp.round}")
     fills = files.read_frame(inp.fills_path).row(0, named=True) if inp.fills_path else None
-    output = run_unit(_unit_rows(files, inp, rounds), rounds, inp.round, inp.unit, ctx, fills)
+    rows, folded = _unit_rows(files, inp, rounds)
+    output = run_unit(rows, rounds, inp.round, inp.unit, ctx, fills, folded)
     folder = unit_folder(run, inp.round, inp.unit)
     last = inp.round == len(rounds) - 1
     work = cleansed = None
@@ -74,9 +89,13 @@ def cleanse_chunk(ports: RunPorts, inp: p.CleanseChunkInput) -> p.CleanseChunkOu
         work = files.write_frame(f"{run.folder}work/part-{inp.unit:05d}.parquet", output.frame)
         cleansed = files.write_frame(f"{run.folder}cleansed/part-{inp.unit:05d}.parquet", masked)
     elif (following := rounds[inp.round + 1]).opens_with is Barrier.SHUFFLE:
-        for index, part in enumerate(partition(output.frame, following.barrier_step, inp.partitions)):
+        shuffled = shuffle(output.frame, following.barrier_step, inp.partitions, ctx)
+        for index, part in enumerate(shuffled.rows):
             if part.height or inp.unit == 0:
-                files.write_frame(f"{run.folder}cleanse/r{inp.round:02d}/p{index:05d}/u{inp.unit:05d}.parquet", part)
+                files.write_frame(_partition_folder(run, inp.round, "p", index) + f"u{inp.unit:05d}.parquet", part)
+        for index, part in enumerate(shuffled.folded):
+            if part.height:
+                files.write_frame(_partition_folder(run, inp.round, "f", index) + f"u{inp.unit:05d}.parquet", part)
     else:
         step = following.barrier_step
         assert isinstance(step, ImputeStep)  # noqa: S101 - an aggregate barrier is an impute step

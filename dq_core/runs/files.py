@@ -106,10 +106,17 @@ class RunFiles:
         frames = [self.read_frame(path, columns) for path in paths]
         return pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
 
-    def read_parts(self, folder: str) -> pl.DataFrame:
+    def part_paths(self, folder: str) -> list[str]:
+        """The Parquet parts under ``folder``, in name order (to read one at a time)."""
+        return sorted(self.blobs.list(self.tenant, folder))
+
+    def read_parts(self, folder: str, empty: pl.DataFrame | None = None) -> pl.DataFrame:
         """Every Parquet part under ``folder`` (a key partition from every unit or chunk: empty parts
-        are not written, except the first writer's, which keeps the schema), columns matched by name."""
-        parts = [self.read_frame(path) for path in sorted(self.blobs.list(self.tenant, folder))]
+        are not written, except the first writer's, which keeps the schema), columns matched by name.
+        ``empty``: what a folder without parts holds (else it must have one)."""
+        parts = [self.read_frame(path) for path in self.part_paths(folder)]
+        if not parts and empty is not None:
+            return empty
         return pl.concat(parts, how="diagonal_relaxed") if len(parts) > 1 else parts[0]
 
     def read_schema(self, path: str) -> pl.Schema:

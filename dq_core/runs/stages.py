@@ -453,11 +453,17 @@ def validate_partition(ports: RunPorts, inp: p.PartitionInput) -> p.PartitionOut
     """The uniqueness rules' duplicates among one key partition, from every chunk's keys."""
     files = ports.files(inp.run)
     bundle = load_bundle(ports, inp.run, inp.bundle_path)
-    keys = files.read_parts(f"{inp.run.folder}validate/keys/p{inp.partition:05d}/")
-    found = partition_duplicates(keys, bundle, _validation_context(bundle, inp.now).sample_limit)
+    paths = files.part_paths(f"{inp.run.folder}validate/keys/p{inp.partition:05d}/")
+    cap = bundle.infra.max_failed_rows
+    found, first = partition_duplicates(
+        lambda: (files.read_frame(path) for path in paths),
+        bundle,
+        _validation_context(bundle, inp.now).sample_limit,
+        cap + 1 if cap else 0,
+    )
     failing = [check_id for check_id, partial in found.items() if partial.unexpected]
-    if failing and bundle.infra.max_failed_rows:
-        failures = duplicate_failures(keys, bundle, failing, bundle.infra.max_failed_rows)
+    if failing and cap:
+        failures = duplicate_failures(first, bundle, failing, cap)
         files.write_frame(f"{inp.run.folder}{FAILED_PARTS}p{inp.partition:05d}.parquet", failures)
     path = files.write_model(
         f"{inp.run.folder}validate/unique-{inp.partition:05d}.json", p.UniquePartials(checks=found)

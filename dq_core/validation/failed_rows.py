@@ -16,7 +16,7 @@ with the published rows, a chunk at a time.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import polars as pl
 
@@ -24,7 +24,7 @@ from dq_core.bundle.models import ResolvedBundle
 from dq_core.results.run import FAILED_ROWS_FILE
 from dq_core.validation.context import ROW, ValidationContext, touched_columns
 from dq_core.validation.engine import _compile_all, _env, _with_rows, plan
-from dq_core.validation.fanout import CHECK, unique_checks
+from dq_core.validation.fanout import unique_checks
 from dq_core.validation.masking import MASK, hidden_in_outputs
 
 RULES = "_dq_failed_rules"
@@ -75,16 +75,16 @@ def row_local_failures(
     return first_failures(_with_rows(frame, schema).with_columns(**masks), flags, cap)
 
 
-def duplicate_failures(keys: pl.DataFrame, bundle: ResolvedBundle, failing: Collection[str], cap: int) -> pl.DataFrame:
-    """One key partition's first ``cap`` duplicated rows under the uniqueness rules ``failing`` (and one more)."""
-    found = []
-    for index, check in enumerate(unique_checks(bundle)):
-        if check.id not in failing or CHECK not in keys.columns or any(c not in keys.columns for c in check.columns):
-            continue
-        rows = keys.filter(pl.col(CHECK) == index)
-        key = pl.col(check.columns[0]) if len(check.columns) == 1 else pl.struct(list(check.columns))
-        duplicated = rows.lazy().filter(key.is_duplicated()).select(ROW, pl.lit([check.id]).alias(RULES))
-        found.append(duplicated.bottom_k(cap + 1, by=ROW).collect())
+def duplicate_failures(
+    first: Mapping[str, pl.Series], bundle: ResolvedBundle, failing: Collection[str], cap: int
+) -> pl.DataFrame:
+    """One key partition's first ``cap`` duplicated rows under the uniqueness rules ``failing`` (and one
+    more), from each rule's first duplicated row numbers (:func:`dq_core.validation.fanout.partition_duplicates`)."""
+    found = [
+        pl.DataFrame({ROW: rows.head(cap + 1)}).with_columns(pl.lit([check_id]).alias(RULES))
+        for check_id, rows in first.items()
+        if check_id in failing
+    ]
     return merge_failures(found, cap + 1, [check.id for check in unique_checks(bundle)])[0]
 
 

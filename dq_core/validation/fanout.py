@@ -4,7 +4,8 @@
   its rows with a missing key part (counts that add up), and writes the keys of its other
   rows split into ``N`` partitions by a hash of the key (:func:`chunk_keys`). Equal keys
   meet in one partition, so each partition finds its own duplicates
-  (:func:`partition_duplicates`), and the partitions' counts add up; the samples, each
+  (:func:`partition_duplicates`, reading its parts one at a time: a key in every row of a
+  file costs a part's memory), and the partitions' counts add up; the samples, each
   partition's first in row order, merge into the dataset's first (:func:`merge_unique`).
 - **Every other dataset rule** (row count, freshness, statistics, metrics, anomalies,
   custom SQL) reads only the columns it names (:func:`columns_needed`), from every chunk:
@@ -16,7 +17,9 @@ gives the same results as the engine over the whole dataset (property tests).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -38,6 +41,7 @@ from dq_core.validation.sql_runtime import safe_error
 UNIQUE = frozenset({"unique", "compound_unique"})
 CHECK = "__dq_check"
 PARTITION = "__dq_partition"
+SIZE = "__dq_size"
 
 
 def unique_checks(bundle: ResolvedBundle) -> list[Check]:
@@ -108,25 +112,93 @@ class UniquePartial(Payload):
     touched: dict[int, int] = {}  # duplicated rows per cleansing mask (dq_core.validation.attribution)
 
 
-def partition_duplicates(keys: pl.DataFrame, bundle: ResolvedBundle, sample_limit: int) -> dict[str, UniquePartial]:
-    """Every uniqueness rule's duplicated rows among one partition's keys (from every chunk)."""
-    found: dict[str, UniquePartial] = {}
-    for index, check in enumerate(unique_checks(bundle)):
-        if CHECK not in keys.columns or any(c not in keys.columns for c in check.columns):
-            found[check.id] = UniquePartial(unexpected=0)
-            continue
-        marks = [touched_column(c) for c in check.columns if touched_column(c) in keys.columns]
-        rows = keys.filter(pl.col(CHECK) == index).select(ROW, *check.columns, *marks)
-        key = pl.col(check.columns[0]) if len(check.columns) == 1 else pl.struct(list(check.columns))
-        duplicated = rows.filter(key.is_duplicated()).sort(ROW)
-        mask = row_mask(check.columns, marks)
-        touched = dict(duplicated.group_by(mask).len().iter_rows()) if mask is not None else {}
-        samples = [
-            {name: jsonable(value) for name, value in row.items()}
-            for row in duplicated.head(sample_limit).drop(touched_columns(duplicated.columns)).to_dicts()
-        ]
-        found[check.id] = UniquePartial(unexpected=duplicated.height, samples=samples, touched=touched)
-    return found
+Parts = Callable[[], Iterable[pl.DataFrame]]
+"""One key partition's parts (one per chunk), read afresh at each call: a partition is read twice,
+a part at a time, so a key held by every row of a file costs a part's memory, not the file's."""
+
+
+@dataclass
+class _Found:
+    """What one uniqueness rule has found so far in a partition, a part at a time."""
+
+    unexpected: int = 0
+    touched: Counter[int] = field(default_factory=Counter)
+    samples: pl.DataFrame | None = None  # the first duplicated rows by row number
+    first: pl.DataFrame | None = None  # the first duplicated row numbers (failed rows)
+
+
+def _check_rows(part: pl.DataFrame, index: int, check: Check) -> pl.DataFrame | None:
+    if CHECK not in part.columns or any(c not in part.columns for c in check.columns):
+        return None
+    marks = [touched_column(c) for c in check.columns if touched_column(c) in part.columns]
+    return part.filter(pl.col(CHECK) == index).select(ROW, *check.columns, *marks)
+
+
+def _smallest(kept: pl.DataFrame | None, more: pl.DataFrame, limit: int) -> pl.DataFrame:
+    """The first ``limit`` rows by row number of ``kept`` and ``more`` together."""
+    both = more if kept is None else pl.concat([kept, more], how="diagonal_relaxed")
+    return both.bottom_k(limit, by=ROW).sort(ROW)
+
+
+def partition_duplicates(
+    parts: Parts, bundle: ResolvedBundle, sample_limit: int, first: int = 0
+) -> tuple[dict[str, UniquePartial], dict[str, pl.Series]]:
+    """Every uniqueness rule's duplicated rows among one partition's keys (from every chunk), and
+    the first ``first`` of their row numbers per rule (the failed rows). The first pass counts the
+    rows under each key; the second takes each part's rows whose key more than one row holds."""
+    checks = unique_checks(bundle)
+    counts: dict[int, list[pl.DataFrame]] = {}
+    marks: dict[int, set[str]] = {}
+    for part in parts():
+        for index, check in enumerate(checks):
+            rows = _check_rows(part, index, check)
+            if rows is None:
+                continue
+            marks.setdefault(index, set()).update(touched_columns(rows.columns))
+            if rows.height:
+                counts.setdefault(index, []).append(rows.group_by(check.columns).agg(pl.len().alias(SIZE)))
+    repeated = {
+        index: pl.concat(tables, how="vertical_relaxed")
+        .group_by(checks[index].columns)
+        .agg(pl.col(SIZE).sum())
+        .filter(pl.col(SIZE) > 1)
+        .drop(SIZE)
+        for index, tables in counts.items()
+    }
+    found = {index: _Found() for index in marks}
+    for part in parts() if any(table.height for table in repeated.values()) else ():
+        for index, keys in repeated.items():
+            rows = _check_rows(part, index, checks[index])
+            if rows is None or not rows.height or not keys.height:
+                continue
+            missing = [pl.lit(None, pl.UInt64).alias(m) for m in sorted(marks[index] - set(rows.columns))]
+            duplicated = rows.with_columns(missing).join(keys, on=checks[index].columns, how="semi")
+            into = found[index]
+            into.unexpected += duplicated.height
+            mask = row_mask(checks[index].columns, list(duplicated.columns))
+            if mask is not None:
+                into.touched.update(dict(duplicated.group_by(mask).len().iter_rows()))
+            into.samples = _smallest(into.samples, duplicated.drop(touched_columns(duplicated.columns)), sample_limit)
+            if first:
+                into.first = _smallest(into.first, duplicated.select(ROW), first)
+    partials = {
+        check.id: UniquePartial(
+            unexpected=found[index].unexpected,
+            samples=_samples(found[index].samples),
+            touched=dict(found[index].touched),
+        )
+        if index in found
+        else UniquePartial(unexpected=0)
+        for index, check in enumerate(checks)
+    }
+    rows_of = {checks[index].id: f.first[ROW] for index, f in found.items() if f.first is not None and f.first.height}
+    return partials, rows_of
+
+
+def _samples(rows: pl.DataFrame | None) -> list[dict[str, JsonValue]]:
+    if rows is None:
+        return []
+    return [{name: jsonable(value) for name, value in row.items()} for row in rows.to_dicts()]
 
 
 def merge_unique(

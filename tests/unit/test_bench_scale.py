@@ -9,6 +9,7 @@ import math
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from bench.scale import (
@@ -18,6 +19,7 @@ from bench.scale import (
     markdown,
     measure_tree,
     model,
+    one_key_data,
     process_peaks,
     process_role,
     serial_seconds,
@@ -234,3 +236,14 @@ def test_the_markdown_shows_every_run_its_processes_the_targets_and_the_model() 
     assert "| ingest | (serial) | 1 | 1 | | | 200.0 |" in text
     assert "(400 chunks)" not in text and "400 chunks" in text
     assert all(f"- {line}" in text for line in MODEL_ASSUMPTIONS)
+
+
+def test_the_one_key_extract_has_the_plain_rows_with_one_customer_id(tmp_path: Path) -> None:
+    plain = tmp_path / "crm_customers_3.csv"
+    plain.write_text("customer_id,email\nCUS-1,a@x.org\nCUS-2,\nCUS-3,c@y.com\n", encoding="utf-8")
+    skewed = one_key_data(plain)
+    assert skewed.name == "crm_customers_3_one_key.csv"
+    frame = pl.read_csv(skewed, infer_schema=False)
+    assert frame["customer_id"].unique().to_list() == ["CUS-000001"]
+    assert frame["email"].to_list() == ["a@x.org", None, "c@y.com"]
+    assert one_key_data(plain) == skewed  # made once

@@ -29,6 +29,7 @@ from dq_core.cleansing.rounds import (
     partition,
     plan_rounds,
     run_unit,
+    shuffle,
 )
 from dq_core.libraries.cleansing import ImputeStep
 from dq_core.validation.context import ROW, touched_columns
@@ -65,6 +66,25 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
         {"type": "deduplicate", "key": ["name", "segment"], "survivorship": "most_recent", "order_column": "amount"},
         {"type": "deduplicate"},
     ],
+    "dedup_recent_and_priority_field_level": [
+        {"type": "cast", "columns": ["amount"], "logical_type": "number", "on_error": "set_null"},
+        {
+            "type": "deduplicate",
+            "key": ["segment"],
+            "survivorship": "most_recent",
+            "order_column": "amount",
+            "field_level": True,
+        },
+        {"type": "trim"},
+        {
+            "type": "deduplicate",
+            "key": ["email"],
+            "survivorship": "source_priority",
+            "order_column": "segment",
+            "source_order": ["y", "x"],
+            "field_level": True,
+        },
+    ],
     "impute_aggregates": [
         {"type": "cast", "columns": ["amount"], "logical_type": "number"},
         {"type": "impute", "columns": ["amount"], "strategy": "median"},
@@ -95,17 +115,19 @@ def fanned_out(
     size = -(-frame.height // units) or 1
     inputs = [frame.slice(i * size, size) for i in range(units)]
     reports, rejects, fills = [], [], None
+    folded: list[pl.DataFrame | None] = [None] * units
     outputs = []
     for index in range(len(rounds)):
-        outputs = [run_unit(rows, rounds, index, unit, ctx, fills) for unit, rows in enumerate(inputs)]
+        outputs = [run_unit(rows, rounds, index, unit, ctx, fills, folded[unit]) for unit, rows in enumerate(inputs)]
         if index + 1 == len(rounds):
             break
         reports += [out.report for out in outputs]
         rejects += [mask_rejects(out.rejects, ctx) for out in outputs if out.rejects is not None]
         following = rounds[index + 1]
         if following.opens_with is Barrier.SHUFFLE:
-            parts = [partition(out.frame, following.barrier_step, units) for out in outputs]
-            inputs = [pl.concat([p[k] for p in parts]) for k in range(units)]
+            parts = [shuffle(out.frame, following.barrier_step, units, ctx) for out in outputs]
+            inputs = [pl.concat([p.rows[k] for p in parts], how="diagonal_relaxed") for k in range(units)]
+            folded = [pl.concat([p.folded[k] for p in parts]) if parts[0].folded else None for k in range(units)]
             fills = None
         else:
             step = following.barrier_step
@@ -113,6 +135,7 @@ def fanned_out(
             tables = [value_counts(out.frame, step) for out in outputs]
             fills = {c: finish_fill(c, merge_counts(c, [t[c] for t in tables]), step.strategy) for c in step.columns}
             inputs = [out.frame for out in outputs]
+            folded = [None] * units
     published = []
     for out in outputs:
         if unmasked is not None:
@@ -163,7 +186,7 @@ rows_strategy = st.lists(
 @given(rows=rows_strategy, units=st.integers(min_value=1, max_value=5))
 def test_rounds_equal_the_whole_dataset_engine(policy: str, rows: list[tuple[Any, ...]], units: int) -> None:
     bundle = bundle_with(POLICIES[policy], COLUMNS, classifications=MASKING)
-    ctx = CleansingContext(bundle=bundle, salt=b"s", defer_masking=True, sample_clusters=3)
+    ctx = CleansingContext(bundle=bundle, salt=b"s", defer_masking=True, sample_clusters=3, merged_listed=2)
     frame = _frame(rows)
     unmasked: list[pl.DataFrame] = []
     touched: list[pl.DataFrame] = []
@@ -219,3 +242,35 @@ def test_dates_convert_the_same_whatever_the_first_value_of_a_chunk() -> None:
     _same_rows(rejects, whole_rejects)
     assert cleansed["day"].to_list()[2:] == [date(2024, 1, 5), date(2023, 12, 31)]
     assert rejects is not None and rejects["day"].to_list() == ["2024-13-01"]
+
+
+@pytest.mark.parametrize("field_level", [False, True])
+def test_one_key_in_every_row_moves_a_few_rows_per_chunk(field_level: bool) -> None:
+    """A file whose rows all share one key: each chunk folds its rows before the shuffle and
+    sends at most its best-ranked row and, field-level, one row per other column; the
+    partition that gets the key deduplicates those, and the outcome is the whole engine's."""
+    step = {"type": "deduplicate", "key": ["segment"], "survivorship": "most_recent", "order_column": "amount"}
+    bundle = bundle_with([{**step, "field_level": field_level}], COLUMNS)
+    ctx = CleansingContext(bundle=bundle, defer_masking=True, sample_clusters=3, merged_listed=5)
+    rows = [
+        (NAMES[i % 3] if i % 7 else None, EMAILS[i % 5], "x", str(i % 997) if i % 11 else None) for i in range(20_000)
+    ]
+    frame = _frame(rows)
+    chunks = [frame.slice(offset, 1_000) for offset in range(0, frame.height, 1_000)]
+    rounds = plan_rounds(ctx)
+    sent = [
+        shuffle(run_unit(chunk, rounds, 0, u, ctx).frame, rounds[1].barrier_step, 4, ctx)
+        for u, chunk in enumerate(chunks)
+    ]
+    per_chunk = max(sum(part.height for part in s.rows) for s in sent)
+    assert per_chunk <= (1 + 3 if field_level else 1)  # the best row, and one per other column (name, email, amount)
+    folded = sum(int(part["__dq_folded"].sum()) for s in sent for part in s.folded if part.height)
+    assert folded + sum(part.height for s in sent for part in s.rows) == 20_000
+    cleansed, _, report = fanned_out(frame, ctx, 20)
+    whole_cleansed, _, whole_report = _whole(frame, ctx)
+    assert cleansed.equals(whole_cleansed) and cleansed.height == 1
+    assert report.model_dump() == whole_report.model_dump()
+    assert report.deduplication is not None
+    cluster = report.deduplication.examples[0]
+    assert cluster.size == 20_000 and len(cluster.merged_rows) == 5
+    assert cluster.merged_rows == sorted(set(range(20_000)) - {cluster.survivor_row})[:5]

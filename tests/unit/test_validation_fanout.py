@@ -7,7 +7,10 @@ read. The driver composes them as the run's activities do (dq_core/runs/stages.p
 
 from __future__ import annotations
 
+import gc
 import math
+import weakref
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -78,7 +81,7 @@ def fanned_out(frame: pl.DataFrame, chunks: int, ctx: ValidationContext) -> Any:
         states.append(state.model_copy(update={"keys": counts, "errors": {**state.errors, **errors}}))
         keys.append(partitioned)
     partials = [
-        partition_duplicates(pl.concat([k[p] for k in keys], how="diagonal_relaxed"), bundle, ctx.sample_limit)
+        partition_duplicates(lambda p=p: [k[p] for k in keys], bundle, ctx.sample_limit)[0]  # type: ignore[misc]
         for p in range(chunks)
     ]
     merged = merge_states(states, ctx.sample_limit)
@@ -163,3 +166,34 @@ def test_a_metric_of_duplicate_keys_has_no_row_attribution() -> None:
     assert rules["dups"].status.value == "failed" and rules["dups"].attribution is None
     assert rules["code_unique"].attribution is not None
     assert rules["code_unique"].attribution.touched + rules["code_unique"].attribution.untouched == 2
+
+
+def test_one_key_in_every_row_is_read_a_part_at_a_time() -> None:
+    """A partition holding one key from every row of a file: its parts are read one at a time (twice:
+    counting, then taking the duplicated rows), never all held at once; the counts, the samples and the
+    first failed rows are those of the rows together."""
+    ctx = ValidationContext(now=NOW, dataset_name="data", sample_limit=3)
+    bundle = bundle_of(check("unique", ["s"], "s_unique"))
+    frame = _frame([(i, 1.0, "same", "a", None) for i in range(20_000)])
+    chunks = [frame.slice(offset, 1_000) for offset in range(0, frame.height, 1_000)][::-1]  # any order
+    keys = [chunk_keys(chunk, bundle, ctx, 1)[2][0] for chunk in chunks]
+    alive: list[weakref.ref[pl.DataFrame]] = []
+    most = 0
+
+    def parts() -> Iterator[pl.DataFrame]:
+        nonlocal most
+        for part in keys:
+            copy = part.clone()
+            alive.append(weakref.ref(copy))
+            gc.collect()
+            most = max(most, sum(ref() is not None for ref in alive))
+            yield copy
+            del copy
+
+    found, first = partition_duplicates(parts, bundle, ctx.sample_limit, 6)
+    assert most <= 2  # the part being read, and the one before it until the loop moves on
+    assert found["s_unique"].unexpected == 20_000
+    assert [sample[ROW] for sample in found["s_unique"].samples] == [0, 1, 2]
+    assert first["s_unique"].to_list() == [0, 1, 2, 3, 4, 5]
+    whole = validate(frame, bundle, ctx).by_id()["s_unique"]
+    assert whole.unexpected_count == 20_000 and [s.row for s in whole.unexpected_samples] == [0, 1, 2]
