@@ -37,7 +37,7 @@ class Cluster(Payload):
     key: dict[str, Any]
     size: int
     survivor_row: int
-    merged_rows: list[int]  # the first ``LISTED`` by row number
+    merged_rows: list[int]  # the first by row number (``CleansingContext.merged_listed``; ``size`` counts them all)
 
 
 class DedupReport(Payload):
@@ -48,8 +48,9 @@ class DedupReport(Payload):
 
 
 def folded_schema() -> dict[str, pl.DataType]:
-    """What :func:`fold` leaves for the shuffle's far side: per kept row (``ANCHOR``), how many
-    rows of its key it stands for, and the smallest of their row numbers."""
+    """What :func:`fold` leaves for the shuffle's far side: per kept row (``ANCHOR``, a chunk's
+    best-ranked row of a key), how many other rows of the key the chunk folded into it
+    (``FOLDED``), and up to ``listed`` of their row numbers, the smallest (``FOLDED_ROWS``)."""
     return {ANCHOR: pl.Int64(), FOLDED: pl.Int64(), FOLDED_ROWS: pl.List(pl.Int64())}
 
 
@@ -127,7 +128,10 @@ def fold(
     is the best-ranked row of some kind across the chunks, so it is kept by its own chunk,
     and deduplicating the kept rows of every chunk gives the rows :func:`deduplicate` gives
     over them all. The other rows become a count and their first ``listed`` row numbers on
-    the chunk's best-ranked row of their key (:func:`folded_schema`), for the report."""
+    the chunk's best-ranked row of their key (:func:`folded_schema`), for the report.
+
+    The ranking runs in this chunk's column types, so every chunk must hold the partition's types:
+    they do in a run, where every unit ran the same steps on chunks read with the contract's types."""
     plan = _plan(frame, step, order)
     keyed = _keyed(frame, step, plan)
     work = _ranked(keyed, plan)
@@ -156,7 +160,8 @@ def deduplicate(
     listed: int = LISTED,
 ) -> tuple[pl.DataFrame, DedupReport]:
     """``order``: the ranking column in its contract type (text "9" must not beat "10").
-    ``folded``: the rows :func:`fold` left out of ``frame``, by the kept row they fold into.
+    ``folded``: the rows :func:`fold` left out of ``frame``, by the kept row they fold into; every
+    anchor is a row of ``frame`` (the shuffle sends a folded row where its anchor goes).
 
     Only the rows of clusters are ranked, so ``order`` must be row-local (a window such as a forward
     fill would see other rows) and the source row numbers unique (they put the rows back in order)."""

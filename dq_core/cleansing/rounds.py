@@ -169,7 +169,7 @@ class UnitReport(Payload):
 
     round: int
     unit: int
-    rows_in: int
+    rows_in: int  # after a deduplicate shuffle, with the rows the units folded into this unit's
     rows_out: int
     steps: list[StepMetrics]
     dedup: dict[str, DedupReport] = {}  # step name -> the clusters found in this unit

@@ -188,8 +188,8 @@ def write_failed_rows(
     parts = [row_local_failures(data.lazy(), bundle, ctx, failing, cap)]
     if failing & {check.id for check in unique_checks(bundle)}:
         _, _, keys = chunk_keys(data, bundle, ctx, 1)
-        _, first = partition_duplicates(lambda: keys, bundle, ctx.sample_limit, cap + 1)
-        parts.append(duplicate_failures(first, bundle, failing, cap))
+        _, first_rows = partition_duplicates(lambda: keys, bundle, ctx.sample_limit, cap + 1)
+        parts.append(duplicate_failures(first_rows, bundle, failing, cap))
     failures, capped = merge_failures(parts, cap, [rule.rule_id for rule in validation.rules])
     rows = published_failures([data], failures, bundle)
     path.parent.mkdir(parents=True, exist_ok=True)

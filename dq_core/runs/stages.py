@@ -455,7 +455,7 @@ def validate_partition(ports: RunPorts, inp: p.PartitionInput) -> p.PartitionOut
     bundle = load_bundle(ports, inp.run, inp.bundle_path)
     paths = files.part_paths(f"{inp.run.folder}validate/keys/p{inp.partition:05d}/")
     cap = bundle.infra.max_failed_rows
-    found, first = partition_duplicates(
+    found, first_rows = partition_duplicates(
         lambda: (files.read_frame(path) for path in paths),
         bundle,
         _validation_context(bundle, inp.now).sample_limit,
@@ -463,7 +463,7 @@ def validate_partition(ports: RunPorts, inp: p.PartitionInput) -> p.PartitionOut
     )
     failing = [check_id for check_id, partial in found.items() if partial.unexpected]
     if failing and cap:
-        failures = duplicate_failures(first, bundle, failing, cap)
+        failures = duplicate_failures(first_rows, bundle, failing, cap)
         files.write_frame(f"{inp.run.folder}{FAILED_PARTS}p{inp.partition:05d}.parquet", failures)
     path = files.write_model(
         f"{inp.run.folder}validate/unique-{inp.partition:05d}.json", p.UniquePartials(checks=found)

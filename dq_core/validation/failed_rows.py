@@ -76,13 +76,13 @@ def row_local_failures(
 
 
 def duplicate_failures(
-    first: Mapping[str, pl.Series], bundle: ResolvedBundle, failing: Collection[str], cap: int
+    first_rows: Mapping[str, pl.Series], bundle: ResolvedBundle, failing: Collection[str], cap: int
 ) -> pl.DataFrame:
     """One key partition's first ``cap`` duplicated rows under the uniqueness rules ``failing`` (and one
     more), from each rule's first duplicated row numbers (:func:`dq_core.validation.fanout.partition_duplicates`)."""
     found = [
         pl.DataFrame({ROW: rows.head(cap + 1)}).with_columns(pl.lit([check_id]).alias(RULES))
-        for check_id, rows in first.items()
+        for check_id, rows in first_rows.items()
         if check_id in failing
     ]
     return merge_failures(found, cap + 1, [check.id for check in unique_checks(bundle)])[0]

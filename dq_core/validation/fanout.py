@@ -4,8 +4,8 @@
   its rows with a missing key part (counts that add up), and writes the keys of its other
   rows split into ``N`` partitions by a hash of the key (:func:`chunk_keys`). Equal keys
   meet in one partition, so each partition finds its own duplicates
-  (:func:`partition_duplicates`, reading its parts one at a time: a key in every row of a
-  file costs a part's memory), and the partitions' counts add up; the samples, each
+  (:func:`partition_duplicates`, reading its parts one at a time, twice: a key in every row
+  of a file costs a part's memory), and the partitions' counts add up; the samples, each
   partition's first in row order, merge into the dataset's first (:func:`merge_unique`).
 - **Every other dataset rule** (row count, freshness, statistics, metrics, anomalies,
   custom SQL) reads only the columns it names (:func:`columns_needed`), from every chunk:
@@ -141,11 +141,13 @@ def _smallest(kept: pl.DataFrame | None, more: pl.DataFrame, limit: int) -> pl.D
 
 
 def partition_duplicates(
-    parts: Parts, bundle: ResolvedBundle, sample_limit: int, first: int = 0
+    parts: Parts, bundle: ResolvedBundle, sample_limit: int, failed_cap: int = 0
 ) -> tuple[dict[str, UniquePartial], dict[str, pl.Series]]:
     """Every uniqueness rule's duplicated rows among one partition's keys (from every chunk), and
-    the first ``first`` of their row numbers per rule (the failed rows). The first pass counts the
-    rows under each key; the second takes each part's rows whose key more than one row holds."""
+    per rule the first ``failed_cap`` of their row numbers (the failed rows). The first pass counts
+    the rows under each key (one row per distinct key: about a part's rows for a partition of
+    distinct keys, one row for a key in every row); the second takes each part's rows whose key
+    more than one row holds. Every part is read twice."""
     checks = unique_checks(bundle)
     counts: dict[int, list[pl.DataFrame]] = {}
     marks: dict[int, set[str]] = {}
@@ -171,16 +173,19 @@ def partition_duplicates(
             rows = _check_rows(part, index, checks[index])
             if rows is None or not rows.height or not keys.height:
                 continue
+            columns = checks[index].columns
             missing = [pl.lit(None, pl.UInt64).alias(m) for m in sorted(marks[index] - set(rows.columns))]
-            duplicated = rows.with_columns(missing).join(keys, on=checks[index].columns, how="semi")
+            typed = [pl.col(c).cast(keys.schema[c]) for c in columns]  # the parts' common type, as the counts
+            duplicated = rows.with_columns(*missing, *typed).join(keys, on=columns, how="semi")
             into = found[index]
             into.unexpected += duplicated.height
-            mask = row_mask(checks[index].columns, list(duplicated.columns))
-            if mask is not None:
-                into.touched.update(dict(duplicated.group_by(mask).len().iter_rows()))
+            mask = row_mask(columns, list(duplicated.columns))
+            if mask is not None:  # a row without a mask (a part without the column) is not attributed
+                counted = duplicated.group_by(mask).len().iter_rows()
+                into.touched.update({value: rows for value, rows in counted if value is not None})
             into.samples = _smallest(into.samples, duplicated.drop(touched_columns(duplicated.columns)), sample_limit)
-            if first:
-                into.first = _smallest(into.first, duplicated.select(ROW), first)
+            if failed_cap:
+                into.first = _smallest(into.first, duplicated.select(ROW), failed_cap)
     partials = {
         check.id: UniquePartial(
             unexpected=found[index].unexpected,
@@ -191,8 +196,10 @@ def partition_duplicates(
         else UniquePartial(unexpected=0)
         for index, check in enumerate(checks)
     }
-    rows_of = {checks[index].id: f.first[ROW] for index, f in found.items() if f.first is not None and f.first.height}
-    return partials, rows_of
+    first_rows = {
+        checks[index].id: f.first[ROW] for index, f in found.items() if f.first is not None and f.first.height
+    }
+    return partials, first_rows
 
 
 def _samples(rows: pl.DataFrame | None) -> list[dict[str, JsonValue]]:

@@ -197,3 +197,34 @@ def test_one_key_in_every_row_is_read_a_part_at_a_time() -> None:
     assert first["s_unique"].to_list() == [0, 1, 2, 3, 4, 5]
     whole = validate(frame, bundle, ctx).by_id()["s_unique"]
     assert whole.unexpected_count == 20_000 and [s.row for s in whole.unexpected_samples] == [0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [(pl.Int64, pl.Float64), (pl.Int64, pl.String), (pl.String, pl.Categorical)],
+)
+def test_parts_whose_key_types_differ_meet_in_their_common_type(first: pl.DataType, second: pl.DataType) -> None:
+    bundle = bundle_of(check("unique", ["n"], "n_unique"))
+    ctx = ValidationContext(now=NOW, dataset_name="data", sample_limit=5)
+    chunks = [
+        pl.DataFrame({ROW: [0, 1], "n": pl.Series([1, 2]).cast(pl.String if first == pl.String else first)}),
+        pl.DataFrame({ROW: [2, 3], "n": pl.Series(["1", "5"]).cast(second)}),
+    ]
+    parts = [chunk_keys(chunk, bundle, ctx, 1)[2][0] for chunk in chunks]
+    found, first_rows = partition_duplicates(lambda: parts, bundle, ctx.sample_limit, 3)
+    assert found["n_unique"].unexpected == 2
+    assert first_rows["n_unique"].to_list() == [0, 2]
+
+
+def test_a_part_without_a_mask_column_leaves_its_rows_unattributed() -> None:
+    """As the engine over the rows together: a row whose mask is missing is counted, not attributed."""
+    bundle = bundle_of(check("unique", ["n"], "n_unique"))
+    ctx = ValidationContext(now=NOW, dataset_name="data", cleansing_steps=("trim",))
+    marked = pl.DataFrame({ROW: [0], "n": [1], f"{TOUCHED}n": pl.Series([1], dtype=pl.UInt64)})
+    plain = pl.DataFrame({ROW: [1], "n": [1]})
+    parts = [chunk_keys(chunk, bundle, ctx, 1)[2][0] for chunk in (marked, plain)]
+    found, _ = partition_duplicates(lambda: parts, bundle, ctx.sample_limit)
+    whole = validate(pl.concat([marked, plain], how="diagonal_relaxed"), bundle, ctx).by_id()["n_unique"]
+    assert found["n_unique"].unexpected == whole.unexpected_count == 2
+    assert found["n_unique"].touched == {1: 1}
+    assert whole.attribution is not None and whole.attribution.touched == 1
