@@ -133,22 +133,22 @@ def fold(
     The ranking runs in this chunk's column types, so every chunk must hold the partition's types:
     they do in a run, where every unit ran the same steps on chunks read with the contract's types."""
     plan = _plan(frame, step, order)
-    keyed = _keyed(frame, step, plan)
-    work = _ranked(keyed, plan)
+    work = _ranked(_keyed(frame, step, plan), plan)
     if not work.height:
         return frame, pl.DataFrame(schema=folded_schema())
     keep = pl.col(SURVIVOR)
     for column in plan.others:
         keep = keep | (pl.col(column).is_not_null() & pl.struct(KEY, pl.col(column).is_null()).is_first_distinct())
-    work = work.with_columns(keep.alias(SURVIVOR), pl.col(ROW).first().over(KEY).alias(ANCHOR))
+    anchored = work.with_columns(pl.col(ROW).first().over(KEY).alias(ANCHOR))
+    dropped = anchored.filter(~keep).select(ANCHOR, ROW)
+    if not dropped.height:
+        return frame, pl.DataFrame(schema=folded_schema())
     folded = (
-        work.filter(~pl.col(SURVIVOR))
-        .group_by(ANCHOR)
+        dropped.group_by(ANCHOR)
         .agg(pl.len().cast(pl.Int64).alias(FOLDED), pl.col(ROW).sort().head(listed).alias(FOLDED_ROWS))
         .sort(ANCHOR)
     )
-    kept = pl.concat([keyed.filter(pl.col(SIZE) == 1), work.filter(pl.col(SURVIVOR)).drop(SURVIVOR, ANCHOR)])
-    return kept.sort(ROW, maintain_order=True).drop(KEY, USABLE, SIZE), folded
+    return frame.filter(~pl.col(ROW).is_in(dropped[ROW])), folded  # the rows sent keep their order
 
 
 def deduplicate(
