@@ -113,7 +113,14 @@ class ImputeStep(StepCommon):
     columns: Columns = Field(min_length=1, description="The columns filled.")
     strategy: ImputeStrategy = Field(description="Where the filling value comes from.")
     value: Scalar = Field(default=None, description="The value written by `strategy: constant` (required there).")
-    partition_by: Columns = ()  # forward fill within a key
+    partition_by: Columns = Field(
+        default=(),
+        description=(
+            "forward_fill: fill within each value of these columns. An orchestrated run fills all the rows of"
+            " one value in one activity (all the rows, without `partition_by`), so keep each value's rows"
+            " within what an instance holds (docs/orchestration.md)."
+        ),
+    )
     order_by: Columns = Field(default=(), description="forward_fill: the columns that order the rows.")
 
     @model_validator(mode="after")
