@@ -47,11 +47,11 @@ class DedupReport(Payload):
     examples: list[Cluster]
 
 
-def folded_schema() -> dict[str, pl.DataType]:
-    """What :func:`fold` leaves for the shuffle's far side: per kept row (``ANCHOR``, a chunk's
-    best-ranked row of a key), how many other rows of the key the chunk folded into it
+def no_folds() -> pl.DataFrame:
+    """What :func:`fold` leaves for the shuffle's far side, when nothing: per kept row (``ANCHOR``, a
+    chunk's best-ranked row of a key), how many other rows of the key the chunk folded into it
     (``FOLDED``), and up to ``listed`` of their row numbers, the smallest (``FOLDED_ROWS``)."""
-    return {ANCHOR: pl.Int64(), FOLDED: pl.Int64(), FOLDED_ROWS: pl.List(pl.Int64())}
+    return pl.DataFrame(schema={ANCHOR: pl.Int64(), FOLDED: pl.Int64(), FOLDED_ROWS: pl.List(pl.Int64())})
 
 
 @dataclass(frozen=True)
@@ -128,21 +128,21 @@ def fold(
     is the best-ranked row of some kind across the chunks, so it is kept by its own chunk,
     and deduplicating the kept rows of every chunk gives the rows :func:`deduplicate` gives
     over them all. The other rows become a count and their first ``listed`` row numbers on
-    the chunk's best-ranked row of their key (:func:`folded_schema`), for the report.
+    the chunk's best-ranked row of their key (:func:`no_folds`), for the report.
 
     The ranking runs in this chunk's column types, so every chunk must hold the partition's types:
     they do in a run, where every unit ran the same steps on chunks read with the contract's types."""
     plan = _plan(frame, step, order)
     work = _ranked(_keyed(frame, step, plan), plan)
     if not work.height:
-        return frame, pl.DataFrame(schema=folded_schema())
+        return frame, no_folds()
     keep = pl.col(SURVIVOR)
     for column in plan.others:
         keep = keep | (pl.col(column).is_not_null() & pl.struct(KEY, pl.col(column).is_null()).is_first_distinct())
     anchored = work.with_columns(pl.col(ROW).first().over(KEY).alias(ANCHOR))
     dropped = anchored.filter(~keep).select(ANCHOR, ROW)
     if not dropped.height:
-        return frame, pl.DataFrame(schema=folded_schema())
+        return frame, no_folds()
     folded = (
         dropped.group_by(ANCHOR)
         .agg(pl.len().cast(pl.Int64).alias(FOLDED), pl.col(ROW).sort().head(listed).alias(FOLDED_ROWS))

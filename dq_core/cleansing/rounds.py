@@ -30,7 +30,7 @@ from typing import Any
 import polars as pl
 
 from dq_core.cleansing.context import STEP, CleansingContext
-from dq_core.cleansing.dedup import ANCHOR, DedupReport, _normalised, folded_schema
+from dq_core.cleansing.dedup import ANCHOR, DedupReport, _normalised, no_folds
 from dq_core.cleansing.engine import (
     CleansingReport,
     ColumnDelta,
@@ -157,8 +157,7 @@ def shuffle(frame: pl.DataFrame, spec: CleansingStepSpec | None, partitions: int
         folded = folded.join(keyed.select(pl.col(ROW).alias(ANCHOR), PARTITION), on=ANCHOR, maintain_order="left")
     else:
         folded = folded.with_columns(pl.lit(0, pl.UInt64).alias(PARTITION))
-    empty = pl.DataFrame(schema=folded_schema())
-    return Shuffled(_split(keyed, sent.clear(), partitions), _split(folded, empty, partitions))
+    return Shuffled(_split(keyed, sent.clear(), partitions), _split(folded, no_folds(), partitions))
 
 
 # --- one unit of one round ---------------------------------------------------------------------

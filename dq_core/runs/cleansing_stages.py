@@ -10,7 +10,7 @@ import polars as pl
 
 from dq_core.bundle.models import ResolvedBundle
 from dq_core.cleansing.context import CleansingContext
-from dq_core.cleansing.dedup import folded_schema
+from dq_core.cleansing.dedup import no_folds
 from dq_core.cleansing.engine import empty_rejects
 from dq_core.cleansing.imputing import finish_fill, merge_counts, value_counts
 from dq_core.cleansing.rounds import (
@@ -30,8 +30,6 @@ from dq_core.runs import payloads as p
 from dq_core.runs.files import RunFiles
 from dq_core.runs.stages import RunPorts, load_bundle, record_step, tenant_salt
 from dq_core.validation.context import ROW
-
-FOLDED_NONE = pl.DataFrame(schema=folded_schema())
 
 
 def _cleansing(ports: RunPorts, bundle: ResolvedBundle) -> CleansingContext:
@@ -58,7 +56,7 @@ def _unit_rows(
     opening = rounds[inp.round].opens_with
     if opening is Barrier.SHUFFLE:
         rows = files.read_parts(_partition_folder(inp.run, inp.round - 1, "p", inp.unit))
-        folded = files.read_parts(_partition_folder(inp.run, inp.round - 1, "f", inp.unit), FOLDED_NONE)
+        folded = files.read_parts(_partition_folder(inp.run, inp.round - 1, "f", inp.unit), no_folds())
         return rows, folded
     if opening is Barrier.AGGREGATE:
         return files.read_frame(unit_folder(inp.run, inp.round - 1, inp.unit) + "rows.parquet"), None
