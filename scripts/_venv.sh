@@ -20,7 +20,7 @@ ensure_venv() {
   fi
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$target" 2>&1 | { grep -v "^WARNING: Location" || true; }
-  test "${PIPESTATUS[0]}" -eq 0
+  test "${PIPESTATUS[0]}" -eq 0 || return 1
   # pip compiles the bytecode of what it installs, but an editable install leaves the project's own
   # modules as source: with PYTHONDONTWRITEBYTECODE set (as on CI machines) every dq command would
   # compile them again (dq --help: 0.38 s instead of 0.30 s). Compile them once here.
