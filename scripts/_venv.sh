@@ -19,8 +19,12 @@ ensure_venv() {
     "$python" -m venv .venv
   fi
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$target" 2>&1 | { grep -v "^WARNING: Location" || true; }
-  test "${PIPESTATUS[0]}" -eq 0 || return 1
+  # the build backend's notes (setuptools warns about every editable install) go to a log, shown on failure
+  if ! .venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$target" > .venv/pip-install.log 2>&1; then
+    cat .venv/pip-install.log >&2
+    echo "error: installing the project into .venv failed (the log above is in .venv/pip-install.log)" >&2
+    return 1
+  fi
   # pip compiles the bytecode of what it installs, but an editable install leaves the project's own
   # modules as source: with PYTHONDONTWRITEBYTECODE set (as on CI machines) every dq command would
   # compile them again (dq --help: 0.38 s instead of 0.30 s). Compile them once here.
