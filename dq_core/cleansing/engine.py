@@ -20,7 +20,7 @@ from dq_core.cleansing.context import REASON, STEP, CleansingContext
 from dq_core.cleansing.dedup import FOLDED, DedupReport, deduplicate, fold
 from dq_core.cleansing.imputing import AGGREGATED, fill_values
 from dq_core.cleansing.steps import _CAST, STEPS, StepResult, _failure_reasons, cast_expr
-from dq_core.libraries.cleansing import CleansingStepSpec, DeduplicateStep, ImputeStep, MaskStep
+from dq_core.libraries.cleansing import CastStep, CleansingStepSpec, DeduplicateStep, ImputeStep, MaskStep
 from dq_core.libraries.governance import Masking
 from dq_core.payloads import Payload
 from dq_core.validation.attribution import LAST_BIT
@@ -260,8 +260,10 @@ def apply_step(
     refused = None
     flags = _change_flags(before, after, result.touched)
     changed, deltas = {c: int(f.sum()) for c, f in flags.items()}, _deltas(before, after, result.touched)
-    if (spec.type if spec else name) not in UNCHANGED:
-        after = _mark(after, flags, name, ctx.bundle)
+    if (spec.type if spec else name) in UNCHANGED:  # a conversion changes only the cells a set_null cast empties
+        emptying = isinstance(spec, CastStep) and spec.on_error == "set_null"
+        flags = {c: before[c].is_not_null() & after[c].is_null() for c in result.touched} if emptying else {}
+    after = _mark(after, flags, name, ctx.bundle)
     if result.reasons is not None and after.height:
         hit = result.reasons.is_not_null()
         rejected = int(hit.sum())

@@ -336,5 +336,17 @@ def test_a_mean_fill_changes_only_the_empty_cells_of_an_integer_column() -> None
     assert [bool(mark & fill_bit) for mark in marks] == [False, False, True, False]
 
 
+def test_a_cast_marks_only_the_cells_it_emptied() -> None:
+    """A value that converts is the same value in its type; "NA" that a ``set_null`` cast empties lost
+    its value: its row's mask names the cast, so a failing not_null is put down to cleansing."""
+    rows = [row(amount="3"), row(amount="NA"), row(), row(amount=" 8 ")]
+    cast = {"id": "cast", "type": "cast", "columns": ["amount"], "logical_type": "integer", "on_error": "set_null"}
+    output = run([{"id": "tidy", "type": "trim"}, cast], rows)
+    assert col(output, "amount") == [3, None, None, 8]
+    cast_bit = 1 << step_names(output_bundle([{"id": "tidy", "type": "trim"}, cast])).index("cast")
+    marks = output.cleansed[touched_column("amount")].to_list()
+    assert [bool((mark or 0) & cast_bit) for mark in marks] == [False, True, False, False]
+
+
 def output_bundle(steps: list[dict[str, Any]]) -> Any:
     return bundle_with(steps, COLUMNS, code_lists=COUNTRIES)
