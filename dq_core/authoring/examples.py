@@ -156,6 +156,7 @@ dimension: completeness
 
 STEP_EXAMPLES: Final[dict[str, str]] = {
     "trim": "{type: trim}\n",
+    "null_values": "{type: null_values, values: [NA, N/A, 'NULL', '-'], columns: [lifetime_value, segment]}\n",
     "case": "{type: case, columns: [email], mode: lower}\n",
     "parse_dates": "{type: parse_dates, columns: [birth_date], formats: ['%Y-%m-%d', '%d/%m/%Y'], output: date}\n",
     "phone": "{type: phone, columns: [phone], default_region: GB, on_error: set_null}\n",

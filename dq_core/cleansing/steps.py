@@ -118,6 +118,18 @@ def trim(frame: pl.DataFrame, step: c.TrimStep, ctx: CleansingContext) -> StepRe
     return StepResult(frame.with_columns(exprs), None, columns)
 
 
+def null_values(frame: pl.DataFrame, step: c.NullValuesStep, ctx: CleansingContext) -> StepResult:
+    """A cell whose text, stripped (and case-folded unless ``case_sensitive``), is a marker becomes null."""
+    columns = _text_columns(frame, step.columns, "null_values")
+    markers = [v.strip() if step.case_sensitive else v.strip().lower() for v in step.values]
+    exprs = []
+    for column in columns:
+        text = pl.col(column).cast(pl.String).str.strip_chars()
+        key = text if step.case_sensitive else text.str.to_lowercase()
+        exprs.append(pl.when(key.is_in(markers)).then(None).otherwise(pl.col(column)).alias(column))
+    return StepResult(frame.with_columns(exprs), None, columns)
+
+
 def case(frame: pl.DataFrame, step: c.CaseStep, ctx: CleansingContext) -> StepResult:
     columns = _text_columns(frame, step.columns, "case")
     method = {"lower": "to_lowercase", "upper": "to_uppercase", "title": "to_titlecase"}[step.mode]
@@ -344,6 +356,7 @@ def mask(frame: pl.DataFrame, step: c.MaskStep, ctx: CleansingContext) -> StepRe
 
 STEPS: dict[str, Step] = {
     "trim": trim,
+    "null_values": null_values,
     "case": case,
     "parse_dates": parse_dates,
     "phone": phone,

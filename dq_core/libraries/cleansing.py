@@ -32,6 +32,28 @@ class TrimStep(StepCommon):
     collapse_whitespace: bool = Field(default=True, description="Also turn inner runs of whitespace into one space.")
 
 
+class NullValuesStep(StepCommon):
+    """Empties the cells holding a marker a source writes for a missing value (`NA`, `N/A`, `NULL`, `-`), ignoring
+    surrounding whitespace and, by default, case. Put it before a `cast`, so that the marker is not a value that
+    fails to convert, and before a `deduplicate`, so that rows are not merged on it.
+    """
+
+    type: Literal["null_values"]
+    values: tuple[NonEmptyStr, ...] = Field(
+        min_length=1, description="The markers emptied (quote `'NULL'`, `'null'` and `'~'`: unquoted, YAML reads null)."
+    )
+    columns: Columns = ()  # empty: every string column
+    case_sensitive: bool = Field(default=False, description="Match the markers case-sensitively.")
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _quoted(cls, value: object) -> object:
+        if isinstance(value, list | tuple) and any(item is None for item in value):
+            msg = "a marker is null: write NULL in quotes ('NULL'), since YAML reads NULL, null and ~ unquoted as null"
+            raise ValueError(msg)
+        return value
+
+
 class CaseStep(StepCommon):
     """Changes the case of text: `lower`, `upper` or `title`."""
 
@@ -186,6 +208,7 @@ class DeduplicateStep(StepCommon):
 
 CleansingStepSpec = Annotated[
     TrimStep
+    | NullValuesStep
     | CaseStep
     | ParseDatesStep
     | PhoneStep

@@ -67,7 +67,8 @@ DEFAULT_HINTS: Mapping[str, str] = {
     "length": "{unexpected_count} values of {column} do not have {bounds} characters"
     " (e.g. {samples}); a `trim` cleansing step removes padding, other values must be corrected at the source",
     "type": "{unexpected_count} values of {column} are not {logical_type} (e.g. {samples}); " + _CLEAN + ", or"
-    " convert them with a `cast` or `parse_dates` cleansing step (`on_error: set_null` empties what does not convert)",
+    " convert them with a `cast` or `parse_dates` cleansing step (`on_error: set_null` empties what does not convert;"
+    " a `null_values` step first empties markers such as NA)",
     "date_parseable": "{unexpected_count} values of {column} match none of the formats {formats} (e.g. {samples});"
     " add the source's format to `formats`, or parse them with a `parse_dates` cleansing step",
     "not_future": "{unexpected_count} dates in {column} lie after the run's clock (e.g. {samples}); check the"

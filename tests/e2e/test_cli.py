@@ -58,8 +58,14 @@ def test_libraries_check_passes_on_the_demo_tenant() -> None:
             "on_error: [data_team_pager]",
             ("customers_daily.yaml", "action 'data_team_pager' is not in the referenced action libraries"),
         ),
+        (
+            "contoso/dev/cleansing/customers_policy.yaml",
+            "  - {type: trim}\n",
+            "  - {type: trim}\n  - {type: null_values, values: [NA, NULL]}\n",
+            ("customers_policy.yaml: steps[1].values: a marker is null", "write NULL in quotes ('NULL')"),
+        ),
     ],
-    ids=["bad-yaml", "unknown-rule-type", "bad-regex", "dangling-reference", "unknown-action"],
+    ids=["bad-yaml", "unknown-rule-type", "bad-regex", "dangling-reference", "unknown-action", "unquoted-null"],
 )
 def test_libraries_check_names_file_and_path_on_broken_copies(
     libraries_copy: Path, relative: str, old: str, new: str, fragments: tuple[str, ...]

@@ -57,6 +57,13 @@ CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str, list[Any
         ["Zoë Ødegård", None, None],
         [],
     ),
+    "null_values": (
+        [{"type": "null_values", "values": ["NA", "n/a", "-"]}],
+        [row(segment="NA"), row(segment=" n/A "), row(segment="-"), row(segment="NAN"), row(segment="Ñ/A"), row()],
+        "segment",
+        [None, None, None, "NAN", "Ñ/A", None],
+        [],
+    ),
     "case": (
         [{"type": "case", "columns": ["name"], "mode": "upper"}],
         [row(name="straße ärger"), row()],
@@ -259,6 +266,7 @@ def test_exact_duplicates() -> None:
 
 POLICY = [
     {"type": "trim"},
+    {"type": "null_values", "values": ["x", "-"]},
     {"type": "case", "columns": ["email"], "mode": "lower"},
     {"type": "email", "columns": ["email"], "on_error": "reject"},
     {"type": "map_values", "columns": ["country"], "code_list": "iso_country", "unmapped": "reject"},
