@@ -17,6 +17,7 @@ from pathlib import Path
 from cli.environment import ENVIRONMENT, TENANT, libraries_default, option_default
 from cli.inputs import workspace_of
 from cli.output import EXIT_OK, _err, _out
+from dq_core.authoring.suggest import marker_notes
 from dq_core.config.base import Kind
 from dq_core.contracts.models import DataContract
 from dq_core.errors import ConfigError, OptionError
@@ -67,6 +68,8 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         _err(f"skipped: {line}")
     for line in draft.dropped:
         _err(f"dropped: {line}")
+    for line in marker_notes(draft):
+        _err(f"note: {line}")
     contract = draft.contract
     _out(
         f"suggested {len(draft.suggested)} rule(s) for dataset {draft.dataset} of contract "

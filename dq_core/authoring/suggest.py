@@ -17,6 +17,10 @@ the column's ``description``. What is suggested, from what (thresholds in docs/s
 * **volume** (``row_count``, warning): between :data:`VOLUME_LOW` and :data:`VOLUME_HIGH` times the
   rows seen.
 
+A text column holding one of :data:`MARKERS` (``NA``, ``N/A``, ``NULL``...: what a source writes for a
+missing value) says so in its description and in ``extensions.dq_suggest.source.markers``, with the
+``null_values`` cleansing step that empties them; it gets no ``not_null`` (its values are missing there).
+
 With a base contract (``--contract``) the draft is the base's next version: its columns, bindings
 and references kept, the data's undeclared columns added, and only the suggestions the base's
 resolved rules do not already cover (:data:`COVERED_BY`).
@@ -74,6 +78,8 @@ DISTINCT_SIGMAS = 3
 standard errors of the non-null values; checking the draft on the file then keeps or drops it."""
 VOLUME_LOW, VOLUME_HIGH = 0.5, 2.0
 """The volume band: this many times the rows seen (rounded outwards)."""
+MARKERS = ("NA", "N/A", "#N/A", "NULL", "NONE", "NAN", "NIL", "-", "?")
+"""What sources write for a missing value (compared trimmed and upper-cased)."""
 EXTENSION = "dq_suggest"
 """The key of the draft's ``extensions``: where it came from, what was dropped."""
 
@@ -109,22 +115,23 @@ class ShapeCounts(Payload):
 
     values: dict[str, int] = Field(default_factory=dict)
     matches: dict[str, dict[str, int]] = Field(default_factory=dict)
+    markers: dict[str, dict[str, int]] = Field(default_factory=dict)  # column -> marker (upper-cased) -> values
 
     def merge(self, other: ShapeCounts) -> ShapeCounts:
         names = self.values.keys() | other.values.keys()
         return ShapeCounts(
             values={n: self.values.get(n, 0) + other.values.get(n, 0) for n in names},
-            matches={
-                n: {
-                    s.name: self.matches.get(n, {}).get(s.name, 0) + other.matches.get(n, {}).get(s.name, 0)
-                    for s in SHAPES
-                }
-                for n in names
-            },
+            matches={n: _added(self.matches.get(n, {}), other.matches.get(n, {})) for n in names},
+            markers={n: added for n in names if (added := _added(self.markers.get(n, {}), other.markers.get(n, {})))},
         )
 
 
+def _added(one: Mapping[str, int], other: Mapping[str, int]) -> dict[str, int]:
+    return {key: one.get(key, 0) + other.get(key, 0) for key in one.keys() | other.keys()}
+
+
 _SEP = "\x1f"
+_MARKER_BYTES = 12  # the longest marker with a few spaces around it
 
 
 def shape_counts(frame: pl.DataFrame, skip_prefix: str = "_dq_") -> ShapeCounts:
@@ -132,15 +139,25 @@ def shape_counts(frame: pl.DataFrame, skip_prefix: str = "_dq_") -> ShapeCounts:
     text = [n for n, dtype in frame.schema.items() if dtype == pl.String and not n.startswith(skip_prefix)]
     if not text:
         return ShapeCounts()
+    # a marker is short: only the short values are trimmed and upper-cased
+    keys = {
+        n: pl.col(n).filter(pl.col(n).str.len_bytes() <= _MARKER_BYTES).str.strip_chars().str.to_uppercase()
+        for n in text
+    }
     exprs = [pl.col(n).is_not_null().sum().alias(f"{n}{_SEP}") for n in text] + [
         pl.col(n).str.contains(s.pattern).fill_null(value=False).sum().alias(f"{n}{_SEP}{s.name}")
         for n in text
         for s in SHAPES
     ]
+    exprs += [
+        keys[n].filter(keys[n].is_in(MARKERS)).value_counts(name="n").implode().alias(f"{n}{_SEP}{_SEP}") for n in text
+    ]
     row = frame.select(exprs).row(0, named=True)
+    found = {n: {str(c[n]): int(c["n"]) for c in row[f"{n}{_SEP}{_SEP}"]} for n in text}
     return ShapeCounts(
         values={n: int(row[f"{n}{_SEP}"]) for n in text},
         matches={n: {s.name: int(row[f"{n}{_SEP}{s.name}"]) for s in SHAPES} for n in text},
+        markers={n: counts for n, counts in found.items() if counts},
     )
 
 
@@ -263,6 +280,38 @@ def _suggested(text: str) -> str:
     return f"suggested: {text}"
 
 
+def _markers_count(found: Mapping[str, int]) -> str:
+    ordered = sorted(found.items(), key=lambda item: (-item[1], item[0]))
+    return " and ".join(f"{_n(count)} {marker}" for marker, count in ordered)
+
+
+def _markers_step(markers: Iterable[str]) -> str:
+    return "{type: null_values, values: [" + ", ".join(f"'{m}'" for m in sorted(set(markers))) + "]}"
+
+
+def _markers_text(found: Mapping[str, int]) -> str:
+    """``8,255 NA, a missing-value marker: the cleansing step {type: null_values, ...} empties them``."""
+    return f"{_markers_count(found)}, a missing-value marker: the cleansing step {_markers_step(found)} empties them"
+
+
+def marker_notes(draft: Draft) -> list[str]:
+    """What ``dq suggest`` prints about missing-value markers: one line, the columns and the step."""
+    found = draft.source.get("markers")
+    if not isinstance(found, dict) or not found:
+        return []
+    columns = {
+        name: {str(marker): count for marker, count in counts.items() if isinstance(count, int)}
+        for name, counts in found.items()
+        if isinstance(counts, dict)
+    }
+    listed = ", ".join(f"{name} ({_markers_count(counts)})" for name, counts in columns.items())
+    markers = [str(marker) for counts in columns.values() for marker in counts]
+    return [
+        f"{len(columns)} column(s) hold missing-value markers: {listed}; empty them with the cleansing step"
+        f" {_markers_step(markers)} before a cast or a deduplicate (docs/cleansing.md)"
+    ]
+
+
 def _values_text(column: ColumnProfile, limit: int = 5) -> str:
     counts = column.value_counts or []
     shown = ", ".join(f"{c.value} {_n(c.count)}" for c in counts[:limit])
@@ -273,7 +322,7 @@ def _column_rules(column: ColumnProfile, logical: LogicalType, shapes: ShapeCoun
     """(what, rule) for one column, each rule's description naming its statistic."""
     rules: list[tuple[str, RuleCommon]] = []
     present = column.row_count - column.null_count
-    if column.null_count == 0 and column.row_count > 0:
+    if column.null_count == 0 and column.row_count > 0 and not shapes.markers.get(column.name):
         text = _suggested(f"0 nulls in {_n(column.row_count)} rows")
         rules.append(("not_null", NotNullRule(type="not_null", description=text, dimension=Dimension.COMPLETENESS)))
     low, high = column.min, column.max
@@ -441,11 +490,14 @@ def draft_contract(
                 continue
         else:
             added.append(column.name)
+            read_as = f"the values read as {column.dtype}"
+            if column.name in facts.shapes.markers:
+                read_as += f"; {_markers_text(facts.shapes.markers[column.name])}"
             columns.append(
                 ColumnSpec(
                     name=column.name,
                     logical_type=logical,
-                    description=_suggested(f"logical type {logical.value} (the values read as {column.dtype})"),
+                    description=_suggested(f"logical type {logical.value} ({read_as})"),
                 )
             )
         for what, rule in _column_rules(column, logical, facts.shapes):
@@ -465,6 +517,8 @@ def draft_contract(
         "rows": profile.row_count,
         "columns": len(profile.columns),
     }
+    if facts.shapes.markers:
+        source["markers"] = {name: dict(sorted(found.items())) for name, found in sorted(facts.shapes.markers.items())}
     if base is None or spec is None:
         summary = f"{facts.name} ({_n(profile.row_count)} rows, {len(profile.columns)} columns)"
         new_spec = DatasetSpec(

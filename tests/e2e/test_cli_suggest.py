@@ -141,6 +141,29 @@ def test_a_generated_csv_where_the_first_rows_mislead(tmp_path: Path) -> None:
     assert validated.returncode == 0, validated.stdout + validated.stderr
 
 
+def test_missing_value_markers_are_named_with_the_step_that_empties_them(tmp_path: Path) -> None:
+    """An R-style export writes NA for a missing value: the draft says so on the column, asks no
+    not_null of it, and dq suggest prints the null_values step that empties them."""
+    data = tmp_path / "flights.csv"
+    delays = [str(n) if n % 10 else "NA" for n in range(2_000)]
+    pl.DataFrame({"flight": [str(n) for n in range(2_000)], "delay": delays}).write_csv(data)
+    libraries = tmp_path / "libraries"
+    out = libraries / "contoso" / "dev" / "contracts" / "flights.yaml"
+    result = dq("suggest", data, "--out", out, "--tenant", "contoso", "--env", "dev")
+    assert result.returncode == 0, result.stderr
+    step = "{type: null_values, values: ['NA']}"
+    assert (
+        f"note: 1 column(s) hold missing-value markers: delay (200 NA); empty them with the cleansing step {step}"
+        in (result.stderr)
+    )
+    document = yaml.safe_load(out.read_text(encoding="utf-8"))
+    columns = {c["name"]: c for c in document["datasets"][0]["columns"]}
+    assert "200 NA, a missing-value marker" in columns["delay"]["description"]
+    assert document["extensions"]["dq_suggest"]["source"]["markers"] == {"delay": {"NA": 200}}
+    ids = {b["id"] for b in _suggested(document)}
+    assert "flight_not_null" in ids and "delay_not_null" not in ids
+
+
 def test_a_generated_parquet_file_drafted_as_json(tmp_path: Path) -> None:
     data = tmp_path / "Orders 2026.parquet"
     _generated(300).with_columns(pl.col("qty").str.replace("n/a", "7").cast(pl.Int16)).write_parquet(data)

@@ -160,6 +160,20 @@ def test_shape_counts_merge_by_addition() -> None:
     assert merged.values["email"] == 29 and merged.matches["email"]["email"] == 29
 
 
+def test_missing_value_markers_are_counted_trimmed_and_upper_cased_and_merge_by_addition() -> None:
+    frame = pl.DataFrame(
+        {"delay": ["3", " na", "NA", "n/a", "-", None, "NAN7"], "code": ["a", "b", "c", "d", "e", "f", "g"]}
+    )
+    counts = shape_counts(frame)
+    assert counts.markers == {"delay": {"NA": 2, "N/A": 1, "-": 1}}
+    assert counts.merge(shape_counts(frame.slice(0, 3))).markers == {"delay": {"NA": 4, "N/A": 1, "-": 1}}
+    draft = draft_contract(_facts(frame), TARGET)
+    delay = next(c for c in draft.contract.dataset("orders").columns if c.name == "delay")
+    assert "2 NA and 1 - and 1 N/A, a missing-value marker" in delay.description
+    assert "{type: null_values, values: ['-', 'N/A', 'NA']}" in delay.description
+    assert "delay_not_null" not in _rules(draft) and "code_not_null" in _rules(draft)
+
+
 def _base() -> DataContract:
     return DataContract.model_validate(
         {
