@@ -20,6 +20,7 @@ the column's ``description``. What is suggested, from what (thresholds in docs/s
 A text column holding one of :data:`MARKERS` (``NA``, ``N/A``, ``NULL``...: what a source writes for a
 missing value) says so in its description and in ``extensions.dq_suggest.source.markers``, with the
 ``null_values`` cleansing step that empties them; it gets no ``not_null`` (its values are missing there).
+A column given a code list is left alone: there ``NA`` is more likely a code (Namibia) than a gap.
 
 With a base contract (``--contract``) the draft is the base's next version: its columns, bindings
 and references kept, the data's undeclared columns added, and only the suggestions the base's
@@ -131,7 +132,9 @@ def _added(one: Mapping[str, int], other: Mapping[str, int]) -> dict[str, int]:
 
 
 _SEP = "\x1f"
-_MARKER_BYTES = 12  # the longest marker with a few spaces around it
+_COUNT = "\x1fcount"  # value_counts' count field: no column is called that
+_MARKER_BYTES = 64  # a marker padded in a fixed-width column; longer values are not trimmed to look
+_MARKER_KEYS = {marker.lower(): marker for marker in MARKERS}  # compared lower-cased, as null_values does
 
 
 def shape_counts(frame: pl.DataFrame, skip_prefix: str = "_dq_") -> ShapeCounts:
@@ -139,9 +142,9 @@ def shape_counts(frame: pl.DataFrame, skip_prefix: str = "_dq_") -> ShapeCounts:
     text = [n for n, dtype in frame.schema.items() if dtype == pl.String and not n.startswith(skip_prefix)]
     if not text:
         return ShapeCounts()
-    # a marker is short: only the short values are trimmed and upper-cased
+    # a marker is short: only the short values are trimmed and lower-cased
     keys = {
-        n: pl.col(n).filter(pl.col(n).str.len_bytes() <= _MARKER_BYTES).str.strip_chars().str.to_uppercase()
+        n: pl.col(n).filter(pl.col(n).str.len_bytes() <= _MARKER_BYTES).str.strip_chars().str.to_lowercase()
         for n in text
     }
     exprs = [pl.col(n).is_not_null().sum().alias(f"{n}{_SEP}") for n in text] + [
@@ -150,10 +153,11 @@ def shape_counts(frame: pl.DataFrame, skip_prefix: str = "_dq_") -> ShapeCounts:
         for s in SHAPES
     ]
     exprs += [
-        keys[n].filter(keys[n].is_in(MARKERS)).value_counts(name="n").implode().alias(f"{n}{_SEP}{_SEP}") for n in text
+        keys[n].filter(keys[n].is_in(list(_MARKER_KEYS))).value_counts(name=_COUNT).implode().alias(f"{n}{_SEP}{_SEP}")
+        for n in text
     ]
     row = frame.select(exprs).row(0, named=True)
-    found = {n: {str(c[n]): int(c["n"]) for c in row[f"{n}{_SEP}{_SEP}"]} for n in text}
+    found = {n: {_MARKER_KEYS[str(c[n])]: int(c[_COUNT]) for c in row[f"{n}{_SEP}{_SEP}"]} for n in text}
     return ShapeCounts(
         values={n: int(row[f"{n}{_SEP}"]) for n in text},
         matches={n: {s.name: int(row[f"{n}{_SEP}{s.name}"]) for s in SHAPES} for n in text},
@@ -318,11 +322,34 @@ def _values_text(column: ColumnProfile, limit: int = 5) -> str:
     return shown + (f", ... ({len(counts) - limit} more)" if len(counts) > limit else "")
 
 
-def _column_rules(column: ColumnProfile, logical: LogicalType, shapes: ShapeCounts) -> list[tuple[str, RuleCommon]]:
-    """(what, rule) for one column, each rule's description naming its statistic."""
+def _coded(column: ColumnProfile, logical: LogicalType) -> bool:
+    """A text column of few values that repeat: a code list is suggested for it."""
+    present = column.row_count - column.null_count
+    if logical is not LogicalType.STRING or not column.value_counts or present < MIN_VALUES:
+        return False
+    distinct = len(column.value_counts)
+    return distinct <= CODE_LIST_MAX and present >= CODE_LIST_REPEAT * distinct
+
+
+def _marked(facts: SourceFacts) -> dict[str, dict[str, int]]:
+    """The columns holding missing-value markers, less those given a code list: there ``NA`` or ``NONE``
+    is one of a few values that repeat, more likely a code (Namibia) than a missing value."""
+    kinds = {c.name: c for c in facts.profile.columns}
+    return {
+        name: found
+        for name, found in sorted(facts.shapes.markers.items())
+        if name in kinds and not _coded(kinds[name], logical_type_of(kinds[name].dtype))
+    }
+
+
+def _column_rules(
+    column: ColumnProfile, logical: LogicalType, shapes: ShapeCounts, *, marked: bool = False
+) -> list[tuple[str, RuleCommon]]:
+    """(what, rule) for one column, each rule's description naming its statistic (``marked``: it holds
+    missing-value markers, so no not_null)."""
     rules: list[tuple[str, RuleCommon]] = []
     present = column.row_count - column.null_count
-    if column.null_count == 0 and column.row_count > 0 and not shapes.markers.get(column.name):
+    if column.null_count == 0 and column.row_count > 0 and not marked:
         text = _suggested(f"0 nulls in {_n(column.row_count)} rows")
         rules.append(("not_null", NotNullRule(type="not_null", description=text, dimension=Dimension.COMPLETENESS)))
     low, high = column.min, column.max
@@ -330,17 +357,13 @@ def _column_rules(column: ColumnProfile, logical: LogicalType, shapes: ShapeCoun
         text = _suggested(f"observed minimum {low} and maximum {high} in {_n(present)} non-null values")
         params = RangeParams(min=_outward(low, down=True), max=_outward(high, down=False))
         rules.append(("range", RangeRule(type="range", params=params, description=text, dimension=Dimension.VALIDITY)))
-    coded = False
-    if logical is LogicalType.STRING and column.value_counts and present >= MIN_VALUES:
+    coded = _coded(column, logical)
+    if coded and column.value_counts:
         distinct = len(column.value_counts)
-        if distinct <= CODE_LIST_MAX and present >= CODE_LIST_REPEAT * distinct:
-            coded = True
-            values = tuple(str(c.value) for c in sorted(column.value_counts, key=lambda c: str(c.value)))
-            text = _suggested(f"{distinct} distinct values in {_n(present)} non-null values ({_values_text(column)})")
-            rule = InSetRule(
-                type="in_set", params=SetParams(values=values), description=text, dimension=Dimension.VALIDITY
-            )
-            rules.append(("values", rule))
+        values = tuple(str(c.value) for c in sorted(column.value_counts, key=lambda c: str(c.value)))
+        text = _suggested(f"{distinct} distinct values in {_n(present)} non-null values ({_values_text(column)})")
+        rule = InSetRule(type="in_set", params=SetParams(values=values), description=text, dimension=Dimension.VALIDITY)
+        rules.append(("values", rule))
     if logical is LogicalType.STRING and not coded:
         pattern = _pattern_rule(column.name, shapes)
         if pattern is not None:
@@ -480,6 +503,7 @@ def draft_contract(
             return any(rule_type in COVERED_BY[kind] for rule_type, _ in have)
         return any((other, bound) in have for other in COVERED_BY[kind])
 
+    marked = _marked(facts)
     for column in profile.columns:
         logical = logical_type_of(column.dtype)
         if column.name in declared:
@@ -491,8 +515,8 @@ def draft_contract(
         else:
             added.append(column.name)
             read_as = f"the values read as {column.dtype}"
-            if column.name in facts.shapes.markers:
-                read_as += f"; {_markers_text(facts.shapes.markers[column.name])}"
+            if column.name in marked:
+                read_as += f"; {_markers_text(marked[column.name])}"
             columns.append(
                 ColumnSpec(
                     name=column.name,
@@ -500,7 +524,7 @@ def draft_contract(
                     description=_suggested(f"logical type {logical.value} ({read_as})"),
                 )
             )
-        for what, rule in _column_rules(column, logical, facts.shapes):
+        for what, rule in _column_rules(column, logical, facts.shapes, marked=column.name in marked):
             if covered(rule.type, (column.name,)):
                 continue
             ident = binding_id(column.name, what, taken)
@@ -517,8 +541,8 @@ def draft_contract(
         "rows": profile.row_count,
         "columns": len(profile.columns),
     }
-    if facts.shapes.markers:
-        source["markers"] = {name: dict(sorted(found.items())) for name, found in sorted(facts.shapes.markers.items())}
+    if marked:
+        source["markers"] = {name: dict(sorted(found.items())) for name, found in marked.items()}
     if base is None or spec is None:
         summary = f"{facts.name} ({_n(profile.row_count)} rows, {len(profile.columns)} columns)"
         new_spec = DatasetSpec(

@@ -121,6 +121,9 @@ def trim(frame: pl.DataFrame, step: c.TrimStep, ctx: CleansingContext) -> StepRe
 def null_values(frame: pl.DataFrame, step: c.NullValuesStep, ctx: CleansingContext) -> StepResult:
     """A cell whose text, stripped (and case-folded unless ``case_sensitive``), is a marker becomes null."""
     columns = _text_columns(frame, step.columns, "null_values")
+    for column in columns:
+        if frame.schema[column].is_nested() or frame.schema[column] == pl.Binary:
+            raise ConfigError(f"cleansing step null_values: column {column!r} is {frame.schema[column]}, not text")
     markers = [v.strip() if step.case_sensitive else v.strip().lower() for v in step.values]
     exprs = []
     for column in columns:

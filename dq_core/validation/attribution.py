@@ -5,8 +5,8 @@ Cleansing gives every column a step changed a bitmask column, ``_dq_touched:<col
 run's steps (``dq_core.cleansing.engine.step_names``: ``reject_formulas``, the policy's steps,
 ``conform_types``) changed that cell: trimmed, re-cased, normalised, mapped, imputed, or filled from
 a duplicate (field-level survivorship). A type conversion (``cast``, ``conform_types``) changes
-only the cells it empties (``on_error: set_null``): a value that converts is the same value in its
-type, and one that does not otherwise rejects its row or is kept as it is.
+only the cells it empties (a ``cast`` with ``on_error: set_null``): a value that converts is the
+same value in its type, and one that does not otherwise rejects its row.
 
 A failing rule's query counts its failing rows per distinct mask of the columns it checks (their
 masks OR-ed; all of them for a rule without columns) with :func:`touched_counts`: a few values,

@@ -344,6 +344,13 @@ def test_a_mean_fill_changes_only_the_empty_cells_of_an_integer_column() -> None
     assert [bool(mark & fill_bit) for mark in marks] == [False, False, True, False]
 
 
+def test_null_values_refuses_a_column_that_is_not_text_in_one_line() -> None:
+    bundle = bundle_with([{"type": "null_values", "values": ["NA"], "columns": ["tags"]}], [{"name": "tags"}])
+    frame = pl.DataFrame({"tags": [["a"], ["NA"]]})
+    with pytest.raises(ConfigError, match=r"null_values: column 'tags' is List\(String\), not text"):
+        cleanse(frame, CleansingContext(bundle=bundle))
+
+
 def test_a_cast_marks_only_the_cells_it_emptied() -> None:
     """A value that converts is the same value in its type; "NA" that a ``set_null`` cast empties lost
     its value: its row's mask names the cast, so a failing not_null is put down to cleansing."""

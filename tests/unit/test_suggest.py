@@ -174,6 +174,21 @@ def test_missing_value_markers_are_counted_trimmed_and_upper_cased_and_merge_by_
     assert "delay_not_null" not in _rules(draft) and "code_not_null" in _rules(draft)
 
 
+def test_markers_match_as_the_null_values_step_does_and_a_column_named_n_is_counted() -> None:
+    padded = "N/A" + " " * 20  # a fixed-width export pads it
+    frame = pl.DataFrame({"n": ["1", padded, "nil", "2"], "count": ["NA", "x", "y", "z"]})
+    assert shape_counts(frame).markers == {"n": {"N/A": 1, "NIL": 1}, "count": {"NA": 1}}
+    assert shape_counts(pl.DataFrame({"a": ["nıl"]})).markers == {}  # dotless i: lower-cased, not NIL
+
+
+def test_a_marker_that_is_one_of_a_few_repeated_codes_is_left_alone() -> None:
+    delays = [str(i) if i % 2 else "NA" for i in range(60)]  # 30 distinct delays: no code list
+    countries = pl.DataFrame({"country": ["GB", "NA", "DE", "NA", "GB", "DE"] * 10, "delay": delays})
+    draft = draft_contract(_facts(countries), TARGET)
+    assert draft.source["markers"] == {"delay": {"NA": 30}}  # Namibia is a code of the country list
+    assert "country_not_null" in _rules(draft) and "country_values" in _rules(draft)
+
+
 def _base() -> DataContract:
     return DataContract.model_validate(
         {
