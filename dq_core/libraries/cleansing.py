@@ -165,7 +165,7 @@ class QuarantineStep(StepCommon):
 
 class MaskStep(StepCommon):
     """Mask or hash columns as the governance profile classifies them: `hash` (salted SHA-256), `partial` (the
-    last 4 characters kept) or `redact`."""
+    last 4 characters kept) or `redact`. Mask steps come last in a policy."""
 
     type: Literal["mask"]
     columns: Columns = ()  # empty: every column the governance profile asks to mask
@@ -228,3 +228,17 @@ class CleansingPolicy(Versioned):
 
     kind: Literal[Kind.CLEANSING_POLICY] = Kind.CLEANSING_POLICY
     steps: tuple[CleansingStepSpec, ...] = ()
+
+    @field_validator("steps")
+    @classmethod
+    def _mask_last(cls, steps: tuple[CleansingStepSpec, ...]) -> tuple[CleansingStepSpec, ...]:
+        masks = [index for index, step in enumerate(steps) if step.type == "mask"]
+        after = next((i for i in range(masks[0] + 1, len(steps)) if steps[i].type != "mask"), None) if masks else None
+        if after is not None:
+            msg = (
+                f"step {after} ({steps[after].type}) comes after a mask step: put mask last (an orchestrated run masks"
+                " the output at the end, so a later step would see the clear values there and the masked ones in dq"
+                " cleanse)"
+            )
+            raise ValueError(msg)
+        return steps

@@ -64,8 +64,22 @@ def test_libraries_check_passes_on_the_demo_tenant() -> None:
             "  - {type: trim}\n  - {type: null_values, values: [NA, NULL]}\n",
             ("customers_policy.yaml: steps[1].values: a marker is null", "write NULL in quotes ('NULL')"),
         ),
+        (
+            "contoso/dev/cleansing/customers_policy.yaml",
+            "  - {type: mask}\n",
+            "  - {type: mask}\n  - {type: null_values, values: [NA]}\n",
+            ("customers_policy.yaml: steps: step 11 (null_values) comes after a mask step: put mask last",),
+        ),
     ],
-    ids=["bad-yaml", "unknown-rule-type", "bad-regex", "dangling-reference", "unknown-action", "unquoted-null"],
+    ids=[
+        "bad-yaml",
+        "unknown-rule-type",
+        "bad-regex",
+        "dangling-reference",
+        "unknown-action",
+        "unquoted-null",
+        "step-after-mask",
+    ],
 )
 def test_libraries_check_names_file_and_path_on_broken_copies(
     libraries_copy: Path, relative: str, old: str, new: str, fragments: tuple[str, ...]
