@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 import polars as pl
@@ -202,6 +202,9 @@ class Draft:
     added_columns: tuple[str, ...]
     skipped: tuple[str, ...] = ()
     dropped: tuple[str, ...] = ()
+    markers: Mapping[str, Mapping[str, int]] = field(
+        default_factory=dict
+    )  # column -> marker -> values (source.markers)
 
     def stamped(self) -> Draft:
         """The contract with ``extensions.dq_suggest``: source, suggested, skipped, dropped."""
@@ -300,14 +303,9 @@ def _markers_text(found: Mapping[str, int]) -> str:
 
 def marker_notes(draft: Draft) -> list[str]:
     """What ``dq suggest`` prints about missing-value markers: one line, the columns and the step."""
-    found = draft.source.get("markers")
-    if not isinstance(found, dict) or not found:
+    columns = draft.markers
+    if not columns:
         return []
-    columns = {
-        name: {str(marker): count for marker, count in counts.items() if isinstance(count, int)}
-        for name, counts in found.items()
-        if isinstance(counts, dict)
-    }
     listed = ", ".join(f"{name} ({_markers_count(counts)})" for name, counts in columns.items())
     markers = [str(marker) for counts in columns.values() for marker in counts]
     return [
@@ -568,4 +566,5 @@ def draft_contract(
         suggested=tuple(suggested),
         added_columns=tuple(added),
         skipped=tuple(skipped),
+        markers=marked,
     ).stamped()
